@@ -1,0 +1,12 @@
+"""Entry point for people coming from the original write-up.
+
+``pip install -r requirements.txt && python main.py`` does what ``loanrecovery run`` does;
+any arguments of ``loanrecovery run`` may follow (e.g. ``python main.py --data loans.csv``).
+"""
+
+import sys
+
+from loanrecovery.cli import main
+
+if __name__ == "__main__":
+    main(["run", *sys.argv[1:]])

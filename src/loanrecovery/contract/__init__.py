@@ -1,0 +1,41 @@
+"""The loan data contract: column specs, mapping files and validation."""
+
+from loanrecovery.contract.mapping import ColumnMapping, apply_mapping, load_mapping
+from loanrecovery.contract.schema import (
+    FEATURE_ROLES,
+    ID_COLUMN,
+    LOAN_COLUMNS,
+    LOAN_SPECS,
+    ColumnSpec,
+    Kind,
+    Role,
+    columns_with_role,
+    normalize_level,
+)
+from loanrecovery.contract.validate import (
+    REJECT_COLUMNS,
+    ValidationResult,
+    match_columns,
+    validate_frame,
+    validate_loans,
+)
+
+__all__ = [
+    "ColumnMapping",
+    "ColumnSpec",
+    "FEATURE_ROLES",
+    "ID_COLUMN",
+    "Kind",
+    "LOAN_COLUMNS",
+    "LOAN_SPECS",
+    "REJECT_COLUMNS",
+    "Role",
+    "ValidationResult",
+    "apply_mapping",
+    "columns_with_role",
+    "load_mapping",
+    "match_columns",
+    "normalize_level",
+    "validate_frame",
+    "validate_loans",
+]

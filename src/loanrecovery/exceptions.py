@@ -1,0 +1,78 @@
+"""Exceptions and warnings raised by loanrecovery.
+
+Every error a user can cause subclasses :class:`LoanRecoveryError` and a built-in
+error, and says what was found, where, and what was expected. The command line
+turns these into one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "LoanRecoveryError",
+    "DataFileError",
+    "MappingError",
+    "PolicyError",
+    "ModelFileError",
+    "DataQualityWarning",
+]
+
+
+class LoanRecoveryError(Exception):
+    """Base class of every error that a user's input can cause."""
+
+
+class DataFileError(LoanRecoveryError, ValueError):
+    """A data file cannot be used at all (file-level problem).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    message : str
+        What is wrong and what was expected.
+    column : str, optional
+        The column concerned, when there is one.
+    """
+
+    def __init__(self, path: str | Path, message: str, *, column: str | None = None) -> None:
+        self.path = str(path)
+        self.column = column
+        self.message = message
+        where = f"{self.path}"
+        if column is not None:
+            where += f", column '{column}'"
+        super().__init__(f"{where}: {message}")
+
+
+class MappingError(LoanRecoveryError, ValueError):
+    """A column-mapping file is malformed or maps onto unknown columns."""
+
+
+class PolicyError(LoanRecoveryError, ValueError):
+    """A policy or action-catalogue file is invalid.
+
+    Parameters
+    ----------
+    path : str or Path
+        The policy file.
+    message : str
+        What is wrong and what was expected.
+    line : int, optional
+        1-based line number in the file, when known.
+    """
+
+    def __init__(self, path: str | Path, message: str, *, line: int | None = None) -> None:
+        self.path = str(path)
+        self.line = line
+        where = self.path if line is None else f"{self.path}, line {line}"
+        super().__init__(f"{where}: {message}")
+
+
+class ModelFileError(LoanRecoveryError, ValueError):
+    """A model file is missing, tampered with, or holds untrusted types."""
+
+
+class DataQualityWarning(UserWarning):
+    """Input data is usable but something about it deserves attention."""

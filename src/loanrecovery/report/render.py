@@ -1,0 +1,121 @@
+"""Render ``report.html``: the snapshot pipeline's sections, then any extra sections
+(early warning, recovery strategies) that other stages contributed."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import TYPE_CHECKING
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from loanrecovery import __version__
+from loanrecovery.report.plots import (
+    importance_figure,
+    roc_figure,
+    segment_shares_figure,
+    strategy_pie_figure,
+)
+from loanrecovery.report.section import Section, figure_to_data_uri
+
+if TYPE_CHECKING:
+    from loanrecovery.pipeline import PipelineResult
+
+__all__ = ["render_report", "snapshot_sections", "format_table"]
+
+_env = Environment(
+    loader=PackageLoader("loanrecovery.report", "templates"),
+    autoescape=select_autoescape(["html", "j2"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float | np.floating):
+        if not np.isfinite(value):
+            return "–"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        if abs(value) >= 10:
+            return f"{value:,.1f}"
+        return f"{value:.3f}"
+    if isinstance(value, int | np.integer):
+        return f"{value:,}"
+    return "–" if value is None else str(value)
+
+
+def format_table(frame: pd.DataFrame, *, index: bool = True) -> dict[str, list]:
+    """A DataFrame as header + rows of display strings for the templates."""
+    shown = frame.reset_index() if index else frame
+    return {
+        "header": [str(c) for c in shown.columns],
+        "rows": [[_fmt(v) for v in row] for row in shown.itertuples(index=False)],
+    }
+
+
+def _image(fig: plt.Figure) -> str:
+    uri = figure_to_data_uri(fig)
+    plt.close(fig)
+    return uri
+
+
+def snapshot_sections(result: PipelineResult) -> list[Section]:
+    """The sections of the snapshot pipeline: data, profiles, model, strategies, insights."""
+    shares = pd.Series(result.segments).value_counts(normalize=True)
+    shares = shares.reindex([s for s in result.profile.index if s in shares.index])
+    counts = pd.Series(result.strategies).value_counts()
+    metrics = result.risk.metrics
+    context = {
+        "result": result,
+        "metrics": metrics,
+        "limits": result.limits,
+        "profile": format_table(result.profile),
+        "strategy_table": format_table(
+            pd.DataFrame({"Loans": counts, "Share": counts / counts.sum()}).rename_axis("Strategy")
+        ),
+        "rule_table": format_table(
+            pd.DataFrame(
+                [
+                    {"Rule": r.name, "Action": r.action,
+                     "Loans": int((result.strategy_rules == r.name).sum())}
+                    for r in result.policy.rules
+                ]
+            ),
+            index=False,
+        ),
+        "rejects": format_table(result.validation.rejects.head(20), index=False),
+        "insights": [
+            {"insight": i, "table": format_table(i.table) if len(i.table) else None}
+            for i in result.insights
+        ],
+        "segment_img": _image(segment_shares_figure(shares)),
+        "strategy_img": _image(strategy_pie_figure(counts)),
+        "roc_img": (
+            _image(roc_figure(result.risk.roc["fpr"], result.risk.roc["tpr"],
+                              metrics["roc_auc"], metrics.get("model", "model")))
+            if result.risk.roc else None
+        ),
+        "importance_img": _image(importance_figure(result.risk.importance)),
+    }
+    names = ("data", "profiles", "model", "strategies", "insights")
+    titles = ("Data and its limits", "Risk profiles", "Default-risk model",
+              "Recovery strategies", "Insights")
+    return [
+        Section(title=title, anchor=name,
+                html=_env.get_template(f"{name}.html.j2").render(**context))
+        for name, title in zip(names, titles, strict=True)
+    ]
+
+
+def render_report(result: PipelineResult) -> str:
+    """The whole report as one self-contained HTML page (charts embedded)."""
+    sections = [*snapshot_sections(result), *result.sections]
+    return _env.get_template("report.html.j2").render(
+        sections=sections,
+        source=result.source,
+        version=__version__,
+        generated=_dt.date.today().isoformat(),
+    )

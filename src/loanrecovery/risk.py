@@ -1,0 +1,235 @@
+"""The snapshot default-risk model of ``run``: a leakage-free target, out-of-fold scores and
+the original write-up's metrics table.
+
+Target, by what the data holds:
+
+- ``Default_Next_6M`` (the simulator's future outcome: 90+ days past due within the next
+  6 months). Loans already 90+ days past due at the snapshot are in default: they are not
+  used for training and get a risk score of 1.
+- otherwise ``Recovery_Status`` other than "Fully Recovered" (the original 500-row file).
+
+Scores of training loans are out-of-fold (each loan scored by a model that did not see it);
+loans without a known target are scored by the model fit on all training loans.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.metrics import (
+    accuracy_score,
+    f1_score,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+    roc_curve,
+)
+from sklearn.model_selection import StratifiedKFold
+
+__all__ = [
+    "FUTURE_TARGET",
+    "DEFAULT_DPD",
+    "RiskTarget",
+    "RiskModelResult",
+    "resolve_target",
+    "closed_loans",
+    "baseline_forest",
+    "fit_risk_model",
+]
+
+logger = logging.getLogger(__name__)
+
+FUTURE_TARGET = "Default_Next_6M"
+DEFAULT_DPD = 90
+
+
+@dataclass(frozen=True)
+class RiskTarget:
+    """The model target of a loan table.
+
+    Attributes
+    ----------
+    values : ndarray of float
+        1 = bad outcome, 0 = good, NaN = unknown or not modelled.
+    in_default : ndarray of bool
+        Loans already in default at the snapshot (score 1, not trained on).
+    closed : ndarray of bool
+        Loans with nothing outstanding and nothing past due (paid off or settled): no
+        exposure, so not trained on and scored 0.
+    name : str
+        Column the target comes from.
+    description : str
+        The target in words, for the report.
+    """
+
+    values: np.ndarray
+    in_default: np.ndarray
+    closed: np.ndarray
+    name: str
+    description: str
+
+    @property
+    def trainable(self) -> np.ndarray:
+        """Rows with a known target that are open and not already in default."""
+        return ~np.isnan(self.values) & ~self.in_default & ~self.closed
+
+
+def closed_loans(loans: pd.DataFrame) -> np.ndarray:
+    """Loans with nothing outstanding and nothing past due: paid off or settled."""
+    outstanding = pd.to_numeric(loans["Outstanding_Loan_Amount"], errors="coerce").fillna(1.0)
+    dpd = pd.to_numeric(loans["Days_Past_Due"], errors="coerce").fillna(0.0)
+    return ((outstanding <= 0) & (dpd <= 0)).to_numpy()
+
+
+def resolve_target(loans: pd.DataFrame) -> RiskTarget | None:
+    """Find the leakage-free target of ``loans``, or ``None`` when it has none."""
+    n = len(loans)
+    if FUTURE_TARGET in loans.columns:
+        values = pd.to_numeric(loans[FUTURE_TARGET], errors="coerce").to_numpy(dtype=float)
+        values[~np.isin(values, [0.0, 1.0])] = np.nan
+        dpd = pd.to_numeric(loans["Days_Past_Due"], errors="coerce").to_numpy(dtype=float)
+        in_default = dpd >= DEFAULT_DPD
+        return RiskTarget(
+            values=values,
+            in_default=in_default,
+            closed=closed_loans(loans) & ~in_default,
+            name=FUTURE_TARGET,
+            description="90+ days past due within the 6 months after the snapshot "
+            "(loans already 90+ days past due are in default, and closed loans have no "
+            "exposure: neither is modelled)",
+        )
+    if "Recovery_Status" in loans.columns and loans["Recovery_Status"].notna().any():
+        status = loans["Recovery_Status"]
+        values = np.where(status.isna(), np.nan, (status != "Fully Recovered").astype(float))
+        return RiskTarget(
+            values=values.astype(float),
+            in_default=np.zeros(n, dtype=bool),
+            closed=np.zeros(n, dtype=bool),
+            name="Recovery_Status",
+            description="Recovery_Status other than 'Fully Recovered' (no time axis: the "
+            "outcome is observed at the same time as the features)",
+        )
+    return None
+
+
+def baseline_forest(random_state: int = 42) -> RandomForestClassifier:
+    """The original write-up's forest."""
+    return RandomForestClassifier(
+        n_estimators=150,
+        max_depth=8,
+        class_weight="balanced",
+        random_state=random_state,
+        n_jobs=2,
+    )
+
+
+@dataclass
+class RiskModelResult:
+    """A fitted risk model with its honest evaluation.
+
+    Attributes
+    ----------
+    model : estimator
+        Fit on every trainable loan.
+    scores : ndarray
+        Risk score of every loan (out-of-fold for training loans, 1 for loans in default).
+    metrics : dict
+        accuracy, precision, recall, f1 (threshold 0.5), roc_auc, n_train, positive_rate,
+        validation.
+    roc : dict
+        ``fpr`` and ``tpr`` of the out-of-fold ROC curve.
+    importance : Series
+        Feature importance, largest first.
+    """
+
+    model: Any
+    scores: np.ndarray
+    metrics: dict[str, Any]
+    roc: dict[str, list[float]] = field(default_factory=dict)
+    importance: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
+
+
+def _classification_metrics(y: np.ndarray, score: np.ndarray, threshold: float) -> dict[str, Any]:
+    pred = (score >= threshold).astype(int)
+    metrics: dict[str, Any] = {
+        "accuracy": float(accuracy_score(y, pred)),
+        "precision": float(precision_score(y, pred, zero_division=0)),
+        "recall": float(recall_score(y, pred, zero_division=0)),
+        "f1": float(f1_score(y, pred, zero_division=0)),
+        "threshold": threshold,
+    }
+    metrics["roc_auc"] = float(roc_auc_score(y, score)) if len(np.unique(y)) == 2 else None
+    return metrics
+
+
+def fit_risk_model(
+    features: pd.DataFrame,
+    target: RiskTarget,
+    *,
+    estimator: BaseEstimator | None = None,
+    folds: int = 5,
+    random_state: int = 42,
+    threshold: float = 0.5,
+) -> RiskModelResult:
+    """Fit ``estimator`` (default: the original forest) and score every loan honestly.
+
+    Raises
+    ------
+    ValueError
+        Fewer than two classes among the trainable loans.
+    """
+    estimator = estimator if estimator is not None else baseline_forest(random_state)
+    train = target.trainable
+    X, y = features.loc[train], target.values[train].astype(int)
+    classes, counts = np.unique(y, return_counts=True)
+    if len(classes) < 2:
+        raise ValueError(
+            f"the target '{target.name}' has a single class among {len(y)} loans; "
+            "a risk model needs both good and bad outcomes"
+        )
+    n_folds = int(min(folds, counts.min()))
+    oof = np.full(len(y), np.nan)
+    if n_folds >= 2:
+        splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=random_state)
+        for fit_idx, test_idx in splitter.split(X, y):
+            fold_model = clone(estimator).fit(X.iloc[fit_idx], y[fit_idx])
+            oof[test_idx] = _positive_proba(fold_model, X.iloc[test_idx])
+    model = clone(estimator).fit(X, y)
+    scores = np.where(target.in_default, 1.0, np.where(target.closed, 0.0, np.nan))
+    unknown = ~train & ~target.in_default & ~target.closed
+    if unknown.any():
+        scores[unknown] = _positive_proba(model, features.loc[unknown])
+    scores[train] = oof if n_folds >= 2 else _positive_proba(model, X)
+
+    metrics = _classification_metrics(y, scores[train], threshold) if n_folds >= 2 else {}
+    metrics.update(
+        {
+            "n_train": int(len(y)),
+            "n_in_default": int(target.in_default.sum()),
+            "n_closed": int(target.closed.sum()),
+            "positive_rate": float(y.mean()),
+            "validation": f"{n_folds}-fold stratified out-of-fold" if n_folds >= 2 else "none",
+            "target": target.description,
+            "model": type(estimator).__name__,
+        }
+    )
+    roc: dict[str, list[float]] = {}
+    if metrics.get("roc_auc") is not None:
+        fpr, tpr, _ = roc_curve(y, scores[train])
+        roc = {"fpr": fpr.round(4).tolist(), "tpr": tpr.round(4).tolist()}
+    importance = pd.Series(
+        getattr(model, "feature_importances_", np.zeros(X.shape[1])), index=X.columns
+    ).sort_values(ascending=False)
+    logger.info("risk model: %s", {k: metrics.get(k) for k in ("roc_auc", "n_train")})
+    return RiskModelResult(model=model, scores=scores, metrics=metrics, roc=roc, importance=importance)
+
+
+def _positive_proba(model: ClassifierMixin, X: pd.DataFrame) -> np.ndarray:
+    proba = model.predict_proba(X)  # type: ignore[attr-defined]
+    return np.asarray(proba)[:, 1]

@@ -1,0 +1,89 @@
+"""`loanrecovery run` end to end, and bad input: exit code 2, one line on stderr."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from loanrecovery.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def small_book(tmp_path_factory):
+    out = tmp_path_factory.mktemp("book")
+    result = runner.invoke(app, ["simulate", "--loans", "400", "--months", "12", "--seed", "5",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_run_on_simulated_book_writes_four_outputs(small_book, tmp_path):
+    result = runner.invoke(app, ["run", "--data", str(small_book), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"scored_loans.csv", "rejects.csv", "metrics.json", "report.html"} <= names
+    scored = pd.read_csv(tmp_path / "scored_loans.csv")
+    loans = pd.read_csv(small_book / "loans.csv")
+    rejects = pd.read_csv(tmp_path / "rejects.csv")
+    assert len(scored) + len(rejects) == len(loans)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["target"]["column"] == "Default_Next_6M"
+    assert "report.html" in result.output
+
+
+def test_main_py_runs_like_run(small_book, tmp_path):
+    done = subprocess.run(
+        [sys.executable, "main.py", "--data", str(small_book / "loans.csv"), "--out", str(tmp_path)],
+        capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "report.html").is_file()
+
+
+def _write(path, content: bytes):
+    path.write_bytes(content)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.csv", b"", "file is empty"),
+        ("header.csv", b"Loan_ID,Age\n", "header but no data rows"),
+        ("binary.csv", bytes(range(256)) * 4, "binary data"),
+        ("semi.csv", b"Loan_ID;Age;Monthly_EMI\nLN_1;3;4\n", "separated by ';'"),
+        ("cols.csv", b"Loan_ID,Age\nLN_1,30\n", "required columns missing"),
+    ],
+)
+def test_file_level_problems_exit_2_with_one_line(tmp_path, name, content, message):
+    path = _write(tmp_path / name, content)
+    done = subprocess.run(
+        [sys.executable, "-m", "loanrecovery", "run", "--data", str(path), "--out",
+         str(tmp_path / "out")],
+        capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert message in lines[0] and str(path) in lines[0]
+    assert "Traceback" not in done.stderr
+
+
+def test_missing_file_exit_2(tmp_path):
+    result = runner.invoke(app, ["run", "--data", str(tmp_path / "none.csv")])
+    assert result.exit_code == 2
+    assert "file not found" in result.output
+
+
+def test_bad_policy_file_exit_2(tmp_path):
+    policy = _write(tmp_path / "p.toml", b'[[rule]]\nname = "x"\naction = "Nope"\n')
+    result = runner.invoke(app, ["run", "--policy", str(policy)])
+    assert result.exit_code == 2
+    assert "line 1" in result.output and "unknown action" in result.output

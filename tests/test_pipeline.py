@@ -1,0 +1,65 @@
+"""The whole pipeline on a small table: four outputs, rows conserved, no leakage."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from loanrecovery.pipeline import SCORED_LEADING_COLUMNS, run_pipeline, write_outputs
+from loanrecovery.strategy import load_policy
+
+
+def test_outputs_and_row_conservation(tmp_path, loans):
+    frame = loans.astype(str)
+    frame.loc[3, "Age"] = "old"
+    frame.loc[8, "Loan_ID"] = "LN_1"
+    result = run_pipeline(frame, source="loans.csv", policy=load_policy())
+    paths = write_outputs(result, tmp_path)
+    scored = pd.read_csv(paths["scored"])
+    rejects = pd.read_csv(paths["rejects"])
+    assert len(scored) + len(rejects) == len(loans)
+    assert list(scored.columns[:4]) == SCORED_LEADING_COLUMNS
+    assert scored["Loan_ID"].is_unique
+    assert scored["Risk_Score"].between(0, 1).all()
+    assert set(scored["Segment"]) == {"Low Risk", "Moderate Risk", "High Risk", "Critical Risk"}
+    metrics = json.loads(paths["metrics"].read_text())
+    assert metrics["rows"] == {"in": len(loans), "scored": len(scored), "rejected": 2}
+    assert set(metrics["insights"]) == {
+        "high_income_high_utilization", "three_plus_missed_payments",
+        "recovery_by_collection_method", "reminders_by_segment",
+    }
+    html = paths["report"].read_text()
+    assert html.count("data:image/png;base64,") >= 4
+    assert "<script" not in html and "http://" not in html  # self-contained
+
+
+def test_treatment_columns_do_not_change_scores(loans):
+    policy = load_policy()
+    base = run_pipeline(loans, source="a", policy=policy)
+    shuffled = loans.copy()
+    rng = np.random.default_rng(1)
+    for column in ("Collection_Attempts", "Collection_Method", "Legal_Action_Taken",
+                   "Recovery_Status", "Gender"):
+        shuffled[column] = rng.permutation(shuffled[column].to_numpy())
+    other = run_pipeline(shuffled, source="b", policy=policy)
+    np.testing.assert_allclose(base.risk.scores, other.risk.scores, rtol=1e-12)
+    np.testing.assert_array_equal(base.segments, other.segments)
+
+
+def test_same_input_same_output(tmp_path, loans):
+    policy = load_policy()
+    a = write_outputs(run_pipeline(loans, source="x", policy=policy), tmp_path / "a")
+    b = write_outputs(run_pipeline(loans, source="x", policy=policy), tmp_path / "b")
+    for key in ("scored", "rejects"):
+        assert a[key].read_bytes() == b[key].read_bytes()
+
+
+def test_original_style_data_states_its_limits(loans):
+    result = run_pipeline(loans.drop(columns="Default_Next_6M"), source="orig.csv",
+                          policy=load_policy())
+    text = " ".join(result.limits)
+    assert "No time axis" in text
+    assert "payment history" in text
+    assert "Signal: out-of-fold ROC AUC" in text
