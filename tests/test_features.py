@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -49,15 +48,17 @@ def test_safe_ratio_edges():
 
 _number = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True, width=64),
-    st.integers(-10**9, 10**9).map(float),
+    st.integers(-(10**9), 10**9).map(float),
 )
 
 
 @given(
     data_frames(
         [column(c, elements=_number) for c in NUMERIC_INPUTS]
-        + [column(c, elements=st.sampled_from([*levels, "other", None]))
-           for c, levels in CATEGORICAL_INPUTS.items()]
+        + [
+            column(c, elements=st.sampled_from([*levels, "other", None]))
+            for c, levels in CATEGORICAL_INPUTS.items()
+        ]
     )
 )
 def test_no_input_puts_inf_or_nan_in_features(frame):

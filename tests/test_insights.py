@@ -40,14 +40,16 @@ def test_insights_follow_the_data(loans):
 
 
 def test_collection_history_summary(loans):
-    collections = pd.DataFrame({
-        "Loan_ID": ["LN_1", "LN_2", "LN_3", "LN_4"],
-        "Month": [1, 2, 3, 4],
-        "Action": ["Legal Action", "Legal Action", "Settlement Offer", "Settlement Offer"],
-        "Cost": [1000.0, 1200.0, 50.0, 70.0],
-        "Recovered_Amount": [5000.0, 7000.0, 2000.0, 4000.0],
-        "Balance_At_Action": [10000.0] * 4,
-    })
+    collections = pd.DataFrame(
+        {
+            "Loan_ID": ["LN_1", "LN_2", "LN_3", "LN_4"],
+            "Month": [1, 2, 3, 4],
+            "Action": ["Legal Action", "Legal Action", "Settlement Offer", "Settlement Offer"],
+            "Cost": [1000.0, 1200.0, 50.0, 70.0],
+            "Recovered_Amount": [5000.0, 7000.0, 2000.0, 4000.0],
+            "Balance_At_Action": [10000.0] * 4,
+        }
+    )
     segments = np.array(["Low Risk"] * len(loans), dtype=object)
     found = {i.key: i for i in compute_insights(loans, None, segments, collections=collections)}
     method = found["recovery_by_collection_method"]

@@ -72,7 +72,7 @@ def test_malformed_records_are_listed_not_dropped(tmp_path):
     path.write_text("Loan_ID,Age\nLN_1,30\nLN_2,31,extra\nLN_3,32\n", encoding="utf-8")
     frame = read_table(path, as_text=True)
     assert frame["Loan_ID"].tolist() == ["LN_1", "LN_3"]
-    (number, text, found, expected), = frame.attrs[MALFORMED_ROWS]
+    ((number, text, found, expected),) = frame.attrs[MALFORMED_ROWS]
     assert (number, text, found, expected) == (3, "LN_2,31,extra", 3, 2)
 
 

@@ -27,8 +27,10 @@ def test_outputs_and_row_conservation(tmp_path, loans):
     metrics = json.loads(paths["metrics"].read_text())
     assert metrics["rows"] == {"in": len(loans), "scored": len(scored), "rejected": 2}
     assert set(metrics["insights"]) == {
-        "high_income_high_utilization", "three_plus_missed_payments",
-        "recovery_by_collection_method", "reminders_by_segment",
+        "high_income_high_utilization",
+        "three_plus_missed_payments",
+        "recovery_by_collection_method",
+        "reminders_by_segment",
     }
     html = paths["report"].read_text()
     assert html.count("data:image/png;base64,") >= 4
@@ -40,8 +42,13 @@ def test_treatment_columns_do_not_change_scores(loans):
     base = run_pipeline(loans, source="a", policy=policy)
     shuffled = loans.copy()
     rng = np.random.default_rng(1)
-    for column in ("Collection_Attempts", "Collection_Method", "Legal_Action_Taken",
-                   "Recovery_Status", "Gender"):
+    for column in (
+        "Collection_Attempts",
+        "Collection_Method",
+        "Legal_Action_Taken",
+        "Recovery_Status",
+        "Gender",
+    ):
         shuffled[column] = rng.permutation(shuffled[column].to_numpy())
     other = run_pipeline(shuffled, source="b", policy=policy)
     np.testing.assert_allclose(base.risk.scores, other.risk.scores, rtol=1e-12)
@@ -57,8 +64,9 @@ def test_same_input_same_output(tmp_path, loans):
 
 
 def test_original_style_data_states_its_limits(loans):
-    result = run_pipeline(loans.drop(columns="Default_Next_6M"), source="orig.csv",
-                          policy=load_policy())
+    result = run_pipeline(
+        loans.drop(columns="Default_Next_6M"), source="orig.csv", policy=load_policy()
+    )
     text = " ".join(result.limits)
     assert "No time axis" in text
     assert "payment history" in text

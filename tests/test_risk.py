@@ -46,7 +46,10 @@ def test_scores_are_out_of_fold_and_in_default_scored_one(loans):
 def test_original_forest_spec():
     forest = baseline_forest()
     assert (forest.n_estimators, forest.max_depth, forest.class_weight, forest.random_state) == (
-        150, 8, "balanced", 42,
+        150,
+        8,
+        "balanced",
+        42,
     )
 
 

@@ -8,7 +8,12 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from loanrecovery.features import LoanFeatures
-from loanrecovery.segmentation import PROFILE_FEATURES, SEGMENT_LABELS, RiskSegmenter, segment_profile
+from loanrecovery.segmentation import (
+    PROFILE_FEATURES,
+    SEGMENT_LABELS,
+    RiskSegmenter,
+    segment_profile,
+)
 
 
 @pytest.fixture

@@ -16,8 +16,12 @@ def test_default_policy_follows_original_thresholds():
     segment = np.array(["Critical Risk"] * 6)
     actions = assign_strategies(policy, risk, segment, dpd)
     assert actions.tolist() == [
-        "Legal Action", "Legal Notice", "Restructured Plan", "Settlement Offer",
-        "Automated Reminder", "Automated Reminder",
+        "Legal Action",
+        "Legal Notice",
+        "Restructured Plan",
+        "Settlement Offer",
+        "Automated Reminder",
+        "Automated Reminder",
     ]
     assert explain_strategies(policy, risk, segment, dpd)[0] == "Immediate legal action"
 
@@ -35,11 +39,18 @@ def test_nobody_current_is_sued():
         ('[[rule]]\nname = "a"\naction = "Teleport"\n', "unknown action", 1),
         ('[[rule]]\nname = "a"\naction = "Call"\nrisk_above = 2\n', "between 0 and 1", 1),
         ('[[rule]]\nname = "a"\naction = "Call"\ncolour = "red"\n', "unknown key", 1),
-        ('[[rule]]\nname = "a"\naction = "Call"\n\n[[rule]]\nname = "b"\naction = "SMS"\n',
-         "no condition", 1),
+        (
+            '[[rule]]\nname = "a"\naction = "Call"\n\n[[rule]]\nname = "b"\naction = "SMS"\n',
+            "no condition",
+            1,
+        ),
         ('[[rule]]\nname = "a"\naction = "Call"\nrisk_above = 0.5\n', "catch-all", 1),
-        ('[[rule]]\nname = "a"\naction = "Call"\nrisk_above = 0.5\nrisk_at_most = 0.2\n'
-         '[[rule]]\nname = "b"\naction = "SMS"\n', "no loan can match", 1),
+        (
+            '[[rule]]\nname = "a"\naction = "Call"\nrisk_above = 0.5\nrisk_at_most = 0.2\n'
+            '[[rule]]\nname = "b"\naction = "SMS"\n',
+            "no loan can match",
+            1,
+        ),
     ],
 )
 def test_invalid_policies_name_the_line(tmp_path, body, message, line):

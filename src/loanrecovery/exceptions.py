@@ -12,6 +12,7 @@ from pathlib import Path
 __all__ = [
     "LoanRecoveryError",
     "DataFileError",
+    "NoValidRowsError",
     "MappingError",
     "PolicyError",
     "ModelFileError",
@@ -44,6 +45,17 @@ class DataFileError(LoanRecoveryError, ValueError):
         if column is not None:
             where += f", column '{column}'"
         super().__init__(f"{where}: {message}")
+
+
+class NoValidRowsError(DataFileError):
+    """Every row of a file was rejected; ``rejects`` holds the reasons."""
+
+    def __init__(self, path: str | Path, rejects: object) -> None:
+        self.rejects = rejects
+        count = len(rejects)  # type: ignore[arg-type]
+        super().__init__(
+            path, f"no row passed the data contract ({count} rejected; see rejects.csv)"
+        )
 
 
 class MappingError(LoanRecoveryError, ValueError):

@@ -34,12 +34,18 @@ def builtin_book() -> RunInputs:
     """Simulate the built-in 10,000-loan book (seed 42) in memory."""
     from loanrecovery.simulate import simulate_portfolio
 
-    book = simulate_portfolio(**BUILTIN_BOOK)
+    book = simulate_portfolio(
+        n_loans=BUILTIN_BOOK["n_loans"],
+        n_months=BUILTIN_BOOK["n_months"],
+        seed=BUILTIN_BOOK["seed"],
+        truth=False,
+    )
     source = "built-in book (simulate --loans {n_loans} --months {n_months} --seed {seed})".format(
         **BUILTIN_BOOK
     )
-    return RunInputs(loans=book.loans, source=source, payments=book.payments,
-                     collections=book.collections)
+    return RunInputs(
+        loans=book.loans, source=source, payments=book.payments, collections=book.collections
+    )
 
 
 def _sibling(folder: Path, name: str) -> Path | None:

@@ -159,8 +159,11 @@ def _read_csv(path: Path, raw: bytes, *, as_text: bool, delimiter: str | None) -
     encoding = _detect_encoding(path, raw)
     delimiter = delimiter or ","
     text_head = raw[:65536].decode(encoding, errors="replace")
-    header = [name.strip() for name in _header_fields(path, text_head, delimiter)]
-    if not any(header):
+    header = [
+        name.strip() or f"Unnamed_{i + 1}"
+        for i, name in enumerate(_header_fields(path, text_head, delimiter))
+    ]
+    if all(name.startswith("Unnamed_") for name in header):
         raise DataFileError(path, "the first line is blank, expected a header line")
     _check_delimiter(path, header, delimiter)
     duplicated = sorted({h for h in header if header.count(h) > 1})

@@ -19,7 +19,7 @@ from scipy import stats
 
 from loanrecovery.actions import NO_ACTION
 from loanrecovery.contract import ValidationResult, validate_loans
-from loanrecovery.exceptions import DataFileError
+from loanrecovery.exceptions import DataFileError, NoValidRowsError
 from loanrecovery.features import LoanFeatures
 from loanrecovery.insights import Insight, compute_insights
 from loanrecovery.report.section import Section
@@ -160,12 +160,18 @@ def _data_limits(
         n_pos = int(round(n_train * rate))
         low, high = auc_interval(auc, n_pos, n_train - n_pos)
         strength = (
-            "little more than chance" if low <= 0.55 else "weak" if auc < 0.7
-            else "moderate" if auc < 0.8 else "strong"
+            "little more than chance"
+            if low <= 0.55
+            else "weak"
+            if auc < 0.7
+            else "moderate"
+            if auc < 0.8
+            else "strong"
         )
         limits.append(
             f"Signal: out-of-fold ROC AUC {auc:.3f} (95% CI {low:.3f}-{high:.3f}) on {n_train} "
-            f"loans with {n_pos} bad outcomes: the features carry {strength} signal about the target."
+            f"loans with {n_pos} bad outcomes: the features carry {strength} signal about the "
+            "target."
         )
     if n_loans < _SMALL_SAMPLE:
         limits.append(
@@ -220,8 +226,7 @@ def run_pipeline(
     validation = validate_loans(loans, source=source)
     accepted = validation.accepted
     if validation.n_accepted == 0:
-        raise DataFileError(source, f"no row passed the data contract ({validation.n_rejected} "
-                            "rejected; see rejects.csv)")
+        raise NoValidRowsError(source, validation.rejects)
     target = resolve_target(accepted)
     if target is None:
         raise DataFileError(
@@ -236,8 +241,10 @@ def run_pipeline(
     observed = np.where(target.in_default, 1.0, target.values)
     open_loans = ~target.closed
     if open_loans.sum() < 4:
-        raise DataFileError(source, f"only {int(open_loans.sum())} open loans; at least 4 are "
-                            "needed to form risk profiles")
+        raise DataFileError(
+            source,
+            f"only {int(open_loans.sum())} open loans; at least 4 are needed to form risk profiles",
+        )
     segmenter = RiskSegmenter(random_state=random_state)
     segments = np.full(len(accepted), CLOSED, dtype=object)
     segments[open_loans] = segmenter.fit_predict(
@@ -245,6 +252,15 @@ def run_pipeline(
     )
 
     step("risk model")
+    known = target.values[target.trainable]
+    if len(np.unique(known)) < 2:
+        raise DataFileError(
+            source,
+            f"the target has {len(known)} usable values, all "
+            f"{'missing' if len(known) == 0 else int(known[0])}: a risk model needs both good (0) "
+            "and bad (1) outcomes among open loans",
+            column=target.name,
+        )
     risk = fit_risk_model(features, target, estimator=risk_estimator, random_state=random_state)
 
     step("strategy")
@@ -256,12 +272,18 @@ def run_pipeline(
 
     step("insights")
     insights = compute_insights(
-        accepted, observed, segments, collections=collections, payments=payments,
+        accepted,
+        observed,
+        segments,
+        collections=collections,
+        payments=payments,
         outcome="default" if target.name != "Recovery_Status" else "a recovery short of full",
     )
     profile = segment_profile(
-        features.loc[open_loans, list(PROFILE_FEATURES)], segments[open_loans],
-        observed[open_loans], risk.scores[open_loans],
+        features.loc[open_loans, list(PROFILE_FEATURES)],
+        segments[open_loans],
+        observed[open_loans],
+        risk.scores[open_loans],
     )
     has_panel = payments is not None
     result = PipelineResult(

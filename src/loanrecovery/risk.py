@@ -227,7 +227,9 @@ def fit_risk_model(
         getattr(model, "feature_importances_", np.zeros(X.shape[1])), index=X.columns
     ).sort_values(ascending=False)
     logger.info("risk model: %s", {k: metrics.get(k) for k in ("roc_auc", "n_train")})
-    return RiskModelResult(model=model, scores=scores, metrics=metrics, roc=roc, importance=importance)
+    return RiskModelResult(
+        model=model, scores=scores, metrics=metrics, roc=roc, importance=importance
+    )
 
 
 def _positive_proba(model: ClassifierMixin, X: pd.DataFrame) -> np.ndarray:

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans
+from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import PowerTransformer
-from sklearn.impute import SimpleImputer
 from sklearn.utils.validation import check_is_fitted
 
 __all__ = ["RiskSegmenter", "SEGMENT_LABELS", "PROFILE_FEATURES", "segment_profile"]
@@ -131,10 +131,12 @@ class RiskSegmenter(ClusterMixin, BaseEstimator):
             return SEGMENT_LABELS
         return tuple(f"Segment {k + 1}" for k in range(self.n_segments))
 
-    def _validate(self, X: object, *, reset: bool) -> pd.DataFrame:
-        if not isinstance(X, pd.DataFrame):
-            X = pd.DataFrame(np.asarray(X, dtype=float))
-            X.columns = [f"x{i}" for i in range(X.shape[1])]
+    def _validate(self, data: object, *, reset: bool) -> pd.DataFrame:
+        if isinstance(data, pd.DataFrame):
+            X = data
+        else:
+            array = np.asarray(data, dtype=float)
+            X = pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
         X = X.apply(pd.to_numeric, errors="coerce").replace([np.inf, -np.inf], np.nan)
         if reset:
             self.feature_names_in_ = np.asarray(X.columns, dtype=object)
@@ -149,7 +151,9 @@ class RiskSegmenter(ClusterMixin, BaseEstimator):
 
 
 def segment_profile(
-    features: pd.DataFrame, segments: np.ndarray, outcome: np.ndarray | None = None,
+    features: pd.DataFrame,
+    segments: np.ndarray,
+    outcome: np.ndarray | None = None,
     risk_score: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Profile table: per segment, its size, share, medians of the features, outcome rate."""
@@ -163,7 +167,9 @@ def segment_profile(
         rate = pd.Series(np.asarray(outcome, dtype=float)).groupby(np.asarray(segments)).mean()
         table.insert(2, "Observed_Bad_Rate", rate)
     if risk_score is not None:
-        mean_score = pd.Series(np.asarray(risk_score, dtype=float)).groupby(np.asarray(segments)).mean()
+        mean_score = (
+            pd.Series(np.asarray(risk_score, dtype=float)).groupby(np.asarray(segments)).mean()
+        )
         table.insert(3 if outcome is not None else 2, "Mean_Risk_Score", mean_score)
     order = [s for s in (*SEGMENT_LABELS, *sorted(table.index)) if s in table.index]
     return table.loc[list(dict.fromkeys(order))]

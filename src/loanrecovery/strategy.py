@@ -50,9 +50,7 @@ class StrategyRule:
         """The rule has no condition."""
         return all(getattr(self, key) is None for key in _CONDITIONS)
 
-    def matches(
-        self, risk: np.ndarray, segment: np.ndarray, dpd: np.ndarray | None
-    ) -> np.ndarray:
+    def matches(self, risk: np.ndarray, segment: np.ndarray, dpd: np.ndarray | None) -> np.ndarray:
         """Boolean mask of the loans this rule's conditions hold for."""
         mask = np.ones(len(risk), dtype=bool)
         if self.risk_above is not None:
@@ -85,8 +83,29 @@ def _check_number(path: str, line: int, key: str, value: object, low: float, hig
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise PolicyError(path, f"'{key}' must be a number, got {value!r}", line=line)
     if not low <= float(value) <= high:
-        raise PolicyError(path, f"'{key}' must be between {low:g} and {high:g}, got {value}", line=line)
+        raise PolicyError(
+            path, f"'{key}' must be between {low:g} and {high:g}, got {value}", line=line
+        )
     return float(value)
+
+
+def _parse_conditions(path: str, line: int, raw: dict) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for key in ("risk_above", "risk_at_most"):
+        if key in raw:
+            values[key] = _check_number(path, line, key, raw[key], 0.0, 1.0)
+    for key in ("dpd_at_least", "dpd_below"):
+        if key in raw:
+            values[key] = _check_number(path, line, key, raw[key], 0.0, 1e5)
+    if "segments" in raw:
+        segments = raw["segments"]
+        if not isinstance(segments, list) or not all(isinstance(s, str) for s in segments):
+            raise PolicyError(path, "'segments' must be a list of segment names", line=line)
+        values["segments"] = tuple(segments)
+    for low, high in (("risk_above", "risk_at_most"), ("dpd_at_least", "dpd_below")):
+        if low in values and high in values and values[high] <= values[low]:  # type: ignore[operator]
+            raise PolicyError(path, f"{high} must be above {low}: no loan can match", line=line)
+    return values
 
 
 def _parse_rule(path: str, line: int, raw: dict) -> StrategyRule:
@@ -102,28 +121,8 @@ def _parse_rule(path: str, line: int, raw: dict) -> StrategyRule:
         raise PolicyError(
             path, f"unknown action {raw['action']!r}; expected one of {list(ACTIONS)}", line=line
         )
-    values: dict[str, object] = {}
-    for key in ("risk_above", "risk_at_most"):
-        if key in raw:
-            values[key] = _check_number(path, line, key, raw[key], 0.0, 1.0)
-    for key in ("dpd_at_least", "dpd_below"):
-        if key in raw:
-            values[key] = _check_number(path, line, key, raw[key], 0.0, 1e5)
-    if "segments" in raw:
-        segments = raw["segments"]
-        if not isinstance(segments, list) or not all(isinstance(s, str) for s in segments):
-            raise PolicyError(path, "'segments' must be a list of segment names", line=line)
-        values["segments"] = tuple(segments)
-    rule = StrategyRule(name=raw["name"], action=raw["action"], **values)  # type: ignore[arg-type]
-    if (
-        rule.risk_above is not None
-        and rule.risk_at_most is not None
-        and rule.risk_at_most <= rule.risk_above
-    ):
-        raise PolicyError(path, "risk_at_most must be above risk_above: no loan can match", line=line)
-    if rule.dpd_at_least is not None and rule.dpd_below is not None and rule.dpd_below <= rule.dpd_at_least:
-        raise PolicyError(path, "dpd_below must be above dpd_at_least: no loan can match", line=line)
-    return rule
+    values = _parse_conditions(path, line, raw)
+    return StrategyRule(name=raw["name"], action=raw["action"], **values)  # type: ignore[arg-type]
 
 
 def load_policy(path: str | Path | None = None) -> StrategyPolicy:
@@ -150,17 +149,21 @@ def load_policy(path: str | Path | None = None) -> StrategyPolicy:
     if not isinstance(raw_rules, list) or not raw_rules:
         raise PolicyError(source, "no [[rule]] entries; a policy needs at least a catch-all rule")
     lines = _rule_lines(text) or [0] * len(raw_rules)
-    rules = tuple(_parse_rule(source, line, raw) for line, raw in zip(lines, raw_rules, strict=False))
+    rules = tuple(
+        _parse_rule(source, line, raw) for line, raw in zip(lines, raw_rules, strict=False)
+    )
     for line, rule in zip(lines[:-1], rules[:-1], strict=False):
         if rule.is_catch_all:
             raise PolicyError(
-                source, f"rule {rule.name!r} has no condition, so the rules after it never apply",
+                source,
+                f"rule {rule.name!r} has no condition, so the rules after it never apply",
                 line=line,
             )
     if not rules[-1].is_catch_all:
         raise PolicyError(
-            source, "the last rule must have no condition (a catch-all), so every loan gets a "
-            "strategy", line=lines[-1] or None,
+            source,
+            "the last rule must have no condition (a catch-all), so every loan gets a strategy",
+            line=lines[-1] or None,
         )
     name = data.get("policy", {}).get("name", Path(source).stem)
     return StrategyPolicy(name=str(name), rules=rules, source=source)

@@ -18,8 +18,9 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def small_book(tmp_path_factory):
     out = tmp_path_factory.mktemp("book")
-    result = runner.invoke(app, ["simulate", "--loans", "400", "--months", "12", "--seed", "5",
-                                 "--out", str(out)])
+    result = runner.invoke(
+        app, ["simulate", "--loans", "400", "--months", "12", "--seed", "5", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -40,8 +41,17 @@ def test_run_on_simulated_book_writes_four_outputs(small_book, tmp_path):
 
 def test_main_py_runs_like_run(small_book, tmp_path):
     done = subprocess.run(
-        [sys.executable, "main.py", "--data", str(small_book / "loans.csv"), "--out", str(tmp_path)],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "main.py",
+            "--data",
+            str(small_book / "loans.csv"),
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "report.html").is_file()
@@ -65,9 +75,19 @@ def _write(path, content: bytes):
 def test_file_level_problems_exit_2_with_one_line(tmp_path, name, content, message):
     path = _write(tmp_path / name, content)
     done = subprocess.run(
-        [sys.executable, "-m", "loanrecovery", "run", "--data", str(path), "--out",
-         str(tmp_path / "out")],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "loanrecovery",
+            "run",
+            "--data",
+            str(path),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
@@ -87,3 +107,33 @@ def test_bad_policy_file_exit_2(tmp_path):
     result = runner.invoke(app, ["run", "--policy", str(policy)])
     assert result.exit_code == 2
     assert "line 1" in result.output and "unknown action" in result.output
+
+
+def test_every_row_rejected_still_writes_rejects(tmp_path, loans):
+    frame = loans.head(5).copy()
+    frame["Loan_Tenure"] = 0
+    path = tmp_path / "loans_bad.csv"
+    frame.to_csv(path, index=False)
+    result = runner.invoke(app, ["run", "--data", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "no row passed" in result.output
+    rejects = pd.read_csv(tmp_path / "out" / "rejects.csv")
+    assert len(rejects) == 5 and set(rejects["Column"]) == {"Loan_Tenure"}
+
+
+def test_target_with_one_class_is_a_clear_error(tmp_path, loans):
+    path = tmp_path / "loans_one_class.csv"
+    loans.assign(Default_Next_6M=0).to_csv(path, index=False)
+    result = runner.invoke(app, ["run", "--data", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "Default_Next_6M" in result.output and "both good (0) and bad (1)" in result.output
+
+
+def test_trailing_empty_header_cells_are_tolerated(tmp_path, loans):
+    path = tmp_path / "loans_trailing.csv"
+    text = loans.to_csv(index=False).replace("\n", ",,\n")
+    path.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["run", "--data", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    scored = pd.read_csv(tmp_path / "out" / "scored_loans.csv")
+    assert len(scored) == len(loans)

@@ -33,7 +33,9 @@ def test_clean_table_passes_typed(loans):
     assert result.accepted["Age"].dtype == "Int64"
     assert result.accepted["Monthly_Income"].dtype == float
     # extra columns are carried untouched (as read)
-    assert result.accepted["Default_Next_6M"].tolist() == loans["Default_Next_6M"].astype(str).tolist()
+    assert (
+        result.accepted["Default_Next_6M"].tolist() == loans["Default_Next_6M"].astype(str).tolist()
+    )
 
 
 @pytest.mark.parametrize(
@@ -90,8 +92,17 @@ def test_missing_required_column_is_a_file_error(loans):
 
 
 def test_treatment_and_outcome_columns_are_optional(loans):
-    frame = _as_text(loans.drop(columns=["Recovery_Status", "Collection_Method",
-                                         "Collection_Attempts", "Legal_Action_Taken", "Gender"]))
+    frame = _as_text(
+        loans.drop(
+            columns=[
+                "Recovery_Status",
+                "Collection_Method",
+                "Collection_Attempts",
+                "Legal_Action_Taken",
+                "Gender",
+            ]
+        )
+    )
     assert validate_loans(frame, source="x").n_rejected == 0
 
 
@@ -108,8 +119,11 @@ def test_mapping_file_renames_and_recodes(tmp_path, loans):
     frame = _as_text(loans).rename(columns={"Loan_ID": "Acct No", "Gender": "Sex"})
     frame["Sex"] = frame["Sex"].map({"Male": "M", "Female": "F"})
     mapping = tmp_path / "map.toml"
-    mapping.write_text('[columns]\n"Acct No" = "Loan_ID"\nSex = "Gender"\n'
-                       '[values.Gender]\nM = "Male"\nF = "Female"\n', encoding="utf-8")
+    mapping.write_text(
+        '[columns]\n"Acct No" = "Loan_ID"\nSex = "Gender"\n'
+        '[values.Gender]\nM = "Male"\nF = "Female"\n',
+        encoding="utf-8",
+    )
     result = validate_loans(apply_mapping(frame, load_mapping(mapping)), source="x")
     assert result.n_rejected == 0
     assert set(result.accepted["Gender"]) == {"Male", "Female"}
@@ -142,14 +156,16 @@ _cell = st.one_of(
     st.none(),
     st.text(alphabet=string.printable, max_size=8),
     st.floats(allow_nan=True, allow_infinity=True).map(str),
-    st.integers(-10**6, 10**7).map(str),
+    st.integers(-(10**6), 10**7).map(str),
 )
 
 
 @given(st.data())
 def test_any_values_conserve_rows(data):
     n = data.draw(st.integers(1, 12))
-    frame = pd.DataFrame({c: data.draw(st.lists(_cell, min_size=n, max_size=n)) for c in LOAN_COLUMNS})
+    frame = pd.DataFrame(
+        {c: data.draw(st.lists(_cell, min_size=n, max_size=n)) for c in LOAN_COLUMNS}
+    )
     result = validate_loans(frame, source="fuzz.csv")
     assert result.n_accepted + result.n_rejected == n
     assert result.rejects["Reason"].notna().all()

@@ -9,6 +9,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from loanrecovery.cli._app import app, console, handle_errors
+from loanrecovery.exceptions import NoValidRowsError
 from loanrecovery.inputs import builtin_book, load_run_inputs
 from loanrecovery.pipeline import run_pipeline, write_outputs
 from loanrecovery.strategy import load_policy
@@ -20,8 +21,10 @@ __all__ = ["run"]
 @handle_errors
 def run(
     data: Path | None = typer.Option(
-        None, "--data", help="Loan file (CSV/Parquet) or a folder with loans.csv "
-        "(+ payments.csv, collections.csv). Default: the built-in 10,000-loan book."
+        None,
+        "--data",
+        help="Loan file (CSV/Parquet) or a folder with loans.csv "
+        "(+ payments.csv, collections.csv). Default: the built-in 10,000-loan book.",
     ),
     mapping: Path | None = typer.Option(
         None, "--mapping", help="TOML file mapping your column names onto the canonical ones."
@@ -36,8 +39,11 @@ def run(
     """Score loans: segments, default risk, a recovery strategy each, insights and a report."""
     strategy_policy = load_policy(policy)
     with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-        console=console, transient=True,
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
     ) as progress:
         task = progress.add_task("reading data", total=None)
         if data is None:
@@ -45,18 +51,26 @@ def run(
             inputs = builtin_book()
         else:
             inputs = load_run_inputs(
-                data, mapping=mapping, delimiter=delimiter, payments=payments,
+                data,
+                mapping=mapping,
+                delimiter=delimiter,
+                payments=payments,
                 collections=collections,
             )
-        result = run_pipeline(
-            inputs.loans,
-            source=inputs.source,
-            policy=strategy_policy,
-            collections=inputs.collections,
-            payments=inputs.payments,
-            random_state=seed,
-            progress=lambda name: progress.update(task, description=name),
-        )
+        try:
+            result = run_pipeline(
+                inputs.loans,
+                source=inputs.source,
+                policy=strategy_policy,
+                collections=inputs.collections,
+                payments=inputs.payments,
+                random_state=seed,
+                progress=lambda name: progress.update(task, description=name),
+            )
+        except NoValidRowsError as exc:
+            out.mkdir(parents=True, exist_ok=True)
+            exc.rejects.to_csv(out / "rejects.csv", index=False)  # type: ignore[attr-defined]
+            raise
         progress.update(task, description="writing outputs")
         paths = write_outputs(result, out)
     _summary(result, paths)
@@ -66,7 +80,9 @@ def _summary(result: object, paths: dict[str, Path]) -> None:
     metrics = result.metrics()  # type: ignore[attr-defined]
     rows = metrics["rows"]
     table = Table(title=f"loanrecovery run — {metrics['source']}", show_header=False)
-    table.add_row("rows in / scored / rejected", f"{rows['in']:,} / {rows['scored']:,} / {rows['rejected']:,}")
+    table.add_row(
+        "rows in / scored / rejected", f"{rows['in']:,} / {rows['scored']:,} / {rows['rejected']:,}"
+    )
     auc = metrics["model"].get("roc_auc")
     table.add_row("risk model ROC AUC (out-of-fold)", "–" if auc is None else f"{auc:.3f}")
     for name, share in metrics["segments"]["shares"].items():

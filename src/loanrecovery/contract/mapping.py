@@ -14,6 +14,7 @@ A mapping file is TOML::
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def load_mapping(path: str | Path) -> ColumnMapping:
     columns = data.get("columns", {})
     values = data.get("values", {})
     if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
-        raise MappingError(f"{path}: [columns] must map names to names, e.g. \"Acct\" = \"Loan_ID\"")
+        raise MappingError(f'{path}: [columns] must map names to names, e.g. "Acct" = "Loan_ID"')
     targets = list(columns.values())
     repeated = sorted({t for t in targets if targets.count(t) > 1})
     if repeated:
@@ -64,8 +65,16 @@ def load_mapping(path: str | Path) -> ColumnMapping:
     for column, levels in values.items():
         if not isinstance(levels, dict) or not all(isinstance(v, str) for v in levels.values()):
             raise MappingError(f"{path}: [values.{column}] must map levels to levels")
-    return ColumnMapping(columns=dict(columns), values={k: dict(v) for k, v in values.items()},
-                         source=str(path))
+    return ColumnMapping(
+        columns=dict(columns), values={k: dict(v) for k, v in values.items()}, source=str(path)
+    )
+
+
+def _recode(levels: dict[str, str]) -> Callable[[object], object]:
+    def recode(value: object) -> object:
+        return levels.get(value, value) if isinstance(value, str) else value
+
+    return recode
 
 
 def apply_mapping(frame: pd.DataFrame, mapping: ColumnMapping) -> pd.DataFrame:
@@ -86,6 +95,6 @@ def apply_mapping(frame: pd.DataFrame, mapping: ColumnMapping) -> pd.DataFrame:
     out = frame.rename(columns=renames)
     for column, levels in mapping.values.items():
         if column in out.columns:
-            out[column] = out[column].map(lambda v, lv=levels: lv.get(v, v) if v is not None else v)
+            out[column] = out[column].map(_recode(levels))
     out.attrs = dict(frame.attrs)
     return out

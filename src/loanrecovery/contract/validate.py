@@ -18,7 +18,13 @@ from loanrecovery.contract.schema import ID_COLUMN, LOAN_SPECS, ColumnSpec, Kind
 from loanrecovery.exceptions import DataFileError
 from loanrecovery.io import MALFORMED_ROWS
 
-__all__ = ["REJECT_COLUMNS", "ValidationResult", "validate_frame", "validate_loans", "match_columns"]
+__all__ = [
+    "REJECT_COLUMNS",
+    "ValidationResult",
+    "validate_frame",
+    "validate_loans",
+    "match_columns",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +91,9 @@ def match_columns(frame: pd.DataFrame, specs: Sequence[ColumnSpec]) -> pd.DataFr
 
 
 def _as_text(series: pd.Series) -> pd.Series:
-    text = series.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+    text = series.map(
+        lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+    )
     text = text.map(lambda v: None if v is None or not v.strip() else v.strip())
     return text
 
@@ -118,7 +126,9 @@ def _check_number(spec: ColumnSpec, text: pd.Series) -> tuple[pd.Series, pd.Seri
 
 def _check_category(spec: ColumnSpec, text: pd.Series) -> tuple[pd.Series, pd.Series]:
     lookup = spec.level_lookup()
-    values = text.map(lambda v: None if v is None else lookup.get(re.sub(r"[\s_\-]+", "", v.casefold())))
+    values = text.map(
+        lambda v: None if v is None else lookup.get(re.sub(r"[\s_\-]+", "", v.casefold()))
+    )
     reasons = pd.Series(None, index=text.index, dtype=object)
     reasons[text.notna() & values.isna()] = f"unknown level; expected {spec.expected()}"
     return values.astype(object), reasons
@@ -209,9 +219,12 @@ def validate_frame(
         first_row = pd.Series(rows, index=frame.index).groupby(ids).transform("min")
         duplicated = ids.notna() & ids.duplicated(keep="first")
         dup_reasons = pd.Series(None, index=frame.index, dtype=object)
-        dup_reasons[duplicated] = "duplicate " + id_column + "; first seen at row " + first_row[
-            duplicated
-        ].astype("Int64").astype(str)
+        dup_reasons[duplicated] = (
+            "duplicate "
+            + id_column
+            + "; first seen at row "
+            + first_row[duplicated].astype("Int64").astype(str)
+        )
         problems.append((id_column, dup_reasons, frame[id_column]))
 
     rejects = _collect_rejects(frame, problems, rows, id_column)
@@ -233,9 +246,7 @@ def validate_frame(
         source=source,
     )
     if result.n_rejected:
-        logger.warning(
-            "%s: %d of %d rows rejected", source, result.n_rejected, result.n_rows_in
-        )
+        logger.warning("%s: %d of %d rows rejected", source, result.n_rejected, result.n_rows_in)
     return result
 
 
@@ -248,18 +259,20 @@ def _collect_rejects(
     records: dict[int, list[tuple[str, object, str]]] = {}
     for column, reasons, raw in problems:
         for index in np.flatnonzero(reasons.notna().to_numpy()):
-            records.setdefault(int(index), []).append((column, raw.iloc[index], reasons.iloc[index]))
+            records.setdefault(int(index), []).append(
+                (column, raw.iloc[index], reasons.iloc[index])
+            )
     out = []
-    for index, found in sorted(records.items()):
+    for position, found in sorted(records.items()):
         column, value, reason = found[0]
         if len(found) > 1:
             others = "; ".join(f"{c} {v!r}: {r}" for c, v, r in found[1:])
             reason = f"{reason} (also {others})"
-        loan_id = frame[id_column].iloc[index] if id_column in frame.columns else None
+        loan_id = frame[id_column].iloc[position] if id_column in frame.columns else None
         out.append(
             {
                 "Loan_ID": loan_id,
-                "Row": int(rows[index]),
+                "Row": int(rows[position]),
                 "Column": column,
                 "Value": value,
                 "Reason": reason,

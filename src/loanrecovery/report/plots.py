@@ -37,8 +37,14 @@ def segment_shares_figure(shares: pd.Series) -> Figure:
 def strategy_pie_figure(counts: pd.Series) -> Figure:
     """Pie chart of the strategies assigned."""
     fig, ax = plt.subplots(figsize=(5.5, 4.0))
-    ax.pie(counts.to_numpy(), labels=[str(s) for s in counts.index], autopct="%1.1f%%",
-           startangle=90, counterclock=False, textprops={"fontsize": 8})
+    ax.pie(
+        counts.to_numpy(),
+        labels=[str(s) for s in counts.index],
+        autopct="%1.1f%%",
+        startangle=90,
+        counterclock=False,
+        textprops={"fontsize": 8},
+    )
     ax.set_title("Strategy distribution")
     ax.axis("equal")
     fig.tight_layout()

@@ -35,6 +35,7 @@ _env = Environment(
 
 def _fmt(value: object) -> str:
     if isinstance(value, float | np.floating):
+        value = float(value)
         if not np.isfinite(value):
             return "–"
         if abs(value) >= 1000:
@@ -79,8 +80,11 @@ def snapshot_sections(result: PipelineResult) -> list[Section]:
         "rule_table": format_table(
             pd.DataFrame(
                 [
-                    {"Rule": r.name, "Action": r.action,
-                     "Loans": int((result.strategy_rules == r.name).sum())}
+                    {
+                        "Rule": r.name,
+                        "Action": r.action,
+                        "Loans": int((result.strategy_rules == r.name).sum()),
+                    }
                     for r in result.policy.rules
                 ]
             ),
@@ -94,18 +98,31 @@ def snapshot_sections(result: PipelineResult) -> list[Section]:
         "segment_img": _image(segment_shares_figure(shares)),
         "strategy_img": _image(strategy_pie_figure(counts)),
         "roc_img": (
-            _image(roc_figure(result.risk.roc["fpr"], result.risk.roc["tpr"],
-                              metrics["roc_auc"], metrics.get("model", "model")))
-            if result.risk.roc else None
+            _image(
+                roc_figure(
+                    result.risk.roc["fpr"],
+                    result.risk.roc["tpr"],
+                    metrics["roc_auc"],
+                    metrics.get("model", "model"),
+                )
+            )
+            if result.risk.roc
+            else None
         ),
         "importance_img": _image(importance_figure(result.risk.importance)),
     }
     names = ("data", "profiles", "model", "strategies", "insights")
-    titles = ("Data and its limits", "Risk profiles", "Default-risk model",
-              "Recovery strategies", "Insights")
+    titles = (
+        "Data and its limits",
+        "Risk profiles",
+        "Default-risk model",
+        "Recovery strategies",
+        "Insights",
+    )
     return [
-        Section(title=title, anchor=name,
-                html=_env.get_template(f"{name}.html.j2").render(**context))
+        Section(
+            title=title, anchor=name, html=_env.get_template(f"{name}.html.j2").render(**context)
+        )
         for name, title in zip(names, titles, strict=True)
     ]
 
