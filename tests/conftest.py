@@ -39,10 +39,14 @@ def make_loans(n: int = 400, seed: int = 0, *, with_target: bool = True) -> pd.D
             "Collateral_Value": (amount * rng.uniform(0, 1.5, n)).round(2),
             "Outstanding_Loan_Amount": outstanding,
             "Monthly_EMI": emi,
-            "Payment_History": np.where(dpd > 60, "Missed", np.where(dpd > 0, "Delayed", "On-Time")),
+            "Payment_History": np.where(
+                dpd > 60, "Missed", np.where(dpd > 0, "Delayed", "On-Time")
+            ),
             "Num_Missed_Payments": missed,
             "Days_Past_Due": dpd,
-            "Recovery_Status": rng.choice(["Fully Recovered", "Partially Recovered", "Written Off"], n),
+            "Recovery_Status": rng.choice(
+                ["Fully Recovered", "Partially Recovered", "Written Off"], n
+            ),
             "Collection_Attempts": rng.integers(0, 6, n),
             "Collection_Method": rng.choice(["Calls", "Legal Notice", "Settlement Offer"], n),
             "Legal_Action_Taken": rng.choice(["Yes", "No"], n),

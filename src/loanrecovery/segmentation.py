@@ -15,7 +15,7 @@ from sklearn.cluster import KMeans
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import PowerTransformer
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = ["RiskSegmenter", "SEGMENT_LABELS", "PROFILE_FEATURES", "segment_profile"]
 
@@ -68,6 +68,11 @@ class RiskSegmenter(ClusterMixin, BaseEstimator):
         self.random_state = random_state
         self.n_init = n_init
 
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
     def fit(self, X: pd.DataFrame, y: object = None) -> RiskSegmenter:
         """Cluster ``X`` and name the clusters by the rate of ``y`` (1 = bad outcome).
 
@@ -80,18 +85,22 @@ class RiskSegmenter(ClusterMixin, BaseEstimator):
             worse. Without it, clusters are ordered by their centroid's mean standardized
             value, which only makes sense when every feature grows with risk.
         """
-        X = self._validate(X, reset=True)
+        data = self._validate(X, reset=True)
         if not isinstance(self.n_segments, int) or self.n_segments < 1:
             raise ValueError(
                 f"The 'n_segments' parameter of RiskSegmenter must be an int in the range "
                 f"[1, inf). Got {self.n_segments!r} instead."
             )
-        if len(X) < self.n_segments:
-            raise ValueError(f"RiskSegmenter needs at least {self.n_segments} rows, got {len(X)}")
+        if len(data) < self.n_segments:
+            raise ValueError(
+                f"n_samples={len(data)} should be >= n_segments={self.n_segments}: "
+                "RiskSegmenter needs at least one row per segment"
+            )
         self.scaler_: Pipeline = make_pipeline(
-            SimpleImputer(strategy="median"), PowerTransformer(method="yeo-johnson")
+            SimpleImputer(strategy="median", keep_empty_features=True),
+            PowerTransformer(method="yeo-johnson"),
         )
-        Z = self.scaler_.fit_transform(X.to_numpy(dtype=float))
+        Z = self.scaler_.fit_transform(data)
         Z = np.nan_to_num(Z)
         self.kmeans_ = KMeans(
             n_clusters=self.n_segments, n_init=self.n_init, random_state=self.random_state
@@ -117,8 +126,7 @@ class RiskSegmenter(ClusterMixin, BaseEstimator):
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Segment name of each row of ``X``."""
         check_is_fitted(self, "kmeans_")
-        X = self._validate(X, reset=False)
-        Z = np.nan_to_num(self.scaler_.transform(X.to_numpy(dtype=float)))
+        Z = np.nan_to_num(self.scaler_.transform(self._validate(X, reset=False)))
         clusters = self.kmeans_.predict(Z)
         return np.array([self.cluster_to_label_[int(c)] for c in clusters], dtype=object)
 
@@ -131,23 +139,10 @@ class RiskSegmenter(ClusterMixin, BaseEstimator):
             return SEGMENT_LABELS
         return tuple(f"Segment {k + 1}" for k in range(self.n_segments))
 
-    def _validate(self, data: object, *, reset: bool) -> pd.DataFrame:
-        if isinstance(data, pd.DataFrame):
-            X = data
-        else:
-            array = np.asarray(data, dtype=float)
-            X = pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
-        X = X.apply(pd.to_numeric, errors="coerce").replace([np.inf, -np.inf], np.nan)
-        if reset:
-            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-            self.n_features_in_ = X.shape[1]
-        else:
-            expected = list(self.feature_names_in_)
-            missing = [c for c in expected if c not in X.columns]
-            if missing:
-                raise ValueError(f"Feature names seen at fit time, yet now missing: {missing}")
-            X = X[expected]
-        return X
+    def _validate(self, X: object, *, reset: bool) -> np.ndarray:
+        return np.asarray(
+            validate_data(self, X, reset=reset, dtype=float, ensure_all_finite="allow-nan")
+        )
 
 
 def segment_profile(

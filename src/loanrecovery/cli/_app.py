@@ -32,7 +32,9 @@ EXIT_INPUT_ERROR = 2
 
 @app.callback()
 def _root(
-    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More log output (-vv: debug)."),
+    verbose: int = typer.Option(
+        0, "--verbose", "-v", count=True, help="More log output (-vv: debug)."
+    ),
 ) -> None:
     """Configure logging once, at the entry point."""
     level = logging.WARNING - 10 * min(verbose, 2)
