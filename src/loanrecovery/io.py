@@ -185,7 +185,7 @@ def _read_csv(path: Path, raw: bytes, *, as_text: bool, delimiter: str | None) -
     convert_options = pacsv.ConvertOptions(
         column_types={name: pa.string() for name in header} if as_text else None,
         strings_can_be_null=True,
-        null_values=["", "NA", "N/A", "NULL", "null", "NaN", "nan", "None"],
+        null_values=["", "NA", "N/A", "NULL", "null", "NaN", "nan"],
     )
     parse_options = pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=_on_invalid)
     try:
