@@ -8,11 +8,6 @@ from __future__ import annotations
 
 import sys
 
-from loanrecovery.cli import early_warning as _early_warning  # noqa: F401
-from loanrecovery.cli import evaluate as _evaluate  # noqa: F401
-from loanrecovery.cli import score as _score  # noqa: F401
-from loanrecovery.cli import train as _train  # noqa: F401
-from loanrecovery.cli import optimize as _optimize  # noqa: F401
 from loanrecovery.cli import run as _run  # noqa: F401  (registers `run`)
 from loanrecovery.cli import simulate as _simulate  # noqa: F401  (registers `simulate`)
 from loanrecovery.cli._app import app
