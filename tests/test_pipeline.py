@@ -71,3 +71,9 @@ def test_original_style_data_states_its_limits(loans):
     assert "No time axis" in text
     assert "payment history" in text
     assert "Signal: out-of-fold ROC AUC" in text
+
+
+def test_segments_survive_reseeding(loans):
+    result = run_pipeline(loans, source="x", policy=load_policy())
+    assert result.segment_stability > 0.9
+    assert result.metrics()["segments"]["reseeding_agreement"] == result.segment_stability

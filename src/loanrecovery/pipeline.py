@@ -73,6 +73,7 @@ class PipelineResult:
     insights: list[Insight]
     limits: list[str]
     has_payment_panel: bool
+    segment_stability: float = float("nan")
     seconds: float = 0.0
     sections: list[Section] = field(default_factory=list)
     extra_metrics: dict[str, Any] = field(default_factory=dict)
@@ -111,6 +112,7 @@ class PipelineResult:
             "segments": {
                 "shares": {str(k): float(v) for k, v in shares.items()},
                 "profile": profile.to_dict(orient="records"),
+                "reseeding_agreement": self.segment_stability,
             },
             "strategies": {
                 "policy": self.policy.name,
@@ -121,6 +123,20 @@ class PipelineResult:
             "seconds": round(self.seconds, 2),
             **self.extra_metrics,
         }
+
+
+def reseeding_agreement(
+    features: pd.DataFrame,
+    observed: np.ndarray,
+    segments: np.ndarray,
+    seeds: tuple[int, ...] = (1, 2),
+) -> float:
+    """Lowest share of loans that keep their segment name when K-Means is reseeded."""
+    agreement = [
+        float(np.mean(RiskSegmenter(random_state=seed).fit_predict(features, observed) == segments))
+        for seed in seeds
+    ]
+    return min(agreement)
 
 
 def _segment_risk_test(segments: np.ndarray, observed: np.ndarray) -> str | None:
@@ -245,11 +261,11 @@ def run_pipeline(
             source,
             f"only {int(open_loans.sum())} open loans; at least 4 are needed to form risk profiles",
         )
+    profile_features = features.loc[open_loans, list(PROFILE_FEATURES)]
     segmenter = RiskSegmenter(random_state=random_state)
     segments = np.full(len(accepted), CLOSED, dtype=object)
-    segments[open_loans] = segmenter.fit_predict(
-        features.loc[open_loans, list(PROFILE_FEATURES)], observed[open_loans]
-    )
+    segments[open_loans] = segmenter.fit_predict(profile_features, observed[open_loans])
+    stability = reseeding_agreement(profile_features, observed[open_loans], segments[open_loans])
 
     step("risk model")
     known = target.values[target.trainable]
@@ -303,6 +319,7 @@ def run_pipeline(
             *filter(None, [_segment_risk_test(segments[open_loans], observed[open_loans])]),
         ],
         has_payment_panel=has_panel,
+        segment_stability=stability,
     )
     result.seconds = time.perf_counter() - started
     return result
