@@ -5,6 +5,7 @@ This module only composes the stages; each lives in its own module.
 
 from __future__ import annotations
 
+import html
 import logging
 import math
 import time
@@ -74,6 +75,8 @@ class PipelineResult:
     limits: list[str]
     has_payment_panel: bool
     segment_stability: float = float("nan")
+    watchlist: pd.DataFrame | None = None
+    panel_rejects: pd.DataFrame | None = None
     seconds: float = 0.0
     sections: list[Section] = field(default_factory=list)
     extra_metrics: dict[str, Any] = field(default_factory=dict)
@@ -321,8 +324,44 @@ def run_pipeline(
         has_payment_panel=has_panel,
         segment_stability=stability,
     )
+    step("early warning")
+    _add_early_warning(result, payments, random_state=random_state)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _add_early_warning(
+    result: PipelineResult, payments: pd.DataFrame | None, *, random_state: int
+) -> None:
+    """Early warning from the payment panel when there is one; otherwise say it needs one."""
+    from loanrecovery.early_warning import (
+        EarlyWarningDataError,
+        early_warning_section,
+        no_panel_section,
+        run_early_warning,
+    )
+    from loanrecovery.early_warning.section import SECTION_ANCHOR, SECTION_TITLE
+
+    if payments is None:
+        result.sections.append(no_panel_section())
+        return
+    try:
+        ew = run_early_warning(result.validation.accepted, payments, random_state=random_state)
+    except EarlyWarningDataError as exc:
+        logger.warning("early warning skipped: %s", exc)
+        result.sections.append(
+            Section(
+                title=SECTION_TITLE,
+                anchor=SECTION_ANCHOR,
+                html=f"<p>Early warning could not run on this panel: {html.escape(str(exc))}</p>",
+            )
+        )
+        result.limits.append(f"Early warning could not run: {exc}")
+        return
+    result.sections.append(early_warning_section(ew))
+    result.extra_metrics["early_warning"] = ew.metrics
+    result.watchlist = ew.watchlist
+    result.panel_rejects = ew.rejects
 
 
 def write_outputs(result: PipelineResult, out_dir: Path) -> dict[str, Path]:
@@ -339,6 +378,12 @@ def write_outputs(result: PipelineResult, out_dir: Path) -> dict[str, Path]:
         "report": out_dir / "report.html",
     }
     result.scored.to_csv(paths["scored"], index=False)
+    if result.watchlist is not None:
+        paths["watchlist"] = out_dir / "watchlist.csv"
+        result.watchlist.to_csv(paths["watchlist"], index=False)
+    if result.panel_rejects is not None and len(result.panel_rejects):
+        paths["payment_rejects"] = out_dir / "payment_rejects.csv"
+        result.panel_rejects.to_csv(paths["payment_rejects"], index=False)
     result.validation.rejects.to_csv(paths["rejects"], index=False)
     paths["metrics"].write_text(
         json.dumps(to_jsonable(result.metrics()), indent=2, allow_nan=False) + "\n",

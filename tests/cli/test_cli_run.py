@@ -19,7 +19,7 @@ runner = CliRunner()
 def small_book(tmp_path_factory):
     out = tmp_path_factory.mktemp("book")
     result = runner.invoke(
-        app, ["simulate", "--loans", "400", "--months", "12", "--seed", "5", "--out", str(out)]
+        app, ["simulate", "--loans", "600", "--months", "24", "--seed", "3", "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
     return out
@@ -37,6 +37,11 @@ def test_run_on_simulated_book_writes_four_outputs(small_book, tmp_path):
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["target"]["column"] == "Default_Next_6M"
     assert "report.html" in result.output
+    # with a payment panel: the watchlist and the early-warning section
+    watchlist = pd.read_csv(tmp_path / "watchlist.csv")
+    assert len(watchlist) and watchlist["Loan_ID"].isin(loans["Loan_ID"]).all()
+    assert set(metrics["early_warning"]["horizons"]) == {"3", "6"}
+    assert 'id="early-warning"' in (tmp_path / "report.html").read_text()
 
 
 def test_main_py_runs_like_run(small_book, tmp_path):
@@ -137,3 +142,18 @@ def test_trailing_empty_header_cells_are_tolerated(tmp_path, loans):
     assert result.exit_code == 0, result.output
     scored = pd.read_csv(tmp_path / "out" / "scored_loans.csv")
     assert len(scored) == len(loans)
+
+
+def test_short_panel_says_why_early_warning_did_not_run(tmp_path):
+    book = tmp_path / "short"
+    assert (
+        runner.invoke(
+            app, ["simulate", "--loans", "300", "--months", "10", "--out", str(book)]
+        ).exit_code
+        == 0
+    )
+    result = runner.invoke(app, ["run", "--data", str(book), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert any(limit.startswith("Early warning could not run") for limit in metrics["limits"])
+    assert not (tmp_path / "out" / "watchlist.csv").exists()

@@ -6,11 +6,17 @@ this module only imports them and provides :func:`main`, the console entry point
 
 from __future__ import annotations
 
+import os
 import sys
 
-from loanrecovery.cli import run as _run  # noqa: F401  (registers `run`)
-from loanrecovery.cli import simulate as _simulate  # noqa: F401  (registers `simulate`)
-from loanrecovery.cli._app import app
+# LightGBM's OpenMP threads spin while idle by default, which starves the other core on a
+# 2-core machine; set before any library starts its thread pool.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from loanrecovery.cli import early_warning as _early_warning  # noqa: E402, F401
+from loanrecovery.cli import run as _run  # noqa: E402, F401  (registers `run`)
+from loanrecovery.cli import simulate as _simulate  # noqa: E402, F401  (registers `simulate`)
+from loanrecovery.cli._app import app  # noqa: E402
 
 __all__ = ["app", "main"]
 
