@@ -35,15 +35,20 @@ def segment_shares_figure(shares: pd.Series) -> Figure:
 
 
 def strategy_pie_figure(counts: pd.Series) -> Figure:
-    """Pie chart of the strategies assigned."""
-    fig, ax = plt.subplots(figsize=(5.5, 4.0))
-    ax.pie(
+    """Pie chart of the strategies assigned, with a legend instead of crowded labels."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    total = float(counts.sum())
+    wedges, *_ = ax.pie(
         counts.to_numpy(),
-        labels=[str(s) for s in counts.index],
-        autopct="%1.1f%%",
+        autopct=lambda pct: f"{pct:.1f}%" if pct >= 4 else "",
         startangle=90,
         counterclock=False,
+        pctdistance=0.75,
         textprops={"fontsize": 8},
+    )
+    labels = [f"{name} ({count / total:.1%})" for name, count in counts.items()]
+    ax.legend(
+        wedges, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False
     )
     ax.set_title("Strategy distribution")
     ax.axis("equal")
