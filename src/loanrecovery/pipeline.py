@@ -24,7 +24,13 @@ from loanrecovery.exceptions import DataFileError, NoValidRowsError
 from loanrecovery.features import LoanFeatures
 from loanrecovery.insights import Insight, compute_insights
 from loanrecovery.report.section import Section
-from loanrecovery.risk import RiskModelResult, RiskTarget, fit_risk_model, resolve_target
+from loanrecovery.risk import (
+    RiskModelResult,
+    RiskTarget,
+    fit_champion_model,
+    fit_risk_model,
+    resolve_target,
+)
 from loanrecovery.segmentation import PROFILE_FEATURES, RiskSegmenter, segment_profile
 from loanrecovery.strategy import StrategyPolicy, assign_strategies, explain_strategies
 
@@ -68,14 +74,17 @@ class PipelineResult:
     segments: np.ndarray
     profile: pd.DataFrame
     risk: RiskModelResult
+    baseline: RiskModelResult
     strategies: np.ndarray
     strategy_rules: np.ndarray
     policy: StrategyPolicy
     insights: list[Insight]
     limits: list[str]
     has_payment_panel: bool
+    reasons: pd.DataFrame | None = None
     segment_stability: float = float("nan")
     watchlist: pd.DataFrame | None = None
+    plan: pd.DataFrame | None = None
     panel_rejects: pd.DataFrame | None = None
     seconds: float = 0.0
     sections: list[Section] = field(default_factory=list)
@@ -96,6 +105,8 @@ class PipelineResult:
         rest = loans.drop(columns=["Loan_ID"]).reset_index(drop=True)
         out = pd.concat([lead, rest], axis=1)
         out["Strategy_Rule"] = self.strategy_rules
+        if self.reasons is not None:
+            out = pd.concat([out, self.reasons.reset_index(drop=True)], axis=1)
         return out
 
     def metrics(self) -> dict[str, Any]:
@@ -112,6 +123,7 @@ class PipelineResult:
             },
             "target": {"column": self.target.name, "definition": self.target.description},
             "model": self.risk.metrics,
+            "baseline": self.baseline.metrics,
             "segments": {
                 "shares": {str(k): float(v) for k, v in shares.items()},
                 "profile": profile.to_dict(orient="records"),
@@ -212,7 +224,6 @@ def run_pipeline(
     collections: pd.DataFrame | None = None,
     payments: pd.DataFrame | None = None,
     random_state: int = 42,
-    risk_estimator: Any = None,
     progress: Callable[[str], None] | None = None,
 ) -> PipelineResult:
     """Run every stage on a loan table.
@@ -229,8 +240,6 @@ def run_pipeline(
         Collection history and monthly payment panel, when available.
     random_state : int, default=42
         Seed of every random step.
-    risk_estimator : estimator, optional
-        Risk model; the original forest by default.
     progress : callable, optional
         Called with the name of each stage as it starts.
 
@@ -280,7 +289,10 @@ def run_pipeline(
             "and bad (1) outcomes among open loans",
             column=target.name,
         )
-    risk = fit_risk_model(features, target, estimator=risk_estimator, random_state=random_state)
+    risk = fit_champion_model(features, target, random_state=random_state)
+    step("baseline forest")
+    baseline = fit_risk_model(features, target, random_state=random_state)
+    reasons = _reasons(risk, features, target)
 
     step("strategy")
     dpd = accepted["Days_Past_Due"].to_numpy(dtype=float)
@@ -313,6 +325,8 @@ def run_pipeline(
         segments=segments,
         profile=profile,
         risk=risk,
+        baseline=baseline,
+        reasons=reasons,
         strategies=strategies,
         strategy_rules=rules,
         policy=policy,
@@ -326,8 +340,51 @@ def run_pipeline(
     )
     step("early warning")
     _add_early_warning(result, payments, random_state=random_state)
+    step("recovery plan")
+    _add_recovery(result, collections, payments, random_state=random_state)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _add_recovery(
+    result: PipelineResult,
+    collections: pd.DataFrame | None,
+    payments: pd.DataFrame | None,
+    *,
+    random_state: int,
+) -> None:
+    """Action effects from the collection history and an optimized plan for the
+    delinquent loans, when the data has a history; otherwise the report says it needs one."""
+    from loanrecovery.recovery import recovery_json, recovery_section, run_recovery
+
+    if collections is None or not len(collections):
+        result.limits.append(
+            "No collection history: the effect of each action and an optimized plan need one "
+            "(collections.csv: Loan_ID, Month, Action, Cost, Recovered_Amount)."
+        )
+        return
+    loans = result.validation.accepted
+    policy_path = None if result.policy.source.startswith("<built-in") else result.policy.source
+    recovery = run_recovery(
+        loans,
+        collections,
+        payments,
+        policy_path=policy_path,
+        risk_score=pd.Series(result.risk.scores, index=loans["Loan_ID"].to_numpy()),
+        seed=random_state,
+    )
+    result.sections.append(recovery_section(recovery))
+    result.extra_metrics["recovery"] = recovery_json(recovery)
+    result.plan = recovery.plans["optimized"]
+    result.insights.extend(
+        Insight(
+            key=f"action_effect_{k + 1}",
+            claim="Effect of collection actions (corrected "
+            "for the legacy policy's choice of accounts)",
+            finding=text,
+        )
+        for k, text in enumerate(recovery.insights)
+    )
 
 
 def _add_early_warning(
@@ -364,6 +421,21 @@ def _add_early_warning(
     result.panel_rejects = ew.rejects
 
 
+N_REASONS = 4
+
+
+def _reasons(risk: RiskModelResult, features: pd.DataFrame, target: RiskTarget) -> pd.DataFrame:
+    """The champion's principal reasons for every open loan not already in default."""
+    columns = [f"Reason_{k}" for k in range(1, N_REASONS + 1)]
+    out = pd.DataFrame("", index=features.index, columns=columns)
+    scored = ~target.closed & ~target.in_default
+    if scored.any():
+        explained = risk.model.explain(features.loc[scored], n_reasons=N_REASONS)
+        out.loc[scored, columns] = explained.iloc[:, :N_REASONS].to_numpy()
+    out.loc[target.in_default, "Reason_1"] = "Already 90+ days past due (in default)"
+    return out
+
+
 def write_outputs(result: PipelineResult, out_dir: Path) -> dict[str, Path]:
     """Write scored_loans.csv, rejects.csv, metrics.json and report.html into ``out_dir``."""
     import json
@@ -381,6 +453,9 @@ def write_outputs(result: PipelineResult, out_dir: Path) -> dict[str, Path]:
     if result.watchlist is not None:
         paths["watchlist"] = out_dir / "watchlist.csv"
         result.watchlist.to_csv(paths["watchlist"], index=False)
+    if result.plan is not None:
+        paths["plan"] = out_dir / "plan.csv"
+        result.plan.to_csv(paths["plan"], index=False)
     if result.panel_rejects is not None and len(result.panel_rejects):
         paths["payment_rejects"] = out_dir / "payment_rejects.csv"
         result.panel_rejects.to_csv(paths["payment_rejects"], index=False)

@@ -24,7 +24,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import (
     accuracy_score,
+    brier_score_loss,
     f1_score,
+    precision_recall_curve,
     precision_score,
     recall_score,
     roc_auc_score,
@@ -41,6 +43,7 @@ __all__ = [
     "closed_loans",
     "baseline_forest",
     "fit_risk_model",
+    "fit_champion_model",
 ]
 
 logger = logging.getLogger(__name__)
@@ -229,6 +232,63 @@ def fit_risk_model(
     logger.info("risk model: %s", {k: metrics.get(k) for k in ("roc_auc", "n_train")})
     return RiskModelResult(
         model=model, scores=scores, metrics=metrics, roc=roc, importance=importance
+    )
+
+
+def _f1_threshold(y: np.ndarray, score: np.ndarray) -> float:
+    """The score threshold that maximises F1 on these (out-of-fold) scores."""
+    precision, recall, thresholds = precision_recall_curve(y, score)
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    return float(thresholds[int(np.argmax(f1[:-1]))]) if len(thresholds) else 0.5
+
+
+def fit_champion_model(
+    features: pd.DataFrame, target: RiskTarget, *, random_state: int = 42
+) -> RiskModelResult:
+    """Fit the champion (issue 3's :class:`ChampionClassifier`: best of LightGBM, a
+    scorecard and their blends by out-of-fold AUC, with a calibrated PD) on the trainable
+    loans. Training loans are scored by their cross-fitted out-of-fold PD; accuracy,
+    precision, recall and F1 use the threshold that maximises F1 on those PDs.
+    """
+    from loanrecovery.modeling import ChampionClassifier
+
+    train = target.trainable
+    X, y = features.loc[train], target.values[train].astype(int)
+    model = ChampionClassifier(random_state=random_state).fit(X, y)
+    scores = np.where(target.in_default, 1.0, np.where(target.closed, 0.0, np.nan))
+    unknown = ~train & ~target.in_default & ~target.closed
+    if unknown.any():
+        scores[unknown] = model.predict_proba(features.loc[unknown])[:, 1]
+    oof = np.asarray(model.oof_pd_, dtype=float)
+    missing = ~np.isfinite(oof)
+    if missing.any():
+        oof[missing] = model.predict_proba(X.loc[missing])[:, 1]
+    scores[train] = oof
+    threshold = _f1_threshold(y, oof)
+    metrics = _classification_metrics(y, oof, threshold)
+    metrics.update(
+        {
+            "brier": float(brier_score_loss(y, oof)),
+            "n_train": int(len(y)),
+            "n_in_default": int(target.in_default.sum()),
+            "n_closed": int(target.closed.sum()),
+            "positive_rate": float(y.mean()),
+            "mean_pd": float(oof.mean()),
+            "validation": f"{model.cv}-fold stratified out-of-fold (cross-fitted calibration)",
+            "threshold_rule": "maximises F1 on the out-of-fold PDs",
+            "target": target.description,
+            "model": f"Champion ({model.champion_})",
+            "candidates_auc": {k: float(v) for k, v in model.cv_auc_.items()},
+        }
+    )
+    fpr, tpr, _ = roc_curve(y, oof)
+    importance = pd.Series(model.feature_importances_, index=X.columns).sort_values(ascending=False)
+    return RiskModelResult(
+        model=model,
+        scores=scores,
+        metrics=metrics,
+        roc={"fpr": fpr.round(4).tolist(), "tpr": tpr.round(4).tolist()},
+        importance=importance,
     )
 
 

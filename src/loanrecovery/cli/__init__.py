@@ -14,8 +14,12 @@ import sys
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from loanrecovery.cli import early_warning as _early_warning  # noqa: E402, F401
+from loanrecovery.cli import evaluate as _evaluate  # noqa: E402, F401
+from loanrecovery.cli import optimize as _optimize  # noqa: E402, F401
 from loanrecovery.cli import run as _run  # noqa: E402, F401  (registers `run`)
+from loanrecovery.cli import score as _score  # noqa: E402, F401
 from loanrecovery.cli import simulate as _simulate  # noqa: E402, F401  (registers `simulate`)
+from loanrecovery.cli import train as _train  # noqa: E402, F401
 from loanrecovery.cli._app import app  # noqa: E402
 
 __all__ = ["app", "main"]

@@ -56,14 +56,17 @@ def strategy_pie_figure(counts: pd.Series) -> Figure:
     return fig
 
 
-def roc_figure(fpr: list[float], tpr: list[float], auc: float, label: str) -> Figure:
-    """Out-of-fold ROC curve."""
-    fig, ax = plt.subplots(figsize=(4.2, 4.0))
-    ax.plot(fpr, tpr, color="#4a6fa5", label=f"{label} (AUC {auc:.3f})")
+def roc_figure(curves: list[tuple[str, list[float], list[float], float]]) -> Figure:
+    """Out-of-fold ROC curves: one ``(label, fpr, tpr, auc)`` per model."""
+    fig, ax = plt.subplots(figsize=(4.4, 4.0))
+    for (label, fpr, tpr, auc), colour in zip(
+        curves, ("#4a6fa5", "#e07000", "#4c9a2a"), strict=False
+    ):
+        ax.plot(fpr, tpr, color=colour, label=f"{label} (AUC {auc:.3f})")
     ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1, label="chance")
     ax.set_xlabel("False positive rate")
     ax.set_ylabel("True positive rate")
-    ax.set_title("ROC curve (out-of-fold)")
+    ax.set_title("ROC curves (out-of-fold)")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return fig

@@ -97,13 +97,15 @@ def snapshot_sections(result: PipelineResult) -> list[Section]:
         ],
         "segment_img": _image(segment_shares_figure(shares)),
         "strategy_img": _image(strategy_pie_figure(counts)),
+        "baseline": result.baseline.metrics,
         "roc_img": (
             _image(
                 roc_figure(
-                    result.risk.roc["fpr"],
-                    result.risk.roc["tpr"],
-                    metrics["roc_auc"],
-                    metrics.get("model", "model"),
+                    [
+                        (m.metrics["model"], m.roc["fpr"], m.roc["tpr"], m.metrics["roc_auc"])
+                        for m in (result.risk, result.baseline)
+                        if m.roc
+                    ]
                 )
             )
             if result.risk.roc
@@ -116,7 +118,7 @@ def snapshot_sections(result: PipelineResult) -> list[Section]:
         "Data and its limits",
         "Risk profiles",
         "Default-risk model",
-        "Recovery strategies",
+        "Strategy per borrower",
         "Insights",
     )
     return [

@@ -1,0 +1,142 @@
+"""``loanrecovery evaluate``: the champion and the original forest on any loan table."""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from loanrecovery.cli._app import app, console, err_console, handle_errors
+from loanrecovery.exceptions import DataQualityWarning
+from loanrecovery.io import read_table
+from loanrecovery.modeling.evaluate import METRIC_KEYS, EvaluationResult, evaluate_table
+from loanrecovery.modeling.table import PreparedTable, prepare_table
+
+__all__ = ["evaluate", "prepare_from_file", "show_warnings"]
+
+
+@contextmanager
+def show_warnings() -> Iterator[None]:
+    """Print data-quality warnings raised inside the block as one line each on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataQualityWarning)
+        yield
+    for item in caught:
+        if issubclass(item.category, DataQualityWarning):
+            err_console.print(f"warning: {item.message}", markup=False, highlight=False)
+
+
+def _split_list(text: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (text or "").split(",") if part.strip())
+
+
+def prepare_from_file(
+    data: Path,
+    *,
+    target: str,
+    positive: str | None,
+    id_column: str | None,
+    drop: str | None,
+    allow_protected: bool,
+    time_col: str | None = None,
+) -> tuple[pd.DataFrame, PreparedTable]:
+    """Read a table and prepare it (roles, target, leak guard), warnings on stderr."""
+    frame = read_table(data)
+    with show_warnings():
+        prepared = prepare_table(
+            frame,
+            target=target,
+            positive=positive,
+            id_columns=_split_list(id_column),
+            drop=_split_list(drop),
+            allow_protected=allow_protected,
+            time_col=time_col,
+            source=str(data),
+        )
+    return frame, prepared
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def _print_summary(result: EvaluationResult, prepared: PreparedTable) -> None:
+    target = prepared.target
+    console.print(
+        f"target {target.column!r}: positive {target.positive!r}, negative {target.negative}; "
+        f"{result.n_rows} rows used, {result.n_excluded} excluded "
+        f"({target.n_missing} missing, {target.n_other} other values); "
+        f"positive rate {result.positive_rate:.4f}"
+    )
+    if result.excluded_columns:
+        shown = ", ".join(f"{c} ({r})" for c, r in result.excluded_columns.items())
+        console.print(f"columns left out: {shown}")
+    console.print(f"validation: {result.validation}")
+    console.print(f"champion: {result.champion}; calibration: {result.calibration}")
+    table = Table(title="Out-of-sample metrics")
+    table.add_column("metric")
+    table.add_column("champion", justify="right")
+    table.add_column("baseline forest", justify="right")
+    for key in METRIC_KEYS:
+        table.add_row(key, _fmt(result.metrics[key]), _fmt(result.baseline[key]))
+    console.print(table)
+    console.print(f"threshold: {result.metrics['threshold_rule']}")
+    if result.fairness is not None:
+        fair = Table(title="Fairness: champion per protected group (not used as features)")
+        for column in result.fairness.columns:
+            fair.add_column(str(column))
+        for row in result.fairness.itertuples(index=False):
+            fair.add_row(*[_fmt(v) if v is not None else "-" for v in row])
+        console.print(fair)
+    console.print(f"{result.seconds:.1f} s")
+
+
+@app.command("evaluate")
+@handle_errors
+def evaluate(
+    data: Path = typer.Option(..., "--data", help="Loan table (CSV or Parquet)."),
+    target: str = typer.Option(..., "--target", help="Target column."),
+    positive: str | None = typer.Option(
+        None, "--positive", help="Target value meaning the bad outcome (default 1 for 0/1)."
+    ),
+    id_column: str | None = typer.Option(
+        None, "--id", help="Identifier column(s), comma-separated."
+    ),
+    drop: str | None = typer.Option(None, "--drop", help="Columns to leave out, comma-separated."),
+    time_col: str | None = typer.Option(
+        None, "--time-col", help="Train on earlier rows, test on later ones (out-of-time)."
+    ),
+    folds: int = typer.Option(5, "--folds", min=2, max=20, help="Cross-validation folds."),
+    allow_protected: bool = typer.Option(
+        False, "--allow-protected", help="Keep protected attributes as features."
+    ),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the metrics as JSON here."),
+) -> None:
+    """Evaluate the champion against the original forest on any loan table."""
+    start = time.perf_counter()
+    _, prepared = prepare_from_file(
+        data,
+        target=target,
+        positive=positive,
+        id_column=id_column,
+        drop=drop,
+        allow_protected=allow_protected,
+        time_col=time_col,
+    )
+    result = evaluate_table(prepared, folds=folds, time_column=time_col)
+    result.seconds = time.perf_counter() - start
+    _print_summary(result, prepared)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(result.to_json(), indent=2, default=str), encoding="utf-8")
+        console.print(f"metrics written to {json_out}")

@@ -1,0 +1,154 @@
+"""``loanrecovery optimize`` and ``loanrecovery compare-strategies``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from loanrecovery.cli._app import app, console, handle_errors
+from loanrecovery.exceptions import DataFileError, PolicyError
+from loanrecovery.io import read_table
+from loanrecovery.recovery.challenger import compare_strategies, expected_outcomes
+from loanrecovery.recovery.runner import POLICIES, recovery_json, run_recovery
+from loanrecovery.recovery.section import recovery_section_html
+
+
+def parse_capacities(text: str | None) -> dict[str, float] | None:
+    """``"Legal Action=20,Field Visit=50"`` -> ``{"Legal Action": 20.0, ...}``."""
+    if not text:
+        return None
+    out: dict[str, float] = {}
+    for item in text.split(","):
+        name, sep, value = item.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = -1.0
+        if not sep or not name.strip() or number < 0:
+            raise PolicyError("--capacity", f"expected ACTION=N with N >= 0, got {item.strip()!r}")
+        out[name.strip()] = number
+    return out
+
+
+def _read_book(data: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, dict | None]:
+    if not data.is_dir():
+        raise DataFileError(data, "not a directory; expected loans.csv and collections.csv in it")
+    for name in ("loans.csv", "collections.csv"):
+        if not (data / name).is_file():
+            raise DataFileError(
+                data / name, "file not found (optimize needs loans.csv and collections.csv)"
+            )
+    loans = read_table(data / "loans.csv")
+    collections = read_table(data / "collections.csv")
+    payments = read_table(data / "payments.csv") if (data / "payments.csv").is_file() else None
+    truth = None
+    if (data / "truth.json").is_file():  # evaluation only: the true_net_recovery figure
+        truth = json.loads((data / "truth.json").read_text(encoding="utf-8"))
+    return loans, collections, payments, truth
+
+
+@app.command("optimize")
+@handle_errors
+def optimize(
+    data: Path = typer.Option(
+        ..., "--data", help="Directory with loans.csv, collections.csv (and payments.csv)."
+    ),
+    budget: float = typer.Option(None, "--budget", min=0, help="Total cost limit (USD)."),
+    capacity: str = typer.Option(
+        None, "--capacity", help="Capacities, e.g. 'Legal Action=20,Field Visit=50'."
+    ),
+    policy: Path = typer.Option(None, "--policy", help="Rule ladder of seed_rules (TOML)."),
+    catalogue: Path = typer.Option(None, "--catalogue", help="Action catalogue (TOML)."),
+    challenger: Path = typer.Option(None, "--challenger", help="Challenger rule ladder (TOML)."),
+    challenger_share: float = typer.Option(0.1, "--challenger-share", min=0.0, max=0.9),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of models and arm assignment."),
+    json_path: Path = typer.Option(
+        None, "--json", help="JSON summary (default OUT/optimize.json)."
+    ),
+    out: Path = typer.Option(Path("recovery_out"), "--out", help="Output directory."),
+) -> None:
+    """Estimate action effects and write the optimized plan against the original rules."""
+    loans, collections, payments, truth = _read_book(data)
+    result = run_recovery(
+        loans,
+        collections,
+        payments,
+        budget=budget,
+        capacities=parse_capacities(capacity),
+        policy_path=policy,
+        catalogue_path=catalogue,
+        challenger_path=challenger,
+        challenger_share=challenger_share if challenger else 0.0,
+        seed=seed,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    plan = result.plans["optimized"]
+    plan.to_csv(out / "plan.csv", index=False)
+    pd.concat(result.plans.values()).to_csv(out / "plans_all.csv", index=False)
+    result.effects.to_csv(out / "effects.csv", index=False)
+    payload = recovery_json(result, truth)
+    json_path = json_path or out / "optimize.json"
+    json_path.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
+    (out / "recovery_section.html").write_text(recovery_section_html(result), encoding="utf-8")
+    table = Table(title=f"{len(result.cases)} delinquent loans")
+    for col in ("plan", "expected net", "cost", "true net", "constraints"):
+        table.add_column(col)
+    for name in POLICIES:
+        row = payload[name]
+        true = row.get("true_net_recovery")
+        table.add_row(
+            name,
+            f"{row['expected_net_recovery']:,.0f}",
+            f"{row['cost']:,.0f}",
+            "-" if true is None else f"{true:,.0f}",
+            str(row["constraints_satisfied"]),
+        )
+    console.print(table)
+    console.print(
+        f"upper bound {payload['upper_bound']:,.0f}, gap {payload['gap']:.2e}, "
+        f"{payload['seconds']:.1f} s -> {out}/plan.csv, {json_path}"
+    )
+
+
+@app.command("compare-strategies")
+@handle_errors
+def compare(
+    plan: Path = typer.Option(..., "--plan", help="plan.csv written by optimize (with Arm)."),
+    outcomes: Path = typer.Option(None, "--outcomes", help="Loan_ID, Recovered_Amount, Cost."),
+    truth: Path = typer.Option(
+        None,
+        "--truth",
+        help="Simulated book's truth.json: play the "
+        "assigned actions out with the simulator's expected outcomes.",
+    ),
+    detect_lift: float = typer.Option(
+        0.05, "--detect-lift", min=0.001, help="Relative lift for the sample-size figure."
+    ),
+    json_path: Path = typer.Option(None, "--json", help="Write the result as JSON."),
+) -> None:
+    """Test the challenger arm against the champion on known outcomes."""
+    frame = read_table(plan)
+    if "Arm" not in frame.columns:
+        raise DataFileError(plan, "no 'Arm' column; run optimize with --challenger", column="Arm")
+    if outcomes is not None:
+        realised = read_table(outcomes)
+        source = str(outcomes)
+    elif truth is not None:
+        realised = expected_outcomes(frame, json.loads(truth.read_text(encoding="utf-8")))
+        source = str(truth)
+    else:
+        raise DataFileError(plan, "give --outcomes FILE or --truth truth.json")
+    test = compare_strategies(frame, realised, detect_lift=detect_lift, source=source)
+    payload = test.as_dict()
+    console.print(
+        f"challenger {test.mean_challenger:,.0f} vs champion {test.mean_champion:,.0f} net per "
+        f"account: lift {test.lift:+.1%} (95% CI {test.lift_low:+.1%} to {test.lift_high:+.1%}), "
+        f"p = {test.p_value:.3g}; {test.sample_size_per_arm:,} accounts per arm detect "
+        f"{detect_lift:.0%} lift (80% power)"
+    )
+    if json_path is not None:
+        json_path.write_text(json.dumps(payload, indent=2), encoding="utf-8")

@@ -1,0 +1,243 @@
+"""LightGBM trees compiled to native code with the system C compiler, for fast scoring.
+
+:class:`CompiledTrees` turns a LightGBM booster's text model into C (one nested ``if`` per
+tree), compiles it with ``cc``/``gcc`` in a background process (so the compilation overlaps
+reading the loans), loads it with :mod:`ctypes` and predicts the raw (log-odds) score on
+two threads. It is built at load time from the booster and never stored in a model file.
+
+The generated code follows LightGBM's own decision rules (``Tree::NumericalDecision``:
+missing values as zero unless the split has a NaN default, ``|x| <= 1e-35`` taken as zero,
+``x <= threshold`` goes left) and adds the leaf values in tree order in double precision,
+so its scores equal ``booster.predict(X, raw_score=True)`` (checked on every first call;
+any difference above 1e-9 switches back to LightGBM). Models it does not handle
+(categorical splits, linear trees, several classes) and machines without a C compiler use
+LightGBM.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from typing import Any
+
+import numpy as np
+
+__all__ = ["CompiledTrees"]
+
+logger = logging.getLogger(__name__)
+
+_ZERO = 1e-35  # LightGBM's kZeroThreshold
+_TOLERANCE = 1e-9
+_CHECK_ROWS = 2_000
+_CHUNK = int(os.environ.get("LR_CHUNK", "16"))
+
+
+def _parse_trees(model_text: str) -> list[dict[str, list[str]]] | None:
+    """The trees of a LightGBM text model as ``key -> values``; None if not supported."""
+    head, _, body = model_text.partition("\nTree=")
+    header = dict(line.split("=", 1) for line in head.splitlines() if "=" in line)
+    if header.get("num_class", "1") != "1" or header.get("num_tree_per_iteration", "1") != "1":
+        return None
+    trees = []
+    for block in ("Tree=" + body).split("\nTree=")[0:]:
+        block = block.split("end of trees", 1)[0]
+        fields = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        if "leaf_value" not in fields:
+            continue
+        if int(fields.get("num_cat", "0")) > 0 or fields.get("is_linear", "0") != "0":
+            return None
+        trees.append({k: v.split() for k, v in fields.items()})
+    return trees or None
+
+
+def _node_code(tree: dict[str, list[str]], node: int, depth: int) -> str:
+    pad = "  " * depth
+    if node < 0:
+        return f"{pad}return {float(tree['leaf_value'][~node])!r};\n"
+    feature = int(tree["split_feature"][node])
+    threshold = float(tree["threshold"][node])
+    decision = int(tree["decision_type"][node])
+    default_left = bool(decision & 2)
+    missing = (decision >> 2) & 3
+    if missing == 2:  # NaN: missing values take the default side, others compare
+        test = f"(isnan(x[{feature}]) ? {int(default_left)} : x[{feature}] <= {threshold!r})"
+    elif missing == 1:  # Zero: zero (and missing, read as zero) takes the default side
+        test = f"(zero[{feature}] ? {int(default_left)} : z[{feature}] <= {threshold!r})"
+    else:  # None: missing values read as zero
+        test = f"(z[{feature}] <= {threshold!r})"
+    left = _node_code(tree, int(tree["left_child"][node]), depth + 1)
+    right = _node_code(tree, int(tree["right_child"][node]), depth + 1)
+    return f"{pad}if {test} {{\n{left}{pad}}} else {{\n{right}{pad}}}\n"
+
+
+def _c_source(trees: list[dict[str, list[str]]], n_features: int) -> str:
+    nf = n_features
+    parts = ["#include <math.h>\n#define NF " + str(nf) + "\n#define BLOCK 128\n"]
+    for k, tree in enumerate(trees):
+        parts.append(
+            f"static inline double t{k}(const double* x, const double* z, const char* zero) {{\n"
+        )
+        if int(tree["num_leaves"][0]) <= 1:
+            parts.append(f"  return {float(tree['leaf_value'][0])!r};\n}}\n")
+        else:
+            parts.append(_node_code(tree, 0, 1) + "}\n")
+    for first in range(0, len(trees), _CHUNK):
+        parts.append(
+            f"__attribute__((noinline)) static void chunk{first}(long m, const double* x, "
+            "const double* z, const char* zero, double* s) {\n"
+            "  for (long r = 0; r < m; ++r) {\n"
+            "    const double* xr = x + r * NF; const double* zr = z + r * NF;\n"
+            "    const char* nr = zero + r * NF; double a = s[r];\n"
+        )
+        for k in range(first, min(first + _CHUNK, len(trees))):
+            parts.append(f"    a += t{k}(xr, zr, nr);\n")
+        parts.append("    s[r] = a;\n  }\n}\n")
+    parts.append(
+        "void lr_predict(const float* X, long n, long stride, double* out) {\n"
+        "  double x[BLOCK * NF], z[BLOCK * NF], s[BLOCK]; char zero[BLOCK * NF];\n"
+        "  for (long b = 0; b < n; b += BLOCK) {\n"
+        "    long m = n - b < BLOCK ? n - b : BLOCK;\n"
+        "    for (long r = 0; r < m; ++r) {\n"
+        "      const float* row = X + (b + r) * stride;\n"
+        "      for (int j = 0; j < NF; ++j) {\n"
+        "        double v = (double)row[j];\n"
+        f"        if (!isnan(v) && fabs(v) <= {_ZERO!r}) v = 0.0;\n"
+        "        double w = isnan(v) ? 0.0 : v;\n"
+        "        x[r * NF + j] = v; z[r * NF + j] = w;\n"
+        f"        zero[r * NF + j] = w >= -{_ZERO!r} && w <= {_ZERO!r};\n"
+        "      }\n"
+        "      s[r] = 0.0;\n"
+        "    }\n"
+    )
+    for first in range(0, len(trees), _CHUNK):
+        parts.append(f"    chunk{first}(m, x, z, zero, s);\n")
+    parts.append("    for (long r = 0; r < m; ++r) out[b + r] = s[r];\n  }\n}\n")
+    return "".join(parts)
+
+
+class CompiledTrees:
+    """A LightGBM booster's raw score from natively compiled trees, LightGBM otherwise.
+
+    Parameters
+    ----------
+    booster : lightgbm.Booster
+    n_threads : int, default=2
+
+    Attributes
+    ----------
+    compiled : bool
+        Whether predictions come from the compiled code (known after the first call).
+    """
+
+    def __init__(self, booster: Any, n_threads: int = 2) -> None:
+        self.booster = booster
+        self.n_threads = n_threads
+        self.compiled = False
+        self._function: Any = None
+        self._checked = False
+        self._process: subprocess.Popen[bytes] | None = None
+        self._workdir: str | None = None
+        self._start()
+
+    def _start(self) -> None:
+        compiler = shutil.which("cc") or shutil.which("gcc")
+        if compiler is None or os.environ.get("LOANRECOVERY_NO_COMPILE"):
+            logger.info("no C compiler (or LOANRECOVERY_NO_COMPILE): scoring with LightGBM")
+            return
+        trees = _parse_trees(self.booster.model_to_string())
+        if trees is None:
+            logger.info("model not supported by the tree compiler: scoring with LightGBM")
+            return
+        self._workdir = tempfile.mkdtemp(prefix="loanrecovery-trees-")
+        source = os.path.join(self._workdir, "trees.c")
+        with open(source, "w", encoding="ascii") as handle:
+            handle.write(_c_source(trees, self.booster.num_feature()))
+        command = [compiler, *os.environ.get("LR_CFLAGS", "-O2").split(), "-fPIC", "-shared", "-o", source[:-2] + ".so", source, "-lm"]
+        self._process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+
+    def _load(self) -> None:
+        process, self._process = self._process, None
+        if process is None or self._workdir is None:
+            return
+        try:
+            _, errors = process.communicate(timeout=120)
+            if process.returncode != 0:
+                logger.warning("tree compilation failed, scoring with LightGBM: %s", errors[-500:])
+                return
+            library = ctypes.CDLL(os.path.join(self._workdir, "trees.so"))
+            function = library.lr_predict
+            function.restype = None
+            function.argtypes = [
+                ctypes.c_void_p,
+                ctypes.c_long,
+                ctypes.c_long,
+                ctypes.c_void_p,
+            ]
+            self._function = function
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            process.kill()
+            logger.warning("tree compilation failed, scoring with LightGBM: %s", exc)
+        finally:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    def _native(self, matrix: np.ndarray) -> np.ndarray:
+        out = np.empty(len(matrix), dtype=np.float64)
+        bounds = np.linspace(0, len(matrix), max(1, self.n_threads) + 1).astype(int)
+
+        def run(start: int, stop: int) -> None:
+            if stop > start:
+                self._function(
+                    matrix[start].ctypes.data,
+                    stop - start,
+                    matrix.shape[1],
+                    out[start:].ctypes.data,
+                )
+
+        workers = [
+            threading.Thread(target=run, args=(int(a), int(b)))
+            for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        return out
+
+    def predict(self, matrix: np.ndarray) -> np.ndarray:
+        """Raw (log-odds) score of each row of a float32 feature matrix."""
+        matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+        if self._process is not None:
+            self._load()
+        if self._function is not None and len(matrix) > 0:
+            if not self._checked:
+                probe = matrix[:_CHECK_ROWS]
+                expected = self.booster.predict(probe, raw_score=True)
+                gap = float(np.max(np.abs(self._native(probe) - expected)))
+                self._checked = True
+                if not gap <= _TOLERANCE:
+                    logger.warning("compiled trees differ from LightGBM by %g: not used", gap)
+                    self._function = None
+            if self._function is not None:
+                self.compiled = True
+                return self._native(matrix)
+        return np.asarray(
+            self.booster.predict(matrix, raw_score=True, num_threads=self.n_threads), dtype=float
+        )
+
+    def close(self) -> None:
+        """Stop a compilation still running and remove its files."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None

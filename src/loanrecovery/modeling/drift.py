@@ -1,0 +1,109 @@
+"""Population drift: the population stability index (PSI) per feature and of the score.
+
+``PSI = sum((actual% - expected%) * ln(actual% / expected%))`` over bins fixed at training
+time (deciles of numeric features plus a missing bin; categories plus an "other" bin). The
+usual reading: below 0.1 stable, 0.1 to 0.25 some shift, above 0.25 a significant shift.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = ["DriftReference", "psi", "psi_band"]
+
+_EPS = 1e-4
+
+
+def psi(expected: np.ndarray, actual: np.ndarray) -> float:
+    """PSI between two vectors of bin shares (each summing to 1)."""
+    e = np.maximum(np.asarray(expected, dtype=float), _EPS)
+    a = np.maximum(np.asarray(actual, dtype=float), _EPS)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+def psi_band(value: float) -> str:
+    """``stable`` (< 0.1), ``moderate shift`` (0.1-0.25) or ``significant shift`` (> 0.25)."""
+    if value < 0.1:
+        return "stable"
+    if value <= 0.25:
+        return "moderate shift"
+    return "significant shift"
+
+
+def _numeric_bins(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    missing = np.isnan(values)
+    index = np.searchsorted(edges, values, side="right")
+    counts = np.bincount(index[~missing], minlength=len(edges) + 1).astype(float)
+    return np.append(counts, missing.sum()) / max(len(values), 1)
+
+
+def _category_bins(values: pd.Series, categories: list[str]) -> np.ndarray:
+    text = values.astype(str).where(values.notna(), "<missing>")
+    counts = text.value_counts()
+    shares = [float(counts.get(c, 0)) for c in categories]
+    other = float(len(text)) - sum(shares)
+    return np.append(shares, other) / max(len(text), 1)
+
+
+class DriftReference(BaseEstimator):
+    """Training-time bins and shares of each feature and of the score.
+
+    Attributes
+    ----------
+    bins_ : dict
+        Column -> ``("numeric", edges, shares)`` or ``("categorical", categories, shares)``.
+    score_edges_, score_shares_ : ndarray
+        Decile bins of the training PD.
+    """
+
+    def fit(self, X: pd.DataFrame, score: np.ndarray) -> DriftReference:
+        """Record the bins and shares of ``X`` and of ``score`` (the PD)."""
+        self.bins_: dict[str, tuple[Any, ...]] = {}
+        for name in X.columns:
+            values = X[name]
+            if isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == object:
+                text = values.astype(str).where(values.notna(), "<missing>")
+                categories = sorted(text.value_counts().head(50).index.tolist())
+                self.bins_[str(name)] = (
+                    "categorical",
+                    categories,
+                    _category_bins(values, categories),
+                )
+            else:
+                numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+                finite = numbers[np.isfinite(numbers)]
+                edges = (
+                    np.unique(np.quantile(finite, np.linspace(0.1, 0.9, 9)))
+                    if finite.size
+                    else np.array([])
+                )
+                self.bins_[str(name)] = ("numeric", edges, _numeric_bins(numbers, edges))
+        score = np.asarray(score, dtype=float)
+        self.score_edges_ = np.unique(np.quantile(score, np.linspace(0.1, 0.9, 9)))
+        self.score_shares_ = _numeric_bins(score, self.score_edges_)
+        return self
+
+    def compare(self, X: pd.DataFrame, score: np.ndarray) -> tuple[pd.DataFrame, float]:
+        """PSI per feature (with its band) and the PSI of the score (overall)."""
+        check_is_fitted(self, "bins_")
+        rows = []
+        for name, (kind, spec, expected) in self.bins_.items():
+            if name not in X.columns:
+                continue
+            if kind == "numeric":
+                numbers = pd.to_numeric(X[name], errors="coerce").to_numpy(dtype=float)
+                actual = _numeric_bins(numbers, spec)
+            else:
+                actual = _category_bins(X[name], spec)
+            value = psi(expected, actual)
+            rows.append({"feature": name, "psi": value, "band": psi_band(value)})
+        table = pd.DataFrame(rows, columns=["feature", "psi", "band"])
+        overall = psi(
+            self.score_shares_, _numeric_bins(np.asarray(score, float), self.score_edges_)
+        )
+        return table.sort_values("psi", ascending=False, ignore_index=True), overall

@@ -1,0 +1,248 @@
+"""`evaluate`: the champion and the original forest on any loan table, honestly validated.
+
+With folds, every candidate and the baseline forest are fit on the same stratified folds; the
+champion is the candidate (or blend) with the best out-of-fold AUC, its calibrator is chosen
+on the out-of-fold scores, and the reported PDs are cross-fitted (no row's PD comes from a
+calibrator that saw it). With a time column, the champion is chosen and calibrated on the
+earlier part only (inner folds) and every metric is measured on the later part.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from loanrecovery.modeling.calibration import ScoreCalibrator, cross_fitted_pd
+from loanrecovery.modeling.candidates import BaselineForest
+from loanrecovery.modeling.champion import (
+    ChampionClassifier,
+    candidate_estimators,
+    choose_champion,
+    combine,
+)
+from loanrecovery.modeling.metrics import pd_metrics
+from loanrecovery.modeling.table import PreparedTable
+from loanrecovery.modeling.validation import (
+    Splits,
+    cross_fit,
+    out_of_time_split,
+    stratified_splits,
+)
+
+__all__ = ["EvaluationResult", "evaluate_table", "fairness_table", "METRIC_KEYS"]
+
+logger = logging.getLogger(__name__)
+
+#: Metric keys reported for the champion (top level of the JSON) and for the baseline.
+METRIC_KEYS = (
+    "auc", "gini", "ks", "brier", "log_loss", "ece",
+    "accuracy", "precision", "recall", "f1", "threshold",
+)  # fmt: skip
+_MIN_GROUP = 30
+
+
+@dataclass
+class EvaluationResult:
+    """What `evaluate` found; :meth:`to_json` gives the documented JSON object."""
+
+    metrics: dict[str, Any]
+    baseline: dict[str, Any]
+    champion: str
+    validation: str
+    n_rows: int
+    n_excluded: int
+    positive_rate: float
+    seconds: float
+    calibration: str
+    candidates_auc: dict[str, float]
+    excluded_columns: dict[str, str]
+    leaks: dict[str, float]
+    target: dict[str, Any]
+    features: list[str]
+    fairness: pd.DataFrame | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of ``--json``: champion metrics at the top, ``baseline`` beside."""
+        out: dict[str, Any] = {key: self.metrics[key] for key in METRIC_KEYS}
+        out["threshold_rule"] = self.metrics.get("threshold_rule")
+        out.update(
+            {
+                "n_rows": self.n_rows,
+                "n_excluded": self.n_excluded,
+                "positive_rate": self.positive_rate,
+                "validation": self.validation,
+                "champion": self.champion,
+                "seconds": round(self.seconds, 2),
+                "baseline": {key: self.baseline[key] for key in METRIC_KEYS}
+                | {
+                    "model": "RandomForestClassifier(n_estimators=150, max_depth=8, "
+                    "class_weight='balanced', random_state=42)"
+                },
+                "calibration": self.calibration,
+                "candidates_auc": self.candidates_auc,
+                "excluded_columns": self.excluded_columns,
+                "leaks": self.leaks,
+                "target": self.target,
+                "features": self.features,
+            }
+        )
+        if self.fairness is not None:
+            out["fairness"] = self.fairness.to_dict(orient="records")
+        return out
+
+
+def fairness_table(
+    protected: pd.DataFrame, y: np.ndarray, pd_: np.ndarray, threshold: float
+) -> pd.DataFrame | None:
+    """AUC, flag rate, mean PD and observed bad rate per group of each protected column.
+
+    Groups smaller than 30 rows are pooled as ``(other)``.
+    """
+    if protected.shape[1] == 0:
+        return None
+    rows = []
+    flagged = pd_ >= threshold
+    for column in protected.columns:
+        groups = protected[column].astype(str).to_numpy()
+        counts = pd.Series(groups).value_counts()
+        small = counts.index[counts < _MIN_GROUP]
+        groups = np.where(np.isin(groups, small), "(other)", groups)
+        for group in sorted(np.unique(groups)):
+            mask = groups == group
+            both = np.unique(y[mask]).size == 2
+            rows.append(
+                {
+                    "column": str(column),
+                    "group": str(group),
+                    "n": int(mask.sum()),
+                    "bad_rate": float(y[mask].mean()),
+                    "mean_pd": float(pd_[mask].mean()),
+                    "flag_rate": float(flagged[mask].mean()),
+                    "auc": float(roc_auc_score(y[mask], pd_[mask])) if both else None,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return np.asarray(1.0 / (1.0 + np.exp(-x)), dtype=float)
+
+
+def _by_folds(
+    prepared: PreparedTable,
+    splits: Splits,
+    candidates: tuple[str, ...],
+    n_jobs: int,
+    random_state: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, dict[str, float], str]:
+    X, y = prepared.X, prepared.y
+    estimators = candidate_estimators(candidates, n_jobs=n_jobs, random_state=random_state)
+    estimators_all = dict(
+        estimators, baseline=BaselineForest(n_jobs=n_jobs, random_state=random_state)
+    )
+    oof = cross_fit(estimators_all, X, y, splits)
+    baseline_score = oof.pop("baseline")
+    name, weights, aucs = choose_champion(oof, y)
+    score = combine(oof, weights)
+    calibrator = ScoreCalibrator("auto", random_state=random_state).fit(score, y)
+    pd_ = cross_fitted_pd(score, y, calibrator.method_, random_state=random_state)
+    tested = np.ones(len(y), dtype=bool)
+    return pd_, _sigmoid(baseline_score), tested, name, aucs, calibrator.method_
+
+
+def _by_time(
+    prepared: PreparedTable,
+    splits: Splits,
+    candidates: tuple[str, ...],
+    cv: int,
+    n_jobs: int,
+    random_state: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, dict[str, float], str]:
+    X, y = prepared.X, prepared.y
+    ((train, test),) = splits.pairs
+    champion = ChampionClassifier(
+        candidates=candidates, cv=cv, n_jobs=n_jobs, random_state=random_state
+    ).fit(X.iloc[train], y[train])
+    baseline = BaselineForest(n_jobs=n_jobs, random_state=random_state).fit(X.iloc[train], y[train])
+    pd_ = np.full(len(y), np.nan)
+    base = np.full(len(y), np.nan)
+    pd_[test] = champion.predict_proba(X.iloc[test])[:, 1]
+    base[test] = baseline.predict_proba(X.iloc[test])[:, 1]
+    tested = np.zeros(len(y), dtype=bool)
+    tested[test] = True
+    aucs = {f"{k} (inner folds of the earlier part)": v for k, v in champion.cv_auc_.items()}
+    return pd_, base, tested, champion.champion_, aucs, champion.calibrator_.method_
+
+
+def evaluate_table(
+    prepared: PreparedTable,
+    *,
+    folds: int = 5,
+    candidates: tuple[str, ...] = ("gbm", "scorecard"),
+    n_jobs: int = 2,
+    random_state: int = 42,
+    time_column: str | None = None,
+) -> EvaluationResult:
+    """Evaluate the champion and the baseline forest on a prepared table.
+
+    Parameters
+    ----------
+    prepared : PreparedTable
+        From :func:`loanrecovery.modeling.table.prepare_table`.
+    folds : int, default=5
+        Cross-validation folds (also the inner folds of an out-of-time evaluation).
+    candidates : tuple of str
+        Candidate models (see :class:`ChampionClassifier`).
+    n_jobs : int, default=2
+    random_state : int, default=42
+    time_column : str, optional
+        Name of ``prepared.time`` for messages; with ``prepared.time`` set, the evaluation is
+        out-of-time.
+    """
+    start = time.perf_counter()
+    y = prepared.y
+    if prepared.time is not None:
+        splits = out_of_time_split(prepared.time, y, column=time_column or "time")
+        result = _by_time(prepared, splits, candidates, folds, n_jobs, random_state)
+    else:
+        splits = stratified_splits(y, folds, random_state)
+        result = _by_folds(prepared, splits, candidates, n_jobs, random_state)
+    pd_, base, tested, name, aucs, method = result
+    metrics = pd_metrics(y[tested], pd_[tested])
+    baseline = pd_metrics(y[tested], base[tested])
+    fairness = None
+    if prepared.protected.shape[1]:
+        fairness = fairness_table(
+            prepared.protected.loc[tested], y[tested], pd_[tested], metrics["threshold"]
+        )
+    target = prepared.target
+    return EvaluationResult(
+        metrics=metrics,
+        baseline=baseline,
+        champion=name,
+        validation=splits.description,
+        n_rows=int(len(y)),
+        n_excluded=int(prepared.n_excluded),
+        positive_rate=float(y.mean()),
+        seconds=time.perf_counter() - start,
+        calibration=f"{method}, chosen by cross-fitted log loss on out-of-fold scores",
+        candidates_auc=aucs,
+        excluded_columns=dict(prepared.excluded),
+        leaks=dict(prepared.leaks),
+        target={
+            "column": target.column,
+            "positive": target.positive,
+            "negative": target.negative,
+            "n_missing": target.n_missing,
+            "n_other": target.n_other,
+        },
+        features=[str(c) for c in prepared.X.columns],
+        fairness=fairness,
+    )

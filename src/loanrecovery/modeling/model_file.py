@@ -1,0 +1,157 @@
+"""Model files: skops (never pickle), a model card, and refusal of anything untrusted.
+
+A model file is a zip archive holding ``model.skops`` (the :class:`LoanScoringModel`
+persisted with skops) and ``card.json`` (the model card: SHA-256 of ``model.skops``, data
+fingerprint, features and their roles, metrics, library versions, date). Loading checks the
+hash, then lists the types skops would have to create and refuses any type outside
+:data:`TRUSTED_PREFIXES`, naming them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import zipfile
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import skops.io as sio
+
+from loanrecovery.exceptions import ModelFileError
+
+__all__ = ["save_model", "load_model", "read_card", "file_fingerprint", "TRUSTED_PREFIXES"]
+
+logger = logging.getLogger(__name__)
+
+_MODEL = "model.skops"
+_CARD = "card.json"
+FORMAT = "loanrecovery-model/1"
+
+#: Types a model file may create: our own modelling classes and library data structures.
+TRUSTED_PREFIXES = (
+    "loanrecovery.modeling.",
+    "loanrecovery.segmentation.RiskSegmenter",
+    "loanrecovery.strategy.StrategyPolicy",
+    "loanrecovery.strategy.StrategyRule",
+    "sklearn.",
+    "numpy.",
+    "scipy.sparse.",
+    "builtins.slice",
+)
+_LIBRARIES = ("loanrecovery", "numpy", "pandas", "scikit-learn", "lightgbm", "optbinning", "skops")
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for name in _LIBRARIES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def file_fingerprint(path: str | Path) -> dict[str, Any]:
+    """SHA-256 and size of a data file."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+            size += len(block)
+    return {"file": Path(path).name, "sha256": digest.hexdigest(), "bytes": size}
+
+
+def save_model(model: Any, path: str | Path, card: dict[str, Any]) -> dict[str, Any]:
+    """Write ``model`` with skops and its card into ``path``; return the full card."""
+    payload = sio.dumps(model)
+    full = dict(card)
+    full.update(
+        {
+            "format": FORMAT,
+            "model_sha256": hashlib.sha256(payload).hexdigest(),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "library_versions": _versions(),
+            "serialisation": "skops",
+        }
+    )
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr(_CARD, json.dumps(full, indent=2, default=str))
+        archive.writestr(_MODEL, payload)
+    logger.info("model written to %s (%d bytes)", path, path.stat().st_size)
+    return full
+
+
+def _open(path: Path) -> tuple[dict[str, Any], bytes]:
+    if not path.is_file():
+        raise ModelFileError(f"{path}: model file not found")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if not {_MODEL, _CARD} <= names:
+                raise ModelFileError(
+                    f"{path}: not a loanrecovery model file (expected {_CARD} and {_MODEL} "
+                    f"inside, found {sorted(names)})"
+                )
+            card = json.loads(archive.read(_CARD))
+            payload = archive.read(_MODEL)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
+        raise ModelFileError(
+            f"{path}: not a readable model file, truncated or damaged ({exc}); "
+            "train it again with `loanrecovery train`"
+        ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"{path}: the model card is not valid JSON ({exc})") from None
+    return card, payload
+
+
+def read_card(path: str | Path) -> dict[str, Any]:
+    """The model card of a model file (without loading the model)."""
+    return _open(Path(path))[0]
+
+
+def _is_trusted(type_name: str) -> bool:
+    return type_name.startswith(TRUSTED_PREFIXES)
+
+
+def load_model(path: str | Path) -> tuple[Any, dict[str, Any]]:
+    """Load a model file written by :func:`save_model`.
+
+    Raises
+    ------
+    ModelFileError
+        Missing, truncated or damaged file; the model does not match the hash in its card
+        (tampered); or it would create types outside the allow-list (named in the message).
+    """
+    path = Path(path)
+    card, payload = _open(path)
+    if card.get("format") != FORMAT:
+        raise ModelFileError(
+            f"{path}: unknown model format {card.get('format')!r}, expected {FORMAT!r}"
+        )
+    digest = hashlib.sha256(payload).hexdigest()
+    if digest != card.get("model_sha256"):
+        raise ModelFileError(
+            f"{path}: the model does not match the SHA-256 in its card "
+            f"({digest[:12]}... found, {str(card.get('model_sha256'))[:12]}... expected): "
+            "the file was modified after training; refusing to load it"
+        )
+    try:
+        found = sio.get_untrusted_types(data=payload)
+    except Exception as exc:  # skops raises many kinds on a damaged payload
+        raise ModelFileError(f"{path}: the model payload cannot be read ({exc})") from None
+    untrusted = sorted(t for t in found if not _is_trusted(t))
+    if untrusted:
+        raise ModelFileError(
+            f"{path}: untrusted types found in the model file: {untrusted}; refusing to load it"
+        )
+    try:
+        model = sio.loads(payload, trusted=found)
+    except Exception as exc:  # a payload that passed the checks but fails to build
+        raise ModelFileError(f"{path}: the model cannot be rebuilt ({exc})") from None
+    return model, card

@@ -1,0 +1,339 @@
+"""A trained scoring model: everything `score` needs, fit once by `train`.
+
+:class:`LoanScoringModel` holds the column roles learned from the training table, the
+champion (with its calibrator), the risk segmenter fit at training time on the champion's
+most important numeric features, the strategy policy, and the drift reference.
+:func:`train_scoring_model` builds it; :meth:`LoanScoringModel.score` scores a raw table.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from loanrecovery.exceptions import DataFileError, DataQualityWarning
+from loanrecovery.modeling.candidates import GBMScorer
+from loanrecovery.modeling.champion import ChampionClassifier, combine
+from loanrecovery.modeling.compiled_trees import CompiledTrees
+from loanrecovery.modeling.drift import DriftReference
+from loanrecovery.modeling.table import PreparedTable, coerce_features
+
+__all__ = [
+    "LoanScoringModel",
+    "ScoreResult",
+    "train_scoring_model",
+    "score_band",
+    "BAND_EDGES",
+    "BAND_NAMES",
+    "read_loans",
+    "write_scores",
+]
+
+logger = logging.getLogger(__name__)
+
+#: PD cut-offs of the score bands A (lowest risk) ... G.
+BAND_EDGES = (0.01, 0.025, 0.05, 0.10, 0.20, 0.40)
+BAND_NAMES = ("A", "B", "C", "D", "E", "F", "G")
+_DPD = re.compile(r"days.?past.?due|^dpd$|days.?late|days.?delinquent", re.IGNORECASE)
+_N_SEGMENT_FEATURES = 5
+#: Compiled trees of each GBM scored in this process (built at load time, never saved).
+_COMPILED: weakref.WeakKeyDictionary[GBMScorer, CompiledTrees] = weakref.WeakKeyDictionary()
+
+
+def score_band(pd_: np.ndarray) -> np.ndarray:
+    """Band letter of each PD: A < 1 % <= B < 2.5 % <= C < 5 % <= D < 10 % <= E < 20 % <= F
+    < 40 % <= G."""
+    index = np.searchsorted(np.asarray(BAND_EDGES), np.asarray(pd_, dtype=float), side="right")
+    return np.asarray(BAND_NAMES, dtype=object)[index]
+
+
+@dataclass
+class ScoreResult:
+    """Scored loans and what was noticed about the input."""
+
+    table: pd.DataFrame
+    drift: pd.DataFrame
+    overall_psi: float
+    unseen_columns: list[str]
+
+
+class LoanScoringModel:
+    """Everything needed to score a raw loan table (built by :func:`train_scoring_model`).
+
+    Attributes
+    ----------
+    roles : dict
+        Feature column -> role (``numeric``, ``numeric text`` or ``categorical``).
+    input_columns : list of str
+        Every column of the training table.
+    id_columns : list of str
+        Identifier columns copied to the scored output.
+    champion : ChampionClassifier
+    segmenter : RiskSegmenter or None
+    segment_features : list of str
+    policy : StrategyPolicy or None
+    dpd_column : str or None
+        Days-past-due feature given to the strategy policy.
+    drift : DriftReference
+    """
+
+    def __init__(
+        self,
+        roles: dict[str, str],
+        input_columns: list[str],
+        id_columns: list[str],
+        champion: ChampionClassifier,
+        segmenter: Any,
+        segment_features: list[str],
+        policy: Any,
+        dpd_column: str | None,
+        drift: DriftReference,
+    ) -> None:
+        self.roles = roles
+        self.input_columns = input_columns
+        self.id_columns = id_columns
+        self.champion = champion
+        self.segmenter = segmenter
+        self.segment_features = segment_features
+        self.policy = policy
+        self.dpd_column = dpd_column
+        self.drift = drift
+
+    @property
+    def features(self) -> list[str]:
+        """Feature columns, in the champion's order."""
+        return [str(c) for c in self.champion.feature_names_in_]
+
+    def check_columns(self, frame: pd.DataFrame, source: str = "data") -> list[str]:
+        """Raise if a feature column is missing; return the columns the model has not seen."""
+        missing = [c for c in self.features if c not in frame.columns]
+        if missing:
+            raise DataFileError(
+                source,
+                f"the model needs the column(s) {missing}, which are missing; the model was "
+                f"trained on: {self.features}",
+            )
+        unseen = [str(c) for c in frame.columns if c not in set(self.input_columns)]
+        if unseen:
+            warnings.warn(
+                f"{source}: column(s) not seen at training time are ignored: {unseen}",
+                DataQualityWarning,
+                stacklevel=2,
+            )
+        return unseen
+
+    def features_of(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The model's feature frame from a raw table (same coercions as at training).
+
+        Numeric columns that are already numbers take a vectorised path (float64, infinities
+        as NaN); the others go through :func:`coerce_features`.
+        """
+        columns: dict[str, Any] = {}
+        rest: dict[str, str] = {}
+        for name in self.features:
+            role = self.roles[name]
+            values = frame[name]
+            if role in ("numeric", "numeric text") and pd.api.types.is_numeric_dtype(values):
+                if pd.api.types.is_bool_dtype(values) or isinstance(
+                    values.dtype, pd.api.extensions.ExtensionDtype
+                ):
+                    rest[name] = role
+                    continue
+                numbers = np.array(values.to_numpy(), dtype=np.float64)
+                numbers[np.isinf(numbers)] = np.nan
+                columns[name] = numbers
+            else:
+                rest[name] = role
+        if rest:
+            coerced = coerce_features(frame, rest)
+            columns.update({name: coerced[name] for name in rest})
+            return pd.DataFrame({name: columns[name] for name in self.features}, index=frame.index)
+        # All numeric: one float64 block (no per-column blocks to consolidate later).
+        block = np.empty((len(self.features), len(frame)), dtype=np.float64)
+        for row, name in enumerate(self.features):
+            block[row] = columns[name]
+        return pd.DataFrame(block.T, columns=self.features, index=frame.index, copy=False)
+
+    def prepare(self) -> LoanScoringModel:
+        """Start compiling the GBM trees in the background (call before reading the loans).
+
+        Optional: :meth:`score` compiles on first use otherwise. The compiled code lives in
+        memory only (never in the model file); without a C compiler LightGBM is used.
+        """
+        for model in self.champion.models_.values():
+            if isinstance(model, GBMScorer) and model not in _COMPILED:
+                _COMPILED[model] = CompiledTrees(model.booster_)
+        return self
+
+    def raw_score(self, X: pd.DataFrame) -> np.ndarray:
+        """The champion's log-odds score, GBM trees from compiled code when available."""
+        self.prepare()
+        scores = {}
+        for name, model in self.champion.models_.items():
+            if isinstance(model, GBMScorer):
+                scores[name] = _COMPILED[model].predict(self._gbm_matrix(model, X))
+            else:
+                scores[name] = model.decision_function(X)
+        return combine(scores, self.champion.weights_)
+
+    def _gbm_matrix(self, model: GBMScorer, X: pd.DataFrame) -> np.ndarray:
+        """The GBM's float32 matrix (directly from ``X`` when every feature is numeric)."""
+        encoder = model.encoder_
+        if encoder.categories_ or list(encoder.feature_names_in_) != list(X.columns):
+            return model._matrix(X)
+        matrix = X.to_numpy(dtype=np.float32)
+        matrix[~np.isfinite(matrix)] = np.nan
+        return matrix
+
+    def score(
+        self, frame: pd.DataFrame, *, n_reasons: int = 4, source: str = "data"
+    ) -> ScoreResult:
+        """PD, score band, segment, strategy and reasons of every loan of ``frame``."""
+        unseen = self.check_columns(frame, source)
+        X = self.features_of(frame)
+        segment = self._segments(X)
+        reasons = None
+        if n_reasons > 0:
+            raw, reasons = self.champion.score_and_explain(X, n_reasons=n_reasons)
+        else:
+            raw = self.raw_score(X)
+        pd_ = self.champion.calibrator_.predict(raw)
+        out = {c: frame[c].to_numpy() for c in self.id_columns if c in frame.columns}
+        out["pd"] = np.round(pd_, 6)
+        out["score_band"] = score_band(pd_)
+        out["segment"] = segment
+        if self.policy is not None:
+            from loanrecovery.strategy import assign_strategies
+
+            dpd = (
+                X[self.dpd_column].fillna(0).to_numpy(dtype=float)
+                if self.dpd_column is not None
+                else None
+            )
+            out["strategy"] = assign_strategies(self.policy, pd_, segment, dpd)
+        table = pd.DataFrame(out, index=frame.index)
+        if reasons is not None:
+            table = pd.concat([table, reasons.set_axis(table.index)], axis=1)
+        drift, overall = self.drift.compare(X, pd_)
+        return ScoreResult(table=table, drift=drift, overall_psi=overall, unseen_columns=unseen)
+
+    def _segments(self, X: pd.DataFrame) -> np.ndarray:
+        if self.segmenter is None:
+            return np.full(len(X), "", dtype=object)
+        segmenter = self.segmenter
+        if hasattr(segmenter, "kmeans_") and hasattr(segmenter, "cluster_to_label_"):
+            # RiskSegmenter.predict, with the cluster -> name lookup vectorised.
+            data = X[self.segment_features].to_numpy(dtype=float)
+            clusters = segmenter.kmeans_.predict(np.nan_to_num(segmenter.scaler_.transform(data)))
+            names = np.array(
+                [segmenter.cluster_to_label_[k] for k in range(segmenter.kmeans_.n_clusters)],
+                dtype=object,
+            )
+            return names[clusters]
+        return np.asarray(segmenter.predict(X[self.segment_features]), dtype=object)
+
+
+def _segmenter_features(champion: ChampionClassifier, X: pd.DataFrame) -> list[str]:
+    importance = pd.Series(champion.feature_importances_, index=champion.feature_names_in_)
+    numeric = [c for c in importance.index if not isinstance(X[c].dtype, pd.CategoricalDtype)]
+    ranked = importance[numeric].sort_values(ascending=False)
+    return [str(c) for c in ranked.index[:_N_SEGMENT_FEATURES]]
+
+
+def train_scoring_model(
+    prepared: PreparedTable,
+    *,
+    input_columns: list[str],
+    id_columns: list[str],
+    policy: Any = None,
+    folds: int = 5,
+    n_jobs: int = 2,
+    random_state: int = 42,
+) -> LoanScoringModel:
+    """Fit the champion, the segmenter and the drift reference on a prepared table.
+
+    Parameters
+    ----------
+    prepared : PreparedTable
+    input_columns : list of str
+        Every column of the training file (to tell unseen columns at scoring time).
+    id_columns : list of str
+        Identifier columns to copy into scored output.
+    policy : StrategyPolicy, optional
+        Strategy ladder (default: the built-in policy).
+    folds, n_jobs, random_state : int
+    """
+    from loanrecovery.segmentation import RiskSegmenter
+    from loanrecovery.strategy import load_policy
+
+    X, y = prepared.X, prepared.y
+    champion = ChampionClassifier(cv=folds, n_jobs=n_jobs, random_state=random_state).fit(X, y)
+    pd_train = champion.predict_proba(X)[:, 1]
+    segment_features = _segmenter_features(champion, X)
+    segmenter = None
+    if segment_features and len(X) >= 4:
+        segmenter = RiskSegmenter(n_segments=4, random_state=random_state)
+        sample = np.random.default_rng(random_state).permutation(len(X))[:50_000]
+        segmenter.fit(X.iloc[sample][segment_features], y[sample])
+    dpd_column = next((c for c in X.columns if _DPD.search(str(c))), None)
+    if dpd_column is not None and isinstance(X[dpd_column].dtype, pd.CategoricalDtype):
+        dpd_column = None
+    roles = {str(c): prepared.roles[c] for c in X.columns}
+    return LoanScoringModel(
+        roles=roles,
+        input_columns=[str(c) for c in input_columns],
+        id_columns=[str(c) for c in id_columns],
+        champion=champion,
+        segmenter=segmenter,
+        segment_features=segment_features,
+        policy=policy if policy is not None else load_policy(),
+        dpd_column=dpd_column,
+        drift=DriftReference().fit(X, pd_train),
+    )
+
+
+def read_loans(path: str | Path) -> pd.DataFrame:
+    """Read loans to score, fast (multi-threaded pyarrow CSV reader; Parquet too)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileError(path, "file not found")
+    try:
+        if path.suffix.lower() in {".parquet", ".pq"}:
+            table = pq.read_table(path)
+        else:
+            table = pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 24),
+                convert_options=pacsv.ConvertOptions(
+                    strings_can_be_null=True,
+                    null_values=["", "NA", "N/A", "NULL", "null", "NaN", "nan", "None"],
+                ),
+            )
+    except (pa.ArrowException, OSError) as exc:
+        raise DataFileError(path, f"cannot be read as a table ({exc})") from None
+    if table.num_rows == 0:
+        raise DataFileError(path, "has a header but no data rows")
+    return table.to_pandas()
+
+
+def write_scores(table: pd.DataFrame, path: str | Path) -> None:
+    """Write scored loans as CSV (pyarrow writer)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    pacsv.write_csv(arrow, path)

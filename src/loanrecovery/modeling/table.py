@@ -1,0 +1,474 @@
+"""Any loan table to a model-ready frame: target parsing, column roles and the leak guard.
+
+:func:`prepare_table` takes a raw table (every column as read from the file) and returns a
+:class:`PreparedTable`: the 0/1 target, the feature frame (numeric columns as ``float64``,
+categorical columns as pandas ``category``) and, for every column left out, the reason.
+
+Column roles, decided from the data alone (no canonical names needed):
+
+* ``numeric``: numbers, including text numbers such as ``"$60,000.00 "``, ``"12%"``, ``"1 234"``;
+* ``categorical``: text with few distinct values;
+* ``id``: an identifier (``--id``, or unique text, or a unique integer column named like an id);
+* ``free text``: text with many distinct values (names, addresses, comments);
+* ``date``: dates (they identify a period rather than describe a borrower; use ``--time-col``);
+* ``protected``: sex/gender, race, religion, national origin, marital status (kept only with
+  ``allow_protected``);
+* ``constant``: a single value;
+* ``leak``: a single column that predicts the target almost perfectly (AUC >= 0.97 on its
+  own), typically an outcome recorded after the fact (a charge-off date or amount).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from loanrecovery.exceptions import DataFileError, DataQualityWarning
+
+__all__ = [
+    "PreparedTable",
+    "TargetSummary",
+    "prepare_table",
+    "parse_target",
+    "column_roles",
+    "coerce_features",
+    "find_leaks",
+    "PROTECTED_PATTERN",
+    "LEAK_AUC",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Single-column AUC (either direction) from which a column is treated as a target leak.
+LEAK_AUC = 0.97
+#: Text columns with at most this many distinct values (or this share of rows) are categorical.
+MAX_CATEGORIES = 100
+_MAX_CATEGORY_SHARE = 0.05
+#: Share of non-missing text values that must parse as numbers for a column to be numeric.
+_NUMERIC_SHARE = 0.98
+
+#: Column names that name a protected attribute.
+PROTECTED_PATTERN = re.compile(
+    r"(^|[^a-z])(sex|gender|race|ethnic\w*|religio\w*|nationality|national_?origin|"
+    r"country_?of_?birth|marital\w*|personal_?status\w*|foreign\w*)($|[^a-z])",
+    re.IGNORECASE,
+)
+_ID_NAME = re.compile(r"(^|[^a-z])(id|nr|no|num|number|key|code)$|_id$|^id", re.IGNORECASE)
+_NUMBER_JUNK = re.compile(r"[\s$€£¥,%]")
+_DATE_HINT = re.compile(r"\d{1,4}[-/.][A-Za-z0-9]{1,3}[-/.]\d{1,4}")
+
+
+@dataclass
+class TargetSummary:
+    """How the target column was read.
+
+    Attributes
+    ----------
+    column : str
+        The target column.
+    positive : str
+        The value counted as 1 (the bad outcome).
+    negative : list of str
+        The value(s) counted as 0.
+    n_missing : int
+        Rows whose target is missing.
+    n_other : int
+        Rows whose target is neither class: for a 0/1 (true/false, yes/no) target read without
+        ``positive``, any other value. With ``positive`` given, every other value counts as 0.
+    """
+
+    column: str
+    positive: str
+    negative: list[str]
+    n_missing: int = 0
+    n_other: int = 0
+
+
+@dataclass
+class PreparedTable:
+    """A loan table ready for modelling.
+
+    Attributes
+    ----------
+    X : DataFrame
+        Features: numeric columns as float64, categorical ones as ``category``.
+    y : ndarray of int
+        The target (1 = positive class).
+    target : TargetSummary
+        How the target was read.
+    roles : dict
+        Column -> role, for every column of the input table.
+    excluded : dict
+        Column -> reason, for every column left out of ``X``.
+    protected : DataFrame
+        Protected-attribute columns of the kept rows (for the fairness table).
+    time : Series or None
+        The time column of the kept rows, parsed to numbers (years, or days since 1970).
+    n_input_rows : int
+        Rows of the input table.
+    """
+
+    X: pd.DataFrame
+    y: np.ndarray
+    target: TargetSummary
+    roles: dict[str, str]
+    excluded: dict[str, str]
+    protected: pd.DataFrame
+    time: pd.Series | None = None
+    n_input_rows: int = 0
+    leaks: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def n_excluded(self) -> int:
+        """Rows left out because their target is missing or not one of the two classes."""
+        return self.target.n_missing + self.target.n_other
+
+
+def _label(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def parse_target(
+    values: pd.Series, *, positive: str | None = None, source: str = "data"
+) -> tuple[np.ndarray, TargetSummary]:
+    """Read a target column as 0/1 with NaN for rows that cannot be used.
+
+    Parameters
+    ----------
+    values : Series
+        The raw target column.
+    positive : str, optional
+        The value meaning "bad". Without it a 0/1 (or true/false) target uses 1 (true).
+    source : str
+        File name, for error messages.
+
+    Returns
+    -------
+    y : ndarray of float
+        1.0, 0.0, or NaN (missing or another value).
+    summary : TargetSummary
+
+    Raises
+    ------
+    DataFileError
+        No ``positive`` given and the target is not 0/1, or ``positive`` is not a value of the
+        column, or fewer than two classes remain.
+    """
+    column = str(values.name)
+    missing = values.isna() | values.astype(str).str.strip().isin(["", "nan", "NaN", "None"])
+    labels = values.where(~missing).map(lambda v: None if v is None else _label(v))
+    labels = labels.where(~missing)
+    found = labels.dropna().value_counts()
+    shown = ", ".join(f"{k!r} ({v})" for k, v in found.head(10).items())
+    by_lower = {str(k).lower(): str(k) for k in found.index}
+    negatives: list[str] | None = None
+    if positive is None:
+        for pos, neg in (("1", "0"), ("true", "false"), ("yes", "no")):
+            if pos in by_lower and neg in by_lower:
+                positive, negatives = by_lower[pos], [by_lower[neg]]
+                break
+        else:
+            raise DataFileError(
+                source,
+                f"the target has the values {shown}; it is not 0/1, so say which value means "
+                "the bad outcome with --positive VALUE",
+                column=column,
+            )
+    positive = _label(positive)
+    if positive not in found.index:
+        raise DataFileError(
+            source,
+            f"--positive {positive!r} is not a value of the target; found {shown}",
+            column=column,
+        )
+    if negatives is None:
+        negatives = [str(k) for k in found.index if k != positive]
+    usable = labels.isin([positive, *negatives])
+    other = ~missing & ~usable
+    y = np.where(usable, (labels == positive).astype(float), np.nan)
+    summary = TargetSummary(
+        column=column,
+        positive=positive,
+        negative=negatives,
+        n_missing=int(missing.sum()),
+        n_other=int(other.sum()),
+    )
+    kept = y[~np.isnan(y)]
+    if kept.size == 0 or kept.min() == kept.max():
+        raise DataFileError(
+            source,
+            f"the target needs both classes; found {shown} with {positive!r} as positive",
+            column=column,
+        )
+    return y, summary
+
+
+def _parse_numbers(text: pd.Series) -> pd.Series:
+    """Text numbers (currency signs, thousands separators, percent, spaces) to floats."""
+    cleaned = text.astype(str).str.replace(_NUMBER_JUNK, "", regex=True)
+    negative = cleaned.str.startswith("(") & cleaned.str.endswith(")")
+    cleaned = cleaned.str.strip("()")
+    numbers = pd.to_numeric(cleaned, errors="coerce")
+    return numbers.where(~negative, -numbers)
+
+
+def _looks_like_dates(text: pd.Series) -> bool:
+    sample = text.dropna().astype(str).head(200)
+    if sample.empty or not sample.str.contains(_DATE_HINT).mean() > 0.9:
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+    return bool(parsed.notna().mean() > 0.9)
+
+
+def _role_of_text(name: str, text: pd.Series, n_rows: int) -> str:
+    present = text.dropna()
+    if present.empty:
+        return "constant"
+    numbers = _parse_numbers(present)
+    if numbers.notna().mean() >= _NUMERIC_SHARE:
+        return "numeric text"
+    if _looks_like_dates(present):
+        return "date"
+    n_unique = present.nunique()
+    if n_unique <= 1:
+        return "constant"
+    if n_unique == len(present) and len(present) > 20:
+        words = present.astype(str).str.split().str.len().mean()
+        return "free text" if words >= 3 else "id"
+    if n_unique <= max(MAX_CATEGORIES, 0) or n_unique <= _MAX_CATEGORY_SHARE * n_rows:
+        if n_unique <= MAX_CATEGORIES:
+            return "categorical"
+    return "free text"
+
+
+def _role_of_column(name: str, values: pd.Series, n_rows: int) -> str:
+    if pd.api.types.is_bool_dtype(values):
+        return "numeric"
+    if pd.api.types.is_numeric_dtype(values):
+        present = values.dropna()
+        if present.nunique() <= 1:
+            return "constant"
+        is_integer = bool(np.all(np.mod(present.to_numpy(dtype=float), 1) == 0))
+        if is_integer and _ID_NAME.search(name) and present.nunique() >= 0.95 * len(present):
+            return "id"
+        return "numeric"
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return "date"
+    return _role_of_text(name, values, n_rows)
+
+
+def column_roles(
+    frame: pd.DataFrame,
+    *,
+    target: str,
+    id_columns: tuple[str, ...] = (),
+    drop: tuple[str, ...] = (),
+    allow_protected: bool = False,
+    time_col: str | None = None,
+) -> dict[str, str]:
+    """Role of every column of ``frame`` (see the module docstring)."""
+    roles: dict[str, str] = {}
+    n_rows = len(frame)
+    for name in frame.columns:
+        if name == target:
+            roles[name] = "target"
+        elif name == time_col:
+            roles[name] = "time"
+        elif name in id_columns:
+            roles[name] = "id"
+        elif name in drop:
+            roles[name] = "dropped"
+        elif PROTECTED_PATTERN.search(str(name)) and not allow_protected:
+            roles[name] = "protected"
+        else:
+            roles[name] = _role_of_column(str(name), frame[name], n_rows)
+    return roles
+
+
+def coerce_features(frame: pd.DataFrame, roles: dict[str, str]) -> pd.DataFrame:
+    """Feature columns converted to their modelling types.
+
+    Numeric and numeric-text columns become float64 (text that is not a number becomes NaN);
+    categorical ones become ``category`` with their values as text.
+    """
+    columns: dict[str, pd.Series] = {}
+    for name, role in roles.items():
+        if name not in frame.columns:
+            continue
+        values = frame[name]
+        if role == "numeric":
+            columns[name] = pd.to_numeric(values, errors="coerce").astype("float64")
+        elif role == "numeric text":
+            if pd.api.types.is_numeric_dtype(values):
+                columns[name] = values.astype("float64")
+            else:
+                columns[name] = _parse_numbers(values.where(values.notna())).astype("float64")
+        elif role == "categorical":
+            text = values.where(values.isna(), values.astype(str).str.strip())
+            columns[name] = text.astype("category")
+    out = pd.DataFrame(columns, index=frame.index)
+    return out.replace([np.inf, -np.inf], np.nan)
+
+
+def _single_column_auc(values: pd.Series, y: np.ndarray) -> float:
+    """AUC of one column on its own, either direction, missing values as their own level."""
+    if isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == object:
+        codes = values.astype(str).fillna("<missing>")
+        # Out-of-fold target rate per level, so that many small levels cannot fake a leak.
+        half = np.arange(len(codes)) % 2 == 0
+        score = np.empty(len(codes))
+        for fit_part in (half, ~half):
+            rates = pd.Series(y[fit_part]).groupby(codes[fit_part].to_numpy()).mean()
+            mapped = codes[~fit_part].map(rates).fillna(y[fit_part].mean())
+            score[~fit_part] = mapped.to_numpy(dtype=float)
+    else:
+        numbers = values.to_numpy(dtype=float)
+        finite = numbers[np.isfinite(numbers)]
+        low = finite.min() - 1.0 if finite.size else 0.0
+        score = np.where(np.isnan(numbers), low, numbers)
+    auc = roc_auc_score(y, score)
+    return float(max(auc, 1.0 - auc))
+
+
+def find_leaks(X: pd.DataFrame, y: np.ndarray, *, threshold: float = LEAK_AUC) -> dict[str, float]:
+    """Columns that predict ``y`` almost perfectly on their own, with their AUC."""
+    leaks: dict[str, float] = {}
+    for name in X.columns:
+        auc = _single_column_auc(X[name], y)
+        if auc >= threshold:
+            leaks[str(name)] = auc
+    return leaks
+
+
+def _parse_time(values: pd.Series, source: str) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype(float)
+    numbers = _parse_numbers(values.where(values.notna()))
+    if numbers.notna().mean() >= _NUMERIC_SHARE:
+        return numbers
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dates = pd.to_datetime(values, errors="coerce", format="mixed")
+    if dates.notna().mean() < 0.9:
+        raise DataFileError(
+            source,
+            "the time column must hold numbers (e.g. a year) or dates; "
+            f"{int(dates.isna().sum())} values are neither",
+            column=str(values.name),
+        )
+    return (dates - pd.Timestamp("1970-01-01")).dt.days.astype(float)
+
+
+def _check_columns(frame: pd.DataFrame, names: list[str | None], source: str) -> None:
+    for name in names:
+        if name is not None and name not in frame.columns:
+            shown = ", ".join(map(str, list(frame.columns)[:30]))
+            raise DataFileError(
+                source, f"column {name!r} not found; the table has: {shown}", column=name
+            )
+
+
+def prepare_table(
+    frame: pd.DataFrame,
+    *,
+    target: str,
+    positive: str | None = None,
+    id_columns: tuple[str, ...] = (),
+    drop: tuple[str, ...] = (),
+    allow_protected: bool = False,
+    time_col: str | None = None,
+    leak_threshold: float = LEAK_AUC,
+    source: str = "data",
+) -> PreparedTable:
+    """Turn a raw loan table into features and a 0/1 target (see the module docstring).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table as read.
+    target : str
+        Target column.
+    positive : str, optional
+        Target value meaning "bad" (default: 1 for a 0/1 target).
+    id_columns, drop : tuple of str
+        Columns to leave out.
+    allow_protected : bool, default=False
+        Keep columns that name a protected attribute as features.
+    time_col : str, optional
+        Column ordering the rows in time (for an out-of-time split); never a feature.
+    leak_threshold : float
+        Single-column AUC from which a column is dropped as a leak.
+    source : str
+        File name for messages.
+
+    Returns
+    -------
+    PreparedTable
+    """
+    _check_columns(frame, [target, time_col, *id_columns, *drop], source)
+    y_all, summary = parse_target(frame[target], positive=positive, source=source)
+    keep = ~np.isnan(y_all)
+    roles = column_roles(
+        frame,
+        target=target,
+        id_columns=tuple(id_columns),
+        drop=tuple(drop),
+        allow_protected=allow_protected,
+        time_col=time_col,
+    )
+    kept = frame.loc[keep].reset_index(drop=True)
+    y = y_all[keep].astype(int)
+    X = coerce_features(kept, roles)
+    leaks = find_leaks(X, y, threshold=leak_threshold)
+    for name, auc in leaks.items():
+        roles[name] = "leak"
+        warnings.warn(
+            f"{source}: column {name!r} predicts the target almost perfectly on its own "
+            f"(AUC {auc:.3f}); it is dropped as a leak",
+            DataQualityWarning,
+            stacklevel=2,
+        )
+    X = X.drop(columns=list(leaks))
+    if X.shape[1] == 0:
+        raise DataFileError(source, "no usable feature column is left after exclusions")
+    excluded = {
+        name: role
+        for name, role in roles.items()
+        if role not in {"numeric", "numeric text", "categorical", "target"}
+    }
+    protected_cols = [
+        name for name in frame.columns if PROTECTED_PATTERN.search(str(name)) and name != target
+    ]
+    protected = (
+        kept[protected_cols].astype(str) if protected_cols else pd.DataFrame(index=kept.index)
+    )
+    time = _parse_time(kept[time_col], source) if time_col is not None else None
+    logger.info(
+        "%s: %d rows kept, %d excluded; %d features; excluded columns %s",
+        source,
+        len(y),
+        summary.n_missing,
+        X.shape[1],
+        excluded,
+    )
+    return PreparedTable(
+        X=X,
+        y=y,
+        target=summary,
+        roles=roles,
+        excluded=excluded,
+        protected=protected,
+        time=time,
+        n_input_rows=len(frame),
+        leaks=leaks,
+    )

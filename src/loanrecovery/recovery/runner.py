@@ -1,0 +1,480 @@
+"""`run_recovery`: effects from history, the three plans, their certificates and insights."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from loanrecovery.exceptions import DataFileError
+from loanrecovery.recovery.baselines import greedy_assignment, seed_rules_assignment
+from loanrecovery.recovery.catalogue import Catalogue, load_catalogue
+from loanrecovery.recovery.challenger import assign_arms
+from loanrecovery.recovery.compliance import (
+    ComplianceReport,
+    case_attributes,
+    check_plan,
+    eligibility,
+    schedule_contacts,
+)
+from loanrecovery.recovery.effects import ActionEffectEstimator
+from loanrecovery.recovery.features import decision_features, segment_of, snapshot_cases
+from loanrecovery.recovery.optimizer import Assignment, optimize_assignment
+from loanrecovery.recovery.policy import ladder_actions, load_validated_policy
+
+__all__ = ["RecoveryResult", "run_recovery", "recovery_json", "POLICIES"]
+
+logger = logging.getLogger(__name__)
+
+#: Plans compared in every result, in report order.
+POLICIES: tuple[str, ...] = ("seed_rules", "greedy", "optimized")
+_HISTORY_COLUMNS = (
+    "Loan_ID",
+    "Month",
+    "Action",
+    "Cost",
+    "Recovered_Amount",
+    "Days_Past_Due_At_Action",
+    "Balance_At_Action",
+)
+RECOVERY_HORIZON = 12
+MIN_MATURE_ROWS = 500
+
+
+@dataclass
+class RecoveryResult:
+    """Everything the optimizer produced, for the CLI, the JSON and the report.
+
+    Attributes
+    ----------
+    cases : DataFrame
+        The delinquent loans planned for (with ``Segment`` and ``Risk_Score``).
+    expected_recovery, expected_cost : ndarray of shape (n_cases, n_actions)
+        Estimated from history (catalogue order).
+    eligible : ndarray of bool
+        The compliance mask.
+    plans : dict of DataFrame
+        ``seed_rules``, ``greedy`` and ``optimized`` plans (one row per case).
+    summary : dict
+        Per plan ``expected_net_recovery``, ``expected_recovery``, ``cost``, ``accounts``,
+        ``constraints_satisfied``, ``violations``; plus ``upper_bound``, ``gap``,
+        ``seconds`` and the limits.
+    effects : DataFrame
+        Naive and corrected mean recovery and cost per segment and action.
+    insights : list of str
+        Causal statements about actions, with intervals.
+    capacity_use : DataFrame
+        Accounts per action per plan against capacity.
+    """
+
+    cases: pd.DataFrame
+    expected_recovery: np.ndarray
+    expected_cost: np.ndarray
+    eligible: np.ndarray
+    plans: dict[str, pd.DataFrame]
+    summary: dict[str, Any]
+    effects: pd.DataFrame
+    insights: list[str]
+    capacity_use: pd.DataFrame
+    catalogue: Catalogue
+    assignment: Assignment
+    estimator: ActionEffectEstimator
+    compliance: dict[str, ComplianceReport] = field(default_factory=dict)
+    history_rows: int = 0
+
+
+def _history(collections: pd.DataFrame, loans: pd.DataFrame, source: str) -> pd.DataFrame:
+    missing = [c for c in _HISTORY_COLUMNS if c not in collections.columns]
+    if missing:
+        raise DataFileError(
+            source,
+            f"missing column(s) {missing}; collections history needs {list(_HISTORY_COLUMNS)}",
+        )
+    if "Snapshot_Month" in loans and len(loans):
+        snapshot = int(pd.to_numeric(loans["Snapshot_Month"]).max())
+        mature = collections[collections["Month"] + RECOVERY_HORIZON <= snapshot]
+        if len(mature) >= MIN_MATURE_ROWS:
+            logger.info(
+                "effects from %d actions whose 12-month outcome closed by month %d",
+                len(mature),
+                snapshot,
+            )
+            return mature.reset_index(drop=True)
+        logger.warning(
+            "only %d actions have a closed 12-month outcome; using all %d",
+            len(mature),
+            len(collections),
+        )
+    return collections.reset_index(drop=True)
+
+
+def _history_segments(history: pd.DataFrame, loans: pd.DataFrame) -> np.ndarray:
+    if "Segment" in history:
+        return history["Segment"].astype(str).to_numpy()
+    secured = (
+        history["Loan_ID"].map(loans.set_index("Loan_ID")["Collateral_Value"].gt(0)).fillna(False)
+    )
+    return segment_of(history["Days_Past_Due_At_Action"].to_numpy(), secured.to_numpy(bool))
+
+
+def risk_proxy(loans: pd.DataFrame, cases: pd.DataFrame, seed: int = 0) -> np.ndarray:
+    """Default-risk score of the cases when the caller has none (the original rules need one).
+
+    A logistic regression on the loan table's leakage-free target
+    (:func:`loanrecovery.risk.resolve_target`); loans 90+ days past due score 1.
+    """
+    from loanrecovery.risk import resolve_target
+
+    cols = [
+        c
+        for c in (
+            "Days_Past_Due",
+            "Outstanding_Loan_Amount",
+            "Num_Missed_Payments",
+            "Interest_Rate",
+            "Monthly_EMI",
+            "Monthly_Income",
+            "Loan_Amount",
+        )
+        if c in loans.columns
+    ]
+    target = resolve_target(loans)
+    dpd = pd.to_numeric(cases["Days_Past_Due"], errors="coerce").fillna(0).to_numpy()
+    if target is None or not cols or target.trainable.sum() < 50:
+        return np.clip(dpd / 180.0, 0.0, 1.0)
+    X = loans[cols].apply(pd.to_numeric, errors="coerce").fillna(0.0)
+    train = target.trainable
+    y = target.values[train].astype(int)
+    if len(np.unique(y)) < 2:
+        return np.clip(dpd / 180.0, 0.0, 1.0)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed))
+    model.fit(X.loc[train], y)
+    Xc = cases[cols].apply(pd.to_numeric, errors="coerce").fillna(0.0)
+    return np.where(dpd >= 90, 1.0, model.predict_proba(Xc)[:, 1])
+
+
+def _reason(a: int, best: int, barred_best: int, opt_out: bool, names: tuple[str, ...]) -> str:
+    if a < 0:
+        return "no action: nothing allowed has positive expected net value within the limits"
+    if a == best:
+        text = "highest expected net recovery among allowed actions"
+    else:
+        text = (
+            f"{names[best]} is worth more here but its capacity or the budget went to "
+            "accounts where it gains more"
+        )
+    if opt_out:
+        text += "; opted out: letters only"
+    elif barred_best >= 0:
+        text += f"; {names[barred_best]} would be worth more but the contact or legal rules bar it"
+    return text
+
+
+def _plan_frame(
+    name: str,
+    action: np.ndarray,
+    cases: pd.DataFrame,
+    rec: np.ndarray,
+    cost: np.ndarray,
+    eligible: np.ndarray,
+    catalogue: Catalogue,
+    reasons: np.ndarray | None = None,
+) -> pd.DataFrame:
+    names = np.array([*catalogue.names, "None"], dtype=object)
+    rows = np.arange(len(action))
+    acted = action >= 0
+    safe = np.maximum(action, 0)
+    value = np.where(eligible, rec - cost, -np.inf)
+    best = np.argmax(value, axis=1)
+    unmasked = np.argmax(rec - cost, axis=1)
+    barred = np.where(eligible[rows, unmasked], -1, unmasked)
+    attrs = case_attributes(cases)
+    if reasons is None:
+        opt = attrs["Contact_Opt_Out"].to_numpy()
+        reasons = np.array(
+            [
+                _reason(int(action[i]), int(best[i]), int(barred[i]), bool(opt[i]), catalogue.names)
+                for i in rows
+            ],
+            dtype=object,
+        )
+    chosen = names[np.where(acted, action, len(catalogue.names))]
+    offsets = attrs["UTC_Offset"].to_numpy()
+    hours = schedule_contacts(chosen, offsets, catalogue)
+    return pd.DataFrame(
+        {
+            "Loan_ID": cases["Loan_ID"].to_numpy(),
+            "Action": chosen,
+            "Expected_Recovery": np.round(np.where(acted, rec[rows, safe], 0.0), 2),
+            "Cost": np.round(np.where(acted, cost[rows, safe], 0.0), 2),
+            "Expected_Net": np.round(np.where(acted, rec[rows, safe] - cost[rows, safe], 0.0), 2),
+            "Reason": reasons,
+            "Contact_Hour_UTC": hours,
+            "Local_Hour": np.where(hours >= 0, (hours + offsets) % 24, -1),
+            "Segment": cases["Segment"].to_numpy(),
+            "Policy": name,
+        }
+    )
+
+
+def _insights(est: ActionEffectEstimator) -> list[str]:
+    out = []
+    pairs = [
+        ("Legal Action", "Settlement Offer"),
+        ("Call", "Automated Reminder"),
+        ("Agency Placement", "Legal Notice"),
+    ]
+    for action, reference in pairs:
+        if action not in est.actions_ or reference not in est.actions_:
+            continue
+        c = est.contrast(action, reference)
+        rec_ref, cost_ref = c["recovery_reference"], c["cost_reference"]
+
+        def pct(x: float, ref: float) -> str:
+            return f"{100 * x / ref:+.0f}%" if abs(ref) > 1e-9 else f"{x:+,.0f} USD"
+
+        out.append(
+            f"{action} against {reference}: {pct(c['recovery_diff'], rec_ref)} recovery "
+            f"(95% interval {pct(c['recovery_diff_low'], rec_ref)} to "
+            f"{pct(c['recovery_diff_high'], rec_ref)}) at {pct(c['cost_diff'], cost_ref)} cost "
+            f"(95% interval {pct(c['cost_diff_low'], cost_ref)} to "
+            f"{pct(c['cost_diff_high'], cost_ref)}), corrected for who got which action"
+        )
+    return out
+
+
+def _estimate(
+    loans: pd.DataFrame,
+    collections: pd.DataFrame,
+    payments: pd.DataFrame | None,
+    catalogue: Catalogue,
+    seed: int,
+) -> tuple[ActionEffectEstimator, pd.DataFrame, np.ndarray, np.ndarray, int]:
+    history = _history(collections, loans, "collections")
+    features = decision_features(history, loans, payments)
+    est = ActionEffectEstimator(random_state=seed).fit(
+        features,
+        history["Action"].to_numpy(),
+        history["Recovered_Amount"].to_numpy(float),
+        history["Cost"].to_numpy(float),
+        _history_segments(history, loans),
+    )
+    cases, case_features = snapshot_cases(loans, payments)
+    for col in est.feature_names_in_:
+        if col not in case_features:
+            case_features[col] = np.nan
+    rec_all, cost_all = est.predict(case_features)
+    from loanrecovery.actions import ACTIONS
+
+    cols = [ACTIONS.index(a) for a in catalogue.names]
+    rec, cost = rec_all[:, cols], cost_all[:, cols]
+    fallback = np.array([a.cost for a in catalogue.actions])
+    cost = np.where(np.isnan(cost), fallback[None, :], cost)
+    collateral = (
+        cases["Collateral_Value"]
+        if "Collateral_Value" in cases
+        else pd.Series(0.0, index=cases.index)
+    )
+    secured = pd.to_numeric(collateral, errors="coerce").fillna(0).gt(0)
+    cases = cases.assign(
+        Segment=segment_of(cases["Days_Past_Due"].to_numpy(float), np.asarray(secured, bool))
+    )
+    return est, cases, rec, cost, len(history)
+
+
+def run_recovery(
+    loans: pd.DataFrame,
+    collections: pd.DataFrame,
+    payments: pd.DataFrame | None = None,
+    *,
+    budget: float | None = None,
+    capacities: dict[str, float] | None = None,
+    policy_path: str | Path | None = None,
+    catalogue_path: str | Path | None = None,
+    risk_score: np.ndarray | pd.Series | None = None,
+    challenger_path: str | Path | None = None,
+    challenger_share: float = 0.0,
+    seed: int = 0,
+) -> RecoveryResult:
+    """Estimate action effects from history and plan the delinquent loans three ways.
+
+    Parameters
+    ----------
+    loans : DataFrame
+        The loan table at the snapshot (``loans.csv`` layout); the plan covers active loans
+        at least 30 days past due.
+    collections : DataFrame
+        One row per past action (``collections.csv`` layout).
+    payments : DataFrame, optional
+        Monthly payments (``payments.csv``), for arrears and shortfall features.
+    budget : float, optional
+        Total expected cost limit of a plan.
+    capacities : dict, optional
+        Accounts per action, overriding the catalogue.
+    policy_path : path, optional
+        Rule ladder of ``seed_rules`` (default: the built-in ``policy.toml``).
+    catalogue_path : path, optional
+        Action catalogue (default: the built-in ``actions.toml``).
+    risk_score : array or Series, optional
+        Default-risk score per loan (Series indexed by ``Loan_ID`` or aligned with
+        ``loans``); by default :func:`risk_proxy`.
+    challenger_path : path, optional
+        Rule ladder played on a random ``challenger_share`` of the accounts.
+    seed : int, default 0
+
+    Returns
+    -------
+    RecoveryResult
+    """
+    start = time.perf_counter()
+    catalogue = load_catalogue(catalogue_path)
+    policy = load_validated_policy(policy_path, catalogue)
+    challenger = load_validated_policy(challenger_path, catalogue) if challenger_path else None
+    est, cases, rec, cost, n_history = _estimate(loans, collections, payments, catalogue, seed)
+    eligible = eligibility(cases, catalogue) & np.isfinite(rec)
+    rec = np.nan_to_num(rec)
+    value = rec - cost
+    caps = catalogue.capacities(capacities)
+    if risk_score is None:
+        risk = risk_proxy(loans, cases, seed)
+    elif isinstance(risk_score, pd.Series):
+        risk = cases["Loan_ID"].map(risk_score).fillna(0.0).to_numpy(float)
+    else:
+        risk = (
+            pd.Series(np.asarray(risk_score, float), index=loans["Loan_ID"])
+            .reindex(cases["Loan_ID"])
+            .fillna(0.0)
+            .to_numpy()
+        )
+    cases = cases.assign(Risk_Score=np.round(risk, 4))
+    dpd = cases["Days_Past_Due"].to_numpy(float)
+    ladder, _ = ladder_actions(policy, catalogue, risk, cases["Segment"].to_numpy(), dpd)
+    seeded = seed_rules_assignment(ladder, risk, cost, eligible, caps, budget)
+    greedy = greedy_assignment(value, cost, eligible, caps, budget)
+    arms = np.zeros(len(cases), bool)
+    if challenger is not None and challenger_share > 0:
+        arms = assign_arms(cases["Loan_ID"].to_numpy(), challenger_share, seed)
+    champ = ~arms
+    share = arms.mean() if arms.any() else 0.0
+    sub_budget = None if budget is None else budget * (1 - share)
+    champ_caps = (
+        np.where(np.isfinite(caps), np.floor(np.nan_to_num(caps, posinf=0) * (1 - share)), np.inf)
+        if share
+        else caps
+    )
+    sub = optimize_assignment(value[champ], cost[champ], eligible[champ], champ_caps, sub_budget)
+    optimized = np.full(len(cases), -1)
+    optimized[champ] = sub.action
+    if challenger is not None and arms.any():
+        finite = np.isfinite(caps)
+        challenger_caps = np.where(
+            finite, caps - np.floor(np.where(finite, caps, 0) * (1 - share)), np.inf
+        )
+        ch_ladder, _ = ladder_actions(
+            challenger, catalogue, risk[arms], cases["Segment"].to_numpy()[arms], dpd[arms]
+        )
+        optimized[arms] = seed_rules_assignment(
+            ch_ladder,
+            risk[arms],
+            cost[arms],
+            eligible[arms],
+            challenger_caps,
+            None if budget is None else budget * share,
+        )
+    plans = {
+        "seed_rules": _plan_frame(
+            "seed_rules", seeded, cases, rec, cost, eligible, catalogue, reasons=None
+        ),
+        "greedy": _plan_frame("greedy", greedy, cases, rec, cost, eligible, catalogue),
+        "optimized": _plan_frame("optimized", optimized, cases, rec, cost, eligible, catalogue),
+    }
+    plans["seed_rules"]["Reason"] = np.where(
+        plans["seed_rules"]["Action"].eq(np.array([*catalogue.names, "None"])[ladder]),
+        "original threshold rule",
+        "original rule's action not allowed or full: next milder",
+    )
+    plans["optimized"]["Arm"] = np.where(arms, "challenger", "champion")
+    if arms.any():
+        plans["optimized"].loc[arms, "Reason"] = "challenger policy (random share)"
+    compliance = {
+        name: check_plan(plan, cases, catalogue, capacities=caps, budget=budget)
+        for name, plan in plans.items()
+    }
+    summary: dict[str, Any] = {}
+    for name, plan in plans.items():
+        acted = plan["Action"] != "None"
+        summary[name] = {
+            "expected_net_recovery": round(float(plan["Expected_Net"].sum()), 2),
+            "expected_recovery": round(float(plan["Expected_Recovery"].sum()), 2),
+            "cost": round(float(plan["Cost"].sum()), 2),
+            "accounts": int(acted.sum()),
+            "constraints_satisfied": compliance[name].satisfied,
+            "violations": compliance[name].violations,
+        }
+    summary.update(
+        {
+            "bound_scope": "champion arm" if arms.any() else "all accounts",
+            "optimized_champion_expected_net": round(sub.objective, 2),
+            "upper_bound": round(sub.upper_bound, 2),
+            "lp_relaxation": round(sub.lp_value, 2),
+            "gap": sub.gap,
+            "proven_optimal": sub.proven_optimal,
+            "solver_seconds": round(sub.seconds, 3),
+            "seconds": round(time.perf_counter() - start, 3),
+            "constraints_satisfied": all(r.satisfied for r in compliance.values()),
+            "budget": budget,
+            "capacities": {
+                n: (None if not np.isfinite(c) else float(c))
+                for n, c in zip(catalogue.names, caps, strict=True)
+            },
+            "delinquent_loans": len(cases),
+            "history_rows": n_history,
+            "challenger_share": float(share),
+        }
+    )
+    use = pd.DataFrame({name: plan["Action"].value_counts() for name, plan in plans.items()})
+    use = use.reindex(list(catalogue.names)).fillna(0).astype(int)
+    use["capacity"] = [None if not np.isfinite(c) else float(c) for c in caps]
+    return RecoveryResult(
+        cases=cases,
+        expected_recovery=rec,
+        expected_cost=cost,
+        eligible=eligible,
+        plans=plans,
+        summary=summary,
+        effects=est.effects_,
+        insights=_insights(est),
+        capacity_use=use,
+        catalogue=catalogue,
+        assignment=sub,
+        estimator=est,
+        compliance=compliance,
+        history_rows=n_history,
+    )
+
+
+def recovery_json(result: RecoveryResult, truth: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON of ``optimize``: per plan figures, bound, gap, checks, timings, insights.
+
+    ``truth`` (a simulated book's ``truth.json``, evaluation only) adds each plan's
+    ``true_net_recovery``.
+    """
+    from loanrecovery.recovery.evaluation import true_net_recovery
+
+    out: dict[str, Any] = {}
+    for name in POLICIES:
+        entry = dict(result.summary[name])
+        if truth is not None:
+            entry["true_net_recovery"] = true_net_recovery(result.plans[name], truth)
+        out[name] = entry
+    out.update({k: v for k, v in result.summary.items() if k not in POLICIES})
+    out["insights"] = result.insights
+    return out

@@ -1,0 +1,127 @@
+"""End to end on a small simulated book: run_recovery, the report section and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from loanrecovery.cli import app
+from loanrecovery.recovery.compliance import check_plan
+from loanrecovery.recovery.runner import POLICIES, run_recovery
+from loanrecovery.recovery.section import recovery_section
+from loanrecovery.simulate import simulate_portfolio, write_book
+
+
+@pytest.fixture(scope="module")
+def book():
+    return simulate_portfolio(3000, 30, 7, default_draws=8, outcome_draws=8)
+
+
+@pytest.fixture(scope="module")
+def result(book):
+    n = int(((book.loans["Loan_Status"] == "Active") & (book.loans["Days_Past_Due"] >= 30)).sum())
+    caps = {"Legal Action": max(1, n // 20), "Field Visit": max(1, n // 20)}
+    return run_recovery(
+        book.loans, book.collections, book.payments, budget=40.0 * n, capacities=caps, seed=1
+    )
+
+
+def test_plans_obey_limits_and_optimized_is_best_in_expectation(result) -> None:
+    s = result.summary
+    assert s["constraints_satisfied"]
+    assert s["optimized"]["expected_net_recovery"] >= s["greedy"]["expected_net_recovery"] - 1e-6
+    assert s["optimized"]["expected_net_recovery"] >= s["seed_rules"]["expected_net_recovery"]
+    assert s["upper_bound"] >= s["optimized"]["expected_net_recovery"] - 1e-6
+    for name in POLICIES:
+        plan = result.plans[name]
+        assert plan["Cost"].sum() <= s["budget"] + 1e-6
+        assert list(plan["Loan_ID"]) == list(result.cases["Loan_ID"])
+        assert set(plan["Action"]) <= {*result.catalogue.names, "None"}
+        report = check_plan(
+            plan,
+            result.cases,
+            result.catalogue,
+            capacities=result.catalogue.capacities(
+                {
+                    "Legal Action": s["capacities"]["Legal Action"],
+                    "Field Visit": s["capacities"]["Field Visit"],
+                }
+            ),
+            budget=s["budget"],
+        )
+        assert report.satisfied, report.violations
+
+
+def test_effects_and_insights_are_reported(result) -> None:
+    effects = result.effects
+    assert {"recovery_naive", "recovery_dr", "recovery_dr_low", "recovery_dr_high"} <= set(effects)
+    assert (effects["recovery_dr_low"] <= effects["recovery_dr_high"]).all()
+    assert any(line.startswith("Legal Action against Settlement Offer") for line in result.insights)
+
+
+def test_section_renders_charts_and_tables(result) -> None:
+    section = recovery_section(result)
+    assert section.anchor == "recovery-strategies"
+    assert section.html.count("data:image/png;base64,") == 2
+    assert "seed_rules" in section.html and "Capacity use" in section.html
+
+
+def test_cli_optimize_and_compare(book, tmp_path) -> None:
+    data = tmp_path / "book"
+    write_book(book, data)
+    challenger = tmp_path / "challenger.toml"
+    challenger.write_text(
+        '[[rule]]\nname = "calls"\naction = "Call"\nrisk_above = 0.5\n\n'
+        '[[rule]]\nname = "rest"\naction = "Automated Reminder"\n'
+    )
+    out = tmp_path / "out"
+    runner = CliRunner()
+    res = runner.invoke(
+        app,
+        [
+            "optimize",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--capacity",
+            "Legal Action=3",
+            "--challenger",
+            str(challenger),
+            "--challenger-share",
+            "0.3",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    payload = json.loads((out / "optimize.json").read_text())
+    for name in POLICIES:
+        assert payload[name]["constraints_satisfied"]
+        assert isinstance(payload[name]["true_net_recovery"], float)
+    assert payload["gap"] <= 0.01
+    plan = (out / "plan.csv").read_text().splitlines()
+    assert plan[0].startswith("Loan_ID,Action,Expected_Recovery,Cost,Expected_Net,Reason")
+    res = runner.invoke(
+        app,
+        [
+            "compare-strategies",
+            "--plan",
+            str(out / "plan.csv"),
+            "--truth",
+            str(data / "truth.json"),
+            "--json",
+            str(out / "cmp.json"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    cmp = json.loads((out / "cmp.json").read_text())
+    assert cmp["n_challenger"] > 0 and 0.0 <= cmp["p_value"] <= 1.0
+
+
+def test_cli_bad_capacity_is_one_line_error(tmp_path, book) -> None:
+    data = tmp_path / "book"
+    write_book(book, data)
+    res = CliRunner().invoke(app, ["optimize", "--data", str(data), "--capacity", "Lawsuit"])
+    assert res.exit_code == 2
+    assert "expected ACTION=N" in res.output
