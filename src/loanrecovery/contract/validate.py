@@ -162,7 +162,8 @@ def _require_columns(frame: pd.DataFrame, specs: Sequence[ColumnSpec], source: s
         raise DataFileError(
             source,
             f"required column{'s' if len(missing) > 1 else ''} missing: {', '.join(missing)} "
-            f"(columns found: {found}); rename them or pass a --mapping file",
+            f"(columns found: {found}); rename them or pass a --mapping file "
+            "(`loanrecovery evaluate` models a table of any other layout)",
             column=missing[0],
         )
 

@@ -26,7 +26,7 @@ from loanrecovery.modeling.champion import (
     choose_champion,
     combine,
 )
-from loanrecovery.modeling.metrics import pd_metrics
+from loanrecovery.modeling.metrics import ks_statistic, pd_metrics
 from loanrecovery.modeling.table import PreparedTable
 from loanrecovery.modeling.validation import (
     Splits,
@@ -141,7 +141,7 @@ def _by_folds(
     candidates: tuple[str, ...],
     n_jobs: int,
     random_state: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, dict[str, float], str]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str, dict[str, float], str]:
     X, y = prepared.X, prepared.y
     estimators = candidate_estimators(candidates, n_jobs=n_jobs, random_state=random_state)
     estimators_all = dict(
@@ -154,7 +154,13 @@ def _by_folds(
     calibrator = ScoreCalibrator("auto", random_state=random_state).fit(score, y)
     pd_ = cross_fitted_pd(score, y, calibrator.method_, random_state=random_state)
     tested = np.ones(len(y), dtype=bool)
-    return pd_, _sigmoid(baseline_score), tested, name, aucs, calibrator.method_
+    # The deployed model ranks loans by ONE calibrator applied to its score. Cross-fitting
+    # the calibrator (right for Brier, log loss and ECE) applies five slightly different
+    # curves and so shuffles loans between folds; ranking metrics therefore use the single
+    # calibrator on the out-of-fold scores. A monotone map cannot reorder loans (isotonic
+    # steps can only tie them), so this AUC is never above that of the raw out-of-fold score.
+    ranking = calibrator.predict(score)
+    return pd_, ranking, _sigmoid(baseline_score), tested, name, aucs, calibrator.method_
 
 
 def _by_time(
@@ -164,7 +170,7 @@ def _by_time(
     cv: int,
     n_jobs: int,
     random_state: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, dict[str, float], str]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str, dict[str, float], str]:
     X, y = prepared.X, prepared.y
     ((train, test),) = splits.pairs
     champion = ChampionClassifier(
@@ -178,7 +184,7 @@ def _by_time(
     tested = np.zeros(len(y), dtype=bool)
     tested[test] = True
     aucs = {f"{k} (inner folds of the earlier part)": v for k, v in champion.cv_auc_.items()}
-    return pd_, base, tested, champion.champion_, aucs, champion.calibrator_.method_
+    return pd_, pd_, base, tested, champion.champion_, aucs, champion.calibrator_.method_
 
 
 def evaluate_table(
@@ -214,8 +220,10 @@ def evaluate_table(
     else:
         splits = stratified_splits(y, folds, random_state)
         result = _by_folds(prepared, splits, candidates, n_jobs, random_state)
-    pd_, base, tested, name, aucs, method = result
+    pd_, ranking, base, tested, name, aucs, method = result
     metrics = pd_metrics(y[tested], pd_[tested])
+    auc = float(roc_auc_score(y[tested], ranking[tested]))
+    metrics.update(auc=auc, gini=2 * auc - 1, ks=ks_statistic(y[tested], ranking[tested]))
     baseline = pd_metrics(y[tested], base[tested])
     fairness = None
     if prepared.protected.shape[1]:
