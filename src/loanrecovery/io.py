@@ -152,12 +152,27 @@ def _check_delimiter(path: Path, header: list[str], delimiter: str) -> None:
             )
 
 
+_DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+
+
+def _delimiter(path: Path, delimiter: str | None) -> str:
+    """The delimiter as one character; ``tab``, ``\\t``, ``semicolon`` … are accepted."""
+    if delimiter is None:
+        return ","
+    value = _DELIMITER_NAMES.get(delimiter.strip().lower(), delimiter)
+    if len(value) != 1:
+        raise DataFileError(
+            path, f"delimiter {delimiter!r} is not one character; expected e.g. ',', ';', tab"
+        )
+    return value
+
+
 def _read_csv(path: Path, raw: bytes, *, as_text: bool, delimiter: str | None) -> pd.DataFrame:
     raw = _decompress(path, raw)
     if not raw.strip():
         raise DataFileError(path, "file is empty, expected a header line and data rows")
     encoding = _detect_encoding(path, raw)
-    delimiter = delimiter or ","
+    delimiter = _delimiter(path, delimiter)
     text_head = raw[:65536].decode(encoding, errors="replace")
     header = [
         name.strip() or f"Unnamed_{i + 1}"

@@ -70,3 +70,29 @@ def test_leak_is_dropped_with_a_warning(loan_table: pd.DataFrame) -> None:
 def test_unknown_column_is_named(loan_table: pd.DataFrame) -> None:
     with pytest.raises(DataFileError, match="'nope' not found"):
         prepare_table(loan_table, target="nope")
+
+
+def test_canonical_treatment_outcome_and_after_the_fact_columns_are_never_features():
+    from loanrecovery.modeling import prepare_table
+    from loanrecovery.simulate import simulate_portfolio
+
+    loans = simulate_portfolio(600, 24, 3, truth=False).loans
+    prepared = prepare_table(loans, target="Default_Next_6M")
+    never = {
+        "Recovery_Status",
+        "Collection_Attempts",
+        "Collection_Method",
+        "Legal_Action_Taken",
+        "Gender",
+        "Loan_Status",
+        "Last_Month",
+        "Snapshot_Month",
+        "Loan_ID",
+        "Borrower_ID",
+    }
+    assert not never & set(prepared.X.columns)
+    # like `run`: loans already in default or closed are not modelled
+    dpd = loans["Days_Past_Due"].to_numpy()
+    closed = (loans["Outstanding_Loan_Amount"].to_numpy() <= 0) & (dpd <= 0)
+    assert prepared.target.n_not_modelled == int(((dpd >= 90) | closed).sum())
+    assert len(prepared.y) == len(loans) - prepared.n_excluded

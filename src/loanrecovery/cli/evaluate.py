@@ -75,7 +75,8 @@ def _print_summary(result: EvaluationResult, prepared: PreparedTable) -> None:
     console.print(
         f"target {target.column!r}: positive {target.positive!r}, negative {target.negative}; "
         f"{result.n_rows} rows used, {result.n_excluded} excluded "
-        f"({target.n_missing} missing, {target.n_other} other values); "
+        f"({target.n_missing} missing, {target.n_other} other values, "
+        f"{target.n_not_modelled} already in default or closed); "
         f"positive rate {result.positive_rate:.4f}"
     )
     if result.excluded_columns:

@@ -29,7 +29,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from loanrecovery.contract.schema import Role, columns_with_role
 from loanrecovery.exceptions import DataFileError, DataQualityWarning
+from loanrecovery.risk import DEFAULT_DPD, FUTURE_TARGET, closed_loans
 
 __all__ = [
     "PreparedTable",
@@ -88,6 +90,7 @@ class TargetSummary:
     negative: list[str]
     n_missing: int = 0
     n_other: int = 0
+    n_not_modelled: int = 0
 
 
 @dataclass
@@ -126,8 +129,9 @@ class PreparedTable:
 
     @property
     def n_excluded(self) -> int:
-        """Rows left out because their target is missing or not one of the two classes."""
-        return self.target.n_missing + self.target.n_other
+        """Rows left out: target missing or not one of the two classes, or (on the canonical
+        layout with the future target) loans already in default or closed at the snapshot."""
+        return self.target.n_missing + self.target.n_other + self.target.n_not_modelled
 
 
 def _label(value: object) -> str:
@@ -267,6 +271,26 @@ def _role_of_column(name: str, values: pd.Series, n_rows: int) -> str:
     return _role_of_text(name, values, n_rows)
 
 
+#: Canonical treatment columns (actions taken because of the risk): never features.
+_TREATMENT_COLUMNS = frozenset(columns_with_role(Role.TREATMENT))
+#: Canonical outcome columns and the simulator's columns written after the fact (the future
+#: target, the loan's final status and the month it was last seen): never features.
+_OUTCOME_COLUMNS = frozenset(
+    [*columns_with_role(Role.OUTCOME), FUTURE_TARGET, "Loan_Status", "Last_Month", "Snapshot_Month"]
+)
+
+
+def _not_modelled(frame: pd.DataFrame, target: str) -> np.ndarray:
+    """On the canonical layout with the future target, the loans `run` does not model
+    either: already 90+ days past due (in default) or closed (nothing owed)."""
+    if target != FUTURE_TARGET or not {"Days_Past_Due", "Outstanding_Loan_Amount"} <= set(
+        frame.columns
+    ):
+        return np.zeros(len(frame), dtype=bool)
+    dpd = pd.to_numeric(frame["Days_Past_Due"], errors="coerce").fillna(0.0).to_numpy()
+    return (dpd >= DEFAULT_DPD) | closed_loans(frame)
+
+
 def column_roles(
     frame: pd.DataFrame,
     *,
@@ -290,6 +314,10 @@ def column_roles(
             roles[name] = "dropped"
         elif PROTECTED_PATTERN.search(str(name)) and not allow_protected:
             roles[name] = "protected"
+        elif name in _TREATMENT_COLUMNS:
+            roles[name] = "treatment"
+        elif name in _OUTCOME_COLUMNS:
+            roles[name] = "outcome"
         else:
             roles[name] = _role_of_column(str(name), frame[name], n_rows)
     return roles
@@ -426,6 +454,9 @@ def prepare_table(
         allow_protected=allow_protected,
         time_col=time_col,
     )
+    not_modelled = _not_modelled(frame, target) & keep
+    summary.n_not_modelled = int(not_modelled.sum())
+    keep &= ~not_modelled
     kept = frame.loc[keep].reset_index(drop=True)
     y = y_all[keep].astype(int)
     X = coerce_features(kept, roles)
