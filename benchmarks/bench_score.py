@@ -3,7 +3,8 @@
 Trains a model on Give Me Some Credit with the real `train` command, writes 1,000,000 loans
 (its 150,000 rows repeated), then runs the real `score` command in a fresh process with
 ``--reasons 0`` and ``--reasons 4``, printing loans/s of the whole command (start-up, reading,
-scoring, writing) and the process's peak resident memory (``getrusage``). Bars: >= 150,000
+scoring, writing), the process's peak resident memory (``getrusage``) and the machine's load
+averages (other work on the 2 cores slows the figures: run it more than once). Bars: >= 150,000
 loans/s without reasons, >= 20,000 loans/s with 4 reasons, peak memory < 4 GB.
 
 Usage: python benchmarks/bench_score.py [--data DIR] [--rows 1000000]
@@ -12,6 +13,7 @@ Usage: python benchmarks/bench_score.py [--data DIR] [--rows 1000000]
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -80,11 +82,12 @@ def main() -> None:
                  "--reasons", str(n_reasons)]
             )  # fmt: skip
             rate = options.rows / wall
+            load = " ".join(f"{v:.2f}" for v in os.getloadavg())
             print(
                 f"score --reasons {n_reasons}: {wall:.1f} s, {rate:,.0f} loans/s "
                 f"(bar {bar:,}: {'PASS' if rate >= bar else 'MISS'}), peak memory {peak:.2f} GB "
                 f"(bar 4 GB: {'PASS' if peak < 4 else 'MISS'}); output "
-                f"{out.stat().st_size / 1e6:.0f} MB"
+                f"{out.stat().st_size / 1e6:.0f} MB; load average after {load}"
             )
 
 

@@ -22,9 +22,12 @@ from charset_normalizer import from_bytes
 
 from loanrecovery.exceptions import DataFileError
 
-__all__ = ["read_table", "MALFORMED_ROWS"]
+__all__ = ["read_table", "MALFORMED_ROWS", "NULL_VALUES"]
 
 logger = logging.getLogger(__name__)
+
+#: Texts read as a missing value. "None" is not one of them: it is a level (no action taken).
+NULL_VALUES = ("", "NA", "N/A", "NULL", "null", "NaN", "nan")
 
 #: Key of ``DataFrame.attrs`` listing CSV records that could not be split into fields.
 MALFORMED_ROWS = "malformed_rows"
@@ -200,7 +203,7 @@ def _read_csv(path: Path, raw: bytes, *, as_text: bool, delimiter: str | None) -
     convert_options = pacsv.ConvertOptions(
         column_types={name: pa.string() for name in header} if as_text else None,
         strings_can_be_null=True,
-        null_values=["", "NA", "N/A", "NULL", "null", "NaN", "nan"],
+        null_values=list(NULL_VALUES),
     )
     parse_options = pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=_on_invalid)
     try:

@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from loanrecovery.actions import NO_ACTION
-from loanrecovery.contract import ValidationResult, validate_loans
+from loanrecovery.contract import ValidationResult, validate_collections, validate_loans
 from loanrecovery.exceptions import DataFileError, NoValidRowsError
 from loanrecovery.features import LoanFeatures
 from loanrecovery.insights import Insight, compute_insights
@@ -85,6 +85,7 @@ class PipelineResult:
     segment_stability: float = float("nan")
     watchlist: pd.DataFrame | None = None
     plan: pd.DataFrame | None = None
+    history_rejects: pd.DataFrame | None = None
     panel_rejects: pd.DataFrame | None = None
     seconds: float = 0.0
     sections: list[Section] = field(default_factory=list)
@@ -255,6 +256,12 @@ def run_pipeline(
     accepted = validation.accepted
     if validation.n_accepted == 0:
         raise NoValidRowsError(source, validation.rejects)
+    history: ValidationResult | None = None
+    if collections is not None:
+        history = validate_collections(
+            collections, source="collection history", loan_ids=accepted["Loan_ID"]
+        )
+        collections = history.accepted
     target = resolve_target(accepted)
     if target is None:
         raise DataFileError(
@@ -337,6 +344,7 @@ def run_pipeline(
         ],
         has_payment_panel=has_panel,
         segment_stability=stability,
+        history_rejects=None if history is None else history.rejects,
     )
     step("early warning")
     _add_early_warning(result, payments, random_state=random_state)
@@ -456,6 +464,9 @@ def write_outputs(result: PipelineResult, out_dir: Path) -> dict[str, Path]:
     if result.plan is not None:
         paths["plan"] = out_dir / "plan.csv"
         result.plan.to_csv(paths["plan"], index=False)
+    if result.history_rejects is not None and len(result.history_rejects):
+        paths["collection_rejects"] = out_dir / "collection_rejects.csv"
+        result.history_rejects.to_csv(paths["collection_rejects"], index=False)
     if result.panel_rejects is not None and len(result.panel_rejects):
         paths["payment_rejects"] = out_dir / "payment_rejects.csv"
         result.panel_rejects.to_csv(paths["payment_rejects"], index=False)

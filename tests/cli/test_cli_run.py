@@ -157,3 +157,22 @@ def test_short_panel_says_why_early_warning_did_not_run(tmp_path):
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert any(limit.startswith("Early warning could not run") for limit in metrics["limits"])
     assert not (tmp_path / "out" / "watchlist.csv").exists()
+
+
+def test_bad_collection_rows_are_rejected_with_reasons(small_book, tmp_path):
+    import shutil
+
+    book = tmp_path / "book"
+    shutil.copytree(small_book, book)
+    history = pd.read_csv(book / "collections.csv", dtype=str)
+    history.loc[0, "Cost"] = "abc"
+    history.loc[1, "Action"] = "Voodoo"
+    history.loc[2, "Loan_ID"] = "LN_NOT_THERE"
+    history.to_csv(book / "collections.csv", index=False)
+    for command in (["run"], ["optimize"]):
+        out = tmp_path / command[0]
+        result = runner.invoke(app, [*command, "--data", str(book), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        rejects = pd.read_csv(out / "collection_rejects.csv")
+        assert rejects["Row"].tolist() == [2, 3, 4]
+        assert rejects["Column"].tolist() == ["Cost", "Action", "Loan_ID"]

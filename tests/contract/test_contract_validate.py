@@ -30,7 +30,7 @@ def test_clean_table_passes_typed(loans):
     assert result.n_rejected == 0
     assert result.n_accepted == len(loans)
     assert list(result.accepted.columns[:21]) == list(LOAN_COLUMNS)
-    assert result.accepted["Age"].dtype == "Int64"
+    assert result.accepted["Age"].dtype == "int64"  # required whole numbers: plain ints
     assert result.accepted["Monthly_Income"].dtype == float
     # extra columns are carried untouched (as read)
     assert (

@@ -10,7 +10,8 @@ import typer
 from rich.table import Table
 
 from loanrecovery.cli._app import app, console, handle_errors
-from loanrecovery.exceptions import DataFileError, PolicyError
+from loanrecovery.contract import ValidationResult, validate_collections, validate_loans
+from loanrecovery.exceptions import DataFileError, NoValidRowsError, PolicyError
 from loanrecovery.io import read_table
 from loanrecovery.recovery.challenger import compare_strategies, expected_outcomes
 from loanrecovery.recovery.runner import POLICIES, recovery_json, run_recovery
@@ -34,7 +35,9 @@ def parse_capacities(text: str | None) -> dict[str, float] | None:
     return out
 
 
-def _read_book(data: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, dict | None]:
+def _read_book(
+    data: Path,
+) -> tuple[ValidationResult, ValidationResult, pd.DataFrame | None, dict | None]:
     if not data.is_dir():
         raise DataFileError(data, "not a directory; expected loans.csv and collections.csv in it")
     for name in ("loans.csv", "collections.csv"):
@@ -42,8 +45,12 @@ def _read_book(data: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | N
             raise DataFileError(
                 data / name, "file not found (optimize needs loans.csv and collections.csv)"
             )
-    loans = read_table(data / "loans.csv")
-    collections = read_table(data / "collections.csv")
+    loans = validate_loans(read_table(data / "loans.csv"), source=str(data / "loans.csv"))
+    collections = validate_collections(
+        read_table(data / "collections.csv"),
+        source=str(data / "collections.csv"),
+        loan_ids=loans.accepted["Loan_ID"],
+    )
     payments = read_table(data / "payments.csv") if (data / "payments.csv").is_file() else None
     truth = None
     if (data / "truth.json").is_file():  # evaluation only: the true_net_recovery figure
@@ -72,10 +79,13 @@ def optimize(
     out: Path = typer.Option(Path("recovery_out"), "--out", help="Output directory."),
 ) -> None:
     """Estimate action effects and write the optimized plan against the original rules."""
-    loans, collections, payments, truth = _read_book(data)
+    loan_check, history_check, payments, truth = _read_book(data)
+    for check in (loan_check, history_check):
+        if check.n_accepted == 0:
+            raise NoValidRowsError(check.source, check.rejects)
     result = run_recovery(
-        loans,
-        collections,
+        loan_check.accepted,
+        history_check.accepted,
         payments,
         budget=budget,
         capacities=parse_capacities(capacity),
@@ -86,6 +96,13 @@ def optimize(
         seed=seed,
     )
     out.mkdir(parents=True, exist_ok=True)
+    for name, check in (("loan", loan_check), ("collection", history_check)):
+        if check.n_rejected:
+            check.rejects.to_csv(out / f"{name}_rejects.csv", index=False)
+            console.print(
+                f"{check.n_rejected} of {check.n_rows_in} rows of {check.source} rejected: "
+                f"{out / f'{name}_rejects.csv'}"
+            )
     plan = result.plans["optimized"]
     plan.to_csv(out / "plan.csv", index=False)
     pd.concat(result.plans.values()).to_csv(out / "plans_all.csv", index=False)

@@ -27,8 +27,7 @@ def score(
     """Score loans with a trained model; report population drift."""
     start = time.perf_counter()
     scoring_model, card = load_model(model)
-    if reasons == 0:
-        scoring_model.prepare()  # compiles the trees while the loans are read
+    scoring_model.prepare(reasons=reasons > 0)  # compiles the trees while the loans are read
     frame = read_loans(data)
     with show_warnings():
         result = scoring_model.score(frame, n_reasons=reasons, source=str(data))

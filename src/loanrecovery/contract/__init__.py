@@ -2,6 +2,7 @@
 
 from loanrecovery.contract.mapping import ColumnMapping, apply_mapping, load_mapping
 from loanrecovery.contract.schema import (
+    COLLECTION_SPECS,
     FEATURE_ROLES,
     ID_COLUMN,
     LOAN_COLUMNS,
@@ -16,11 +17,13 @@ from loanrecovery.contract.validate import (
     REJECT_COLUMNS,
     ValidationResult,
     match_columns,
+    validate_collections,
     validate_frame,
     validate_loans,
 )
 
 __all__ = [
+    "COLLECTION_SPECS",
     "ColumnMapping",
     "ColumnSpec",
     "FEATURE_ROLES",
@@ -36,6 +39,7 @@ __all__ = [
     "load_mapping",
     "match_columns",
     "normalize_level",
+    "validate_collections",
     "validate_frame",
     "validate_loans",
 ]

@@ -18,6 +18,7 @@ __all__ = [
     "ColumnSpec",
     "LOAN_COLUMNS",
     "LOAN_SPECS",
+    "COLLECTION_SPECS",
     "ID_COLUMN",
     "FEATURE_ROLES",
     "normalize_level",
@@ -225,3 +226,13 @@ ID_COLUMN = "Loan_ID"
 def columns_with_role(*roles: Role) -> list[str]:
     """Canonical columns having any of ``roles``, in canonical order."""
     return [spec.name for spec in LOAN_SPECS if spec.role in roles]
+
+
+#: The collection history (one row per action on a delinquent loan), ``collections.csv``.
+COLLECTION_SPECS: tuple[ColumnSpec, ...] = (
+    ColumnSpec("Loan_ID", Kind.TEXT, Role.IDENTIFIER, description="the loan acted on"),
+    ColumnSpec("Month", Kind.INTEGER, Role.TREATMENT, minimum=-10000, maximum=10000),
+    ColumnSpec("Action", Kind.CATEGORY, Role.TREATMENT, levels=ACTIONS),
+    ColumnSpec("Cost", Kind.NUMBER, Role.TREATMENT, minimum=0, maximum=_MONEY_MAX),
+    ColumnSpec("Recovered_Amount", Kind.NUMBER, Role.OUTCOME, minimum=0, maximum=_MONEY_MAX),
+)

@@ -14,7 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from loanrecovery.contract.schema import ID_COLUMN, LOAN_SPECS, ColumnSpec, Kind
+from loanrecovery.contract.schema import (
+    COLLECTION_SPECS,
+    ID_COLUMN,
+    LOAN_SPECS,
+    ColumnSpec,
+    Kind,
+)
 from loanrecovery.exceptions import DataFileError
 from loanrecovery.io import MALFORMED_ROWS
 
@@ -23,6 +29,7 @@ __all__ = [
     "ValidationResult",
     "validate_frame",
     "validate_loans",
+    "validate_collections",
     "match_columns",
 ]
 
@@ -239,6 +246,9 @@ def validate_frame(
     extras = [c for c in frame.columns if c not in typed]
     accepted = pd.concat([pd.DataFrame(typed)[spec_names], frame[extras]], axis=1)
     accepted = accepted.loc[~bad_index].reset_index(drop=True)
+    for spec in specs:
+        if spec.kind is Kind.INTEGER and not spec.nullable and spec.name in accepted.columns:
+            accepted[spec.name] = accepted[spec.name].astype("int64")
     result = ValidationResult(
         accepted=accepted,
         rejects=rejects[REJECT_COLUMNS],
@@ -299,3 +309,33 @@ def _malformed_rejects(malformed: list[tuple]) -> pd.DataFrame:
 def validate_loans(frame: pd.DataFrame, *, source: str) -> ValidationResult:
     """Validate a loan table against the canonical loan contract (:data:`LOAN_SPECS`)."""
     return validate_frame(frame, LOAN_SPECS, source=source, id_column=ID_COLUMN)
+
+
+def validate_collections(
+    frame: pd.DataFrame, *, source: str, loan_ids: pd.Series | None = None
+) -> ValidationResult:
+    """Validate a collection history (:data:`COLLECTION_SPECS`); with ``loan_ids``, an action
+    on a loan that is not in the loan table is rejected too."""
+    result = validate_frame(frame, COLLECTION_SPECS, source=source, unique_id=False)
+    if loan_ids is None:
+        return result
+    unknown = ~result.accepted["Loan_ID"].isin(set(loan_ids)).to_numpy()
+    if not unknown.any():
+        return result
+    orphans = pd.DataFrame(
+        {
+            "Loan_ID": result.accepted.loc[unknown, "Loan_ID"].to_numpy(),
+            "Row": result.row_numbers[unknown],
+            "Column": "Loan_ID",
+            "Value": result.accepted.loc[unknown, "Loan_ID"].to_numpy(),
+            "Reason": "Loan_ID not in the loan table (or rejected there)",
+        }
+    )
+    rejects = pd.concat([result.rejects, orphans], ignore_index=True)
+    return ValidationResult(
+        accepted=result.accepted.loc[~unknown].reset_index(drop=True),
+        rejects=rejects.sort_values("Row", kind="stable").reset_index(drop=True),
+        row_numbers=result.row_numbers[~unknown],
+        n_rows_in=result.n_rows_in,
+        source=source,
+    )

@@ -15,6 +15,8 @@ import pandas as pd
 
 __all__ = ["readable_name", "format_values", "reason_codes"]
 
+_RAISES = " — raises risk"
+_LOWERS = " — lowers risk"
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])")
 
 
@@ -35,7 +37,28 @@ def format_values(values: pd.Series) -> np.ndarray:
         text[values.isna().to_numpy()] = "missing"
         return text
     numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-    return np.array([_number(v) for v in numbers], dtype=object)
+    text, index = _unique_texts(numbers)
+    return text[index]
+
+
+def _unique_texts(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The text of each distinct number (formatted once) and each row's index into it."""
+    distinct, index = np.unique(numbers, return_inverse=True)
+    return np.array([_number(v) for v in distinct], dtype=object), index.ravel()
+
+
+def _phrases(name: str, values: pd.Series, raises: np.ndarray) -> np.ndarray:
+    """``"<name> <value> — raises risk"`` (or lowers), each distinct phrase built once."""
+    if isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == object:
+        text, index = np.unique(format_values(values).astype(str), return_inverse=True)
+        text = text.astype(object)
+    else:
+        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+        text, index = _unique_texts(numbers)
+    up = np.array([f"{name} {t}{_RAISES}" for t in text], dtype=object)
+    down = np.array([f"{name} {t}{_LOWERS}" for t in text], dtype=object)
+    index = index.ravel()
+    return np.where(raises, up[index], down[index])
 
 
 def _number(value: float) -> str:
@@ -85,9 +108,7 @@ def reason_codes(contributions: np.ndarray, X: pd.DataFrame, n_reasons: int = 4)
             rows = np.flatnonzero((chosen == f) & (effect != 0))
             if rows.size == 0:
                 continue
-            values = format_values(X.iloc[rows, f])
-            direction = np.where(effect[rows] > 0, " — raises risk", " — lowers risk")
-            column[rows] = names[f] + " " + values + direction
+            column[rows] = _phrases(names[f], X.iloc[rows, f], effect[rows] > 0)
         out[f"reason_{rank + 1}"] = column
     for rank in range(k, n_reasons):
         out[f"reason_{rank + 1}"] = np.full(n_rows, "", dtype=object)
