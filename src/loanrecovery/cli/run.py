@@ -12,7 +12,8 @@ from loanrecovery.cli._app import app, console, handle_errors
 from loanrecovery.exceptions import NoValidRowsError
 from loanrecovery.inputs import builtin_book, load_run_inputs
 from loanrecovery.pipeline import run_pipeline, write_outputs
-from loanrecovery.strategy import load_policy
+from loanrecovery.recovery.catalogue import load_catalogue
+from loanrecovery.recovery.policy import load_validated_policy
 
 __all__ = ["run"]
 
@@ -37,7 +38,9 @@ def run(
     seed: int = typer.Option(42, "--seed", help="Seed of every random step."),
 ) -> None:
     """Score loans: segments, default risk, a recovery strategy each, insights and a report."""
-    strategy_policy = load_policy(policy)
+    # The same checks as `optimize` (overlapping or gapped thresholds, actions missing from
+    # the catalogue), before any stage runs.
+    strategy_policy = load_validated_policy(policy, load_catalogue())
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
