@@ -26,7 +26,7 @@ from loanrecovery.modeling.champion import (
     choose_champion,
     combine,
 )
-from loanrecovery.modeling.metrics import ks_statistic, pd_metrics
+from loanrecovery.modeling.metrics import f1_threshold, ks_statistic, pd_metrics
 from loanrecovery.modeling.table import PreparedTable
 from loanrecovery.modeling.validation import (
     Splits,
@@ -141,7 +141,9 @@ def _by_folds(
     candidates: tuple[str, ...],
     n_jobs: int,
     random_state: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str, dict[str, float], str]:
+) -> tuple[
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray, str, dict[str, float], str, float | None
+]:
     X, y = prepared.X, prepared.y
     estimators = candidate_estimators(candidates, n_jobs=n_jobs, random_state=random_state)
     estimators_all = dict(
@@ -160,7 +162,7 @@ def _by_folds(
     # calibrator on the out-of-fold scores. A monotone map cannot reorder loans (isotonic
     # steps can only tie them), so this AUC is never above that of the raw out-of-fold score.
     ranking = calibrator.predict(score)
-    return pd_, ranking, _sigmoid(baseline_score), tested, name, aucs, calibrator.method_
+    return pd_, ranking, _sigmoid(baseline_score), tested, name, aucs, calibrator.method_, None
 
 
 def _by_time(
@@ -170,7 +172,9 @@ def _by_time(
     cv: int,
     n_jobs: int,
     random_state: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str, dict[str, float], str]:
+) -> tuple[
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray, str, dict[str, float], str, float | None
+]:
     X, y = prepared.X, prepared.y
     ((train, test),) = splits.pairs
     champion = ChampionClassifier(
@@ -184,7 +188,12 @@ def _by_time(
     tested = np.zeros(len(y), dtype=bool)
     tested[test] = True
     aucs = {f"{k} (inner folds of the earlier part)": v for k, v in champion.cv_auc_.items()}
-    return pd_, pd_, base, tested, champion.champion_, aucs, champion.calibrator_.method_
+    # The cut-off of the threshold metrics is chosen on the earlier part only (the champion's
+    # cross-fitted PDs there), never on the test months it is scored on.
+    train_pd = np.asarray(champion.oof_pd_, dtype=float)
+    known = np.isfinite(train_pd)
+    threshold = f1_threshold(y[train][known], train_pd[known])
+    return pd_, pd_, base, tested, champion.champion_, aucs, champion.calibrator_.method_, threshold
 
 
 def evaluate_table(
@@ -220,8 +229,10 @@ def evaluate_table(
     else:
         splits = stratified_splits(y, folds, random_state)
         result = _by_folds(prepared, splits, candidates, n_jobs, random_state)
-    pd_, ranking, base, tested, name, aucs, method = result
-    metrics = pd_metrics(y[tested], pd_[tested])
+    pd_, ranking, base, tested, name, aucs, method, threshold = result
+    metrics = pd_metrics(y[tested], pd_[tested], threshold)
+    if threshold is not None:
+        metrics["threshold_rule"] = "maximises F1 on the earlier part's out-of-fold PDs"
     auc = float(roc_auc_score(y[tested], ranking[tested]))
     metrics.update(auc=auc, gini=2 * auc - 1, ks=ks_statistic(y[tested], ranking[tested]))
     baseline = pd_metrics(y[tested], base[tested])

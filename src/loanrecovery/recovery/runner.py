@@ -239,6 +239,9 @@ def _insights(est: ActionEffectEstimator) -> list[str]:
         rec_ref, cost_ref = c["recovery_reference"], c["cost_reference"]
 
         def pct(x: float, ref: float) -> str:
+            # Recoveries and costs are never negative, so no difference goes below -ref
+            # (-100%): a normal-approximation bound beyond it is clipped there.
+            x = max(x, -ref) if ref > 0 else x
             return f"{100 * x / ref:+.0f}%" if abs(ref) > 1e-9 else f"{x:+,.0f} USD"
 
         out.append(
