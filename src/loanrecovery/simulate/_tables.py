@@ -6,33 +6,13 @@ import numpy as np
 import pandas as pd
 
 from loanrecovery.actions import ACTIONS, NO_ACTION
+from loanrecovery.contract.schema import LOAN_COLUMNS
 from loanrecovery.simulate import _params as P
 from loanrecovery.simulate._engine import MainPath
 from loanrecovery.simulate._state import ACTIVE, CHARGED_OFF, PAID_OFF, REPOSSESSED, STATUS_NAMES
 
-CANONICAL_COLUMNS: tuple[str, ...] = (
-    "Borrower_ID",
-    "Age",
-    "Gender",
-    "Employment_Type",
-    "Monthly_Income",
-    "Num_Dependents",
-    "Loan_ID",
-    "Loan_Amount",
-    "Loan_Tenure",
-    "Interest_Rate",
-    "Loan_Type",
-    "Collateral_Value",
-    "Outstanding_Loan_Amount",
-    "Monthly_EMI",
-    "Payment_History",
-    "Num_Missed_Payments",
-    "Days_Past_Due",
-    "Recovery_Status",
-    "Collection_Attempts",
-    "Collection_Method",
-    "Legal_Action_Taken",
-)
+#: The 21 canonical columns, in the contract's order.
+CANONICAL_COLUMNS: tuple[str, ...] = LOAN_COLUMNS
 EXTRA_LOAN_COLUMNS: tuple[str, ...] = (
     "Origination_Month",
     "Snapshot_Month",
