@@ -34,7 +34,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
-from loanrecovery.modeling.encoding import FrameEncoder, as_frame, validate_xy
+from loanrecovery.modeling.encoding import FrameEncoder, fitted_frame, validate_xy
 
 __all__ = ["GBMScorer", "ScorecardModel", "BaselineForest", "check_binary_target"]
 
@@ -269,12 +269,7 @@ class GBMScorer(_ScoreClassifier):
     # -- scoring -------------------------------------------------------------------------------
     def _matrix(self, X: object) -> np.ndarray:
         check_is_fitted(self, "booster_")
-        frame = as_frame(X)
-        if not isinstance(X, pd.DataFrame) and frame.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {frame.shape[1]} features, but GBMScorer is expecting "
-                f"{self.n_features_in_} features as input"
-            )
+        frame = fitted_frame(self, X)
         return self.encoder_.transform(frame)
 
     def decision_function(self, X: object) -> np.ndarray:
@@ -453,13 +448,8 @@ class ScorecardModel(_ScoreClassifier):
 
     def _frame(self, X: object) -> pd.DataFrame:
         check_is_fitted(self, "coef_")
-        frame = as_frame(X)
+        frame = fitted_frame(self, X)
         frame.columns = [str(c) for c in frame.columns]
-        if not isinstance(X, pd.DataFrame) and frame.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {frame.shape[1]} features, but ScorecardModel is expecting "
-                f"{self.n_features_in_} features as input"
-            )
         return frame
 
     def contributions(self, X: object) -> np.ndarray:
@@ -519,12 +509,7 @@ class BaselineForest(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: object) -> np.ndarray:
         """Probability of each class."""
         check_is_fitted(self, "forest_")
-        frame = as_frame(X)
-        if not isinstance(X, pd.DataFrame) and frame.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {frame.shape[1]} features, but BaselineForest is expecting "
-                f"{self.n_features_in_} features as input"
-            )
+        frame = fitted_frame(self, X)
         return np.asarray(self.forest_.predict_proba(self._impute(self.encoder_.transform(frame))))
 
     def predict(self, X: object) -> np.ndarray:

@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from loanrecovery.modeling.calibration import ScoreCalibrator, cross_fitted_pd
 from loanrecovery.modeling.candidates import GBMScorer, ScorecardModel, check_binary_target
-from loanrecovery.modeling.encoding import as_frame, validate_xy
+from loanrecovery.modeling.encoding import fitted_frame, validate_xy
 from loanrecovery.modeling.reasons import reason_codes
 from loanrecovery.modeling.validation import Splits, cross_fit, stratified_splits
 
@@ -188,12 +188,7 @@ class ChampionClassifier(ClassifierMixin, BaseEstimator):
 
     def _frame(self, X: object) -> pd.DataFrame:
         check_is_fitted(self, "models_")
-        frame = as_frame(X)
-        if not isinstance(X, pd.DataFrame) and frame.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {frame.shape[1]} features, but ChampionClassifier is expecting "
-                f"{self.n_features_in_} features as input"
-            )
+        frame = fitted_frame(self, X)
         frame.columns = [str(c) for c in frame.columns]
         return frame
 

@@ -10,6 +10,19 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 __all__ = ["FrameEncoder", "as_frame", "check_columns", "validate_xy"]
 
 
+def fitted_frame(estimator: object, X: object) -> pd.DataFrame:
+    """``X`` as a DataFrame for a fitted estimator's predict methods: an array must have
+    as many columns as the estimator was fit on (a frame is matched by column name later)."""
+    frame = as_frame(X)
+    expected = estimator.n_features_in_  # type: ignore[attr-defined]
+    if not isinstance(X, pd.DataFrame) and frame.shape[1] != expected:
+        raise ValueError(
+            f"X has {frame.shape[1]} features, but {type(estimator).__name__} is expecting "
+            f"{expected} features as input"
+        )
+    return frame
+
+
 def as_frame(X: object) -> pd.DataFrame:
     """``X`` as a DataFrame; arrays are validated and get the column names ``x0``, ``x1``, ...
 
