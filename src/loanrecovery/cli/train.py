@@ -36,7 +36,8 @@ def train(
     ),
 ) -> None:
     """Train the champion (with calibrator, segmenter and policy) and write the model file."""
-    from loanrecovery.strategy import load_policy
+    from loanrecovery.recovery.catalogue import load_catalogue
+    from loanrecovery.recovery.policy import load_validated_policy
 
     start = time.perf_counter()
     frame, prepared = prepare_from_file(
@@ -47,7 +48,7 @@ def train(
         drop=drop,
         allow_protected=allow_protected,
     )
-    loaded_policy = load_policy(policy)
+    loaded_policy = load_validated_policy(policy, load_catalogue())
     ids = [c for c, role in prepared.roles.items() if role == "id"]
     model = train_scoring_model(
         prepared,

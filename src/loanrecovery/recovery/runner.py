@@ -14,6 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from loanrecovery.contract.schema import COLLECTION_SPECS
 from loanrecovery.exceptions import DataFileError
 from loanrecovery.recovery.baselines import greedy_assignment, seed_rules_assignment
 from loanrecovery.recovery.catalogue import Catalogue, load_catalogue
@@ -37,11 +38,7 @@ logger = logging.getLogger(__name__)
 #: Plans compared in every result, in report order.
 POLICIES: tuple[str, ...] = ("seed_rules", "greedy", "optimized")
 _HISTORY_COLUMNS = (
-    "Loan_ID",
-    "Month",
-    "Action",
-    "Cost",
-    "Recovered_Amount",
+    *(spec.name for spec in COLLECTION_SPECS),
     "Days_Past_Due_At_Action",
     "Balance_At_Action",
 )
