@@ -8,7 +8,6 @@ the rule's name says why.
 from __future__ import annotations
 
 import math
-import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from loanrecovery._toml_lines import table_lines
 from loanrecovery.actions import ACTIONS
 from loanrecovery.exceptions import PolicyError
 
@@ -73,10 +73,6 @@ class StrategyPolicy:
     name: str
     rules: tuple[StrategyRule, ...]
     source: str
-
-
-def _rule_lines(text: str) -> list[int]:
-    return [i + 1 for i, line in enumerate(text.splitlines()) if re.match(r"\s*\[\[rule\]\]", line)]
 
 
 def _check_number(path: str, line: int, key: str, value: object, low: float, high: float) -> float:
@@ -148,7 +144,7 @@ def load_policy(path: str | Path | None = None) -> StrategyPolicy:
     raw_rules = data.get("rule")
     if not isinstance(raw_rules, list) or not raw_rules:
         raise PolicyError(source, "no [[rule]] entries; a policy needs at least a catch-all rule")
-    lines = _rule_lines(text) or [0] * len(raw_rules)
+    lines = table_lines(text, "rule") or [0] * len(raw_rules)
     rules = tuple(
         _parse_rule(source, line, raw) for line, raw in zip(lines, raw_rules, strict=False)
     )

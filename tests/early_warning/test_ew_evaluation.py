@@ -14,6 +14,7 @@ from loanrecovery.early_warning.evaluation import (
     flag_at_budget,
     lead_months,
     lead_time,
+    lead_time_by_warning,
     rule_score,
 )
 
@@ -68,6 +69,30 @@ def test_lead_time_counts_flags_at_least_k_months_ahead() -> None:
     months = lead_months(flags, defaults, cutoff)
     assert months["A"] == 8 and months["B"] == 1 and months["C"] == 1
     assert "E" not in months.index  # defaulted before the test window
+
+
+def test_lead_time_by_warning_splits_the_lead_time_defaults() -> None:
+    cutoff, lead = 10, 3
+    defaults = pd.Series({"A": 20.0, "B": 18.0, "C": 12.0, "D": np.nan, "E": 5.0})
+    flags = pd.DataFrame(
+        {"Loan_ID": ["A", "B", "C"], "Month": [12, 14, 11], "Flagged": [True, True, True]}
+    )
+    # A was current and clean 3 months before its default (sudden); B was 30 days past due.
+    features = pd.DataFrame(
+        {
+            "Loan_ID": ["A", "B"],
+            "Month": [17, 15],
+            "DPD": [0, 30],
+            "Missed_6": [0, 1],
+            "Partial_6": [0, 0],
+        }
+    )
+    out = lead_time_by_warning(flags, defaults, cutoff, features, lead=lead)
+    whole = lead_time(flags, defaults, cutoff, (lead,))[str(lead)]
+    assert out["sudden"]["n_defaults"] == 1 and out["sudden"]["n_flagged"] == 1
+    assert out["gradual"]["n_defaults"] == 1 and out["gradual"]["n_flagged"] == 1
+    for key in ("n_defaults", "n_flagged"):
+        assert out["sudden"][key] + out["gradual"][key] == whole[key]
 
 
 def test_cutoff_leaves_a_test_window_and_refuses_short_panels() -> None:

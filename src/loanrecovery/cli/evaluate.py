@@ -14,6 +14,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
+from loanrecovery.cli import _table_options as opts
 from loanrecovery.cli._app import app, console, err_console, handle_errors
 from loanrecovery.exceptions import DataQualityWarning
 from loanrecovery.io import read_table
@@ -105,22 +106,16 @@ def _print_summary(result: EvaluationResult, prepared: PreparedTable) -> None:
 @app.command("evaluate")
 @handle_errors
 def evaluate(
-    data: Path = typer.Option(..., "--data", help="Loan table (CSV or Parquet)."),
-    target: str = typer.Option(..., "--target", help="Target column."),
-    positive: str | None = typer.Option(
-        None, "--positive", help="Target value meaning the bad outcome (default 1 for 0/1)."
-    ),
-    id_column: str | None = typer.Option(
-        None, "--id", help="Identifier column(s), comma-separated."
-    ),
-    drop: str | None = typer.Option(None, "--drop", help="Columns to leave out, comma-separated."),
+    data: opts.DataOption,
+    target: opts.TargetOption,
+    positive: opts.PositiveOption = None,
+    id_column: opts.IdOption = None,
+    drop: opts.DropOption = None,
     time_col: str | None = typer.Option(
         None, "--time-col", help="Train on earlier rows, test on later ones (out-of-time)."
     ),
     folds: int = typer.Option(5, "--folds", min=2, max=20, help="Cross-validation folds."),
-    allow_protected: bool = typer.Option(
-        False, "--allow-protected", help="Keep protected attributes as features."
-    ),
+    allow_protected: opts.AllowProtectedOption = False,
     json_out: Path | None = typer.Option(None, "--json", help="Write the metrics as JSON here."),
 ) -> None:
     """Evaluate the champion against the original forest on any loan table."""

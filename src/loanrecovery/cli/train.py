@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from loanrecovery.cli import _table_options as opts
 from loanrecovery.cli._app import app, console, handle_errors
 from loanrecovery.cli.evaluate import prepare_from_file
 from loanrecovery.modeling.metrics import pd_metrics
@@ -19,21 +20,15 @@ __all__ = ["train"]
 @app.command("train")
 @handle_errors
 def train(
-    data: Path = typer.Option(..., "--data", help="Loan table (CSV or Parquet)."),
-    target: str = typer.Option(..., "--target", help="Target column."),
-    positive: str | None = typer.Option(
-        None, "--positive", help="Target value meaning the bad outcome (default 1 for 0/1)."
-    ),
+    data: opts.DataOption,
+    target: opts.TargetOption,
+    positive: opts.PositiveOption = None,
     model_out: Path = typer.Option(..., "--model-out", help="Model file to write."),
-    id_column: str | None = typer.Option(
-        None, "--id", help="Identifier column(s), comma-separated."
-    ),
-    drop: str | None = typer.Option(None, "--drop", help="Columns to leave out, comma-separated."),
+    id_column: opts.IdOption = None,
+    drop: opts.DropOption = None,
     folds: int = typer.Option(5, "--folds", min=2, max=20, help="Folds for choosing the champion."),
     policy: Path | None = typer.Option(None, "--policy", help="Strategy policy TOML file."),
-    allow_protected: bool = typer.Option(
-        False, "--allow-protected", help="Keep protected attributes as features."
-    ),
+    allow_protected: opts.AllowProtectedOption = False,
 ) -> None:
     """Train the champion (with calibrator, segmenter and policy) and write the model file."""
     from loanrecovery.recovery.catalogue import load_catalogue

@@ -245,6 +245,19 @@ def _with_contract_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**{c: np.nan for c in missing})
 
 
+def _defaults_after(default_month: pd.Series, month: int) -> pd.Series:
+    """The default months (first 90+ DPD) that fall after ``month``, per ``Loan_ID``."""
+    defaults = default_month.dropna()
+    return defaults[defaults > month]
+
+
+def _out_of_time_alerts(flags: pd.DataFrame, defaults: pd.Series, cutoff: int) -> pd.DataFrame:
+    """Flagged loan-months after ``cutoff`` of the loans in ``defaults``, with their default
+    month ``D``: the alerts a lead time can be measured from."""
+    hits = flags.loc[flags["Flagged"] & (flags["Month"] > cutoff), ["Loan_ID", "Month"]]
+    return hits.assign(D=hits["Loan_ID"].map(defaults)).dropna(subset=["D"])
+
+
 def lead_time(
     flags: pd.DataFrame, default_month: pd.Series, cutoff: int, leads: tuple[int, ...] = (3, 6)
 ) -> dict[str, dict[str, float]]:
@@ -270,14 +283,12 @@ def lead_time(
     dict
         ``{k: {"share": float, "n_defaults": int, "n_flagged": int}}``.
     """
-    defaults = default_month.dropna()
-    defaults = defaults[defaults > cutoff]
-    hits = flags.loc[flags["Flagged"], ["Loan_ID", "Month"]]
-    hits = hits.assign(D=hits["Loan_ID"].map(defaults)).dropna(subset=["D"])
+    defaults = _defaults_after(default_month, cutoff)
+    hits = _out_of_time_alerts(flags, defaults, cutoff)
     out: dict[str, dict[str, float]] = {}
     for k in leads:
         eligible = defaults[defaults - k > cutoff]
-        early = hits.loc[(hits["Month"] <= hits["D"] - k) & (hits["Month"] > cutoff)]
+        early = hits.loc[hits["Month"] <= hits["D"] - k]
         n_flagged = int(early["Loan_ID"].isin(eligible.index).groupby(early["Loan_ID"]).any().sum())
         n = len(eligible)
         out[str(k)] = {
@@ -296,7 +307,8 @@ def lead_months(flags: pd.DataFrame, default_month: pd.Series, cutoff: int) -> p
     flags : DataFrame
         ``Loan_ID``, ``Month``, ``Flagged`` for the scored out-of-time loan-months.
     default_month : Series
-        First 90+ DPD month per ``Loan_ID``.
+        First 90+ DPD month per ``Loan_ID`` (NaN if none); only defaults after ``cutoff``
+        are measured.
     cutoff : int
         Last training month.
 
@@ -306,10 +318,8 @@ def lead_months(flags: pd.DataFrame, default_month: pd.Series, cutoff: int) -> p
         Indexed by the ``Loan_ID`` of each default after ``cutoff``; NaN when the loan was
         never flagged before its default month.
     """
-    defaults = default_month.dropna()
-    defaults = defaults[defaults > cutoff]
-    hits = flags.loc[flags["Flagged"] & (flags["Month"] > cutoff), ["Loan_ID", "Month"]]
-    hits = hits.assign(D=hits["Loan_ID"].map(defaults)).dropna(subset=["D"])
+    defaults = _defaults_after(default_month, cutoff)
+    hits = _out_of_time_alerts(flags, defaults, cutoff)
     hits = hits.loc[hits["Month"] < hits["D"]]
     first = hits.groupby("Loan_ID")["Month"].min()
     return (defaults - first.reindex(defaults.index)).rename("Lead_Months")
@@ -334,7 +344,8 @@ def lead_time_by_warning(
     flags : DataFrame
         ``Loan_ID``, ``Month``, ``Flagged`` for the scored out-of-time loan-months.
     default_month : Series
-        First 90+ DPD month per ``Loan_ID``.
+        First 90+ DPD month per ``Loan_ID`` (NaN if none); only defaults after
+        ``cutoff + lead`` count.
     cutoff : int
         Last training month.
     features : DataFrame
@@ -348,8 +359,7 @@ def lead_time_by_warning(
         ``{"sudden": {...}, "gradual": {...}}`` each with ``n_defaults``, ``n_flagged`` and
         ``share`` (flagged at least ``lead`` months ahead).
     """
-    defaults = default_month.dropna()
-    defaults = defaults[defaults - lead > cutoff]
+    defaults = _defaults_after(default_month, cutoff + lead)
     probe = pd.DataFrame({"Loan_ID": defaults.index, "Month": (defaults - lead).to_numpy()})
     state = probe.merge(
         features[["Loan_ID", "Month", "DPD", "Missed_6", "Partial_6"]],

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
-from jinja2 import Environment, PackageLoader, select_autoescape
 
 from loanrecovery.early_warning.plots import budget_figure, lead_time_figure, survival_figure
 from loanrecovery.early_warning.run import EarlyWarningResult
+from loanrecovery.report.jinja_env import template_environment
 from loanrecovery.report.section import Section, figure_to_data_uri
 
 __all__ = ["early_warning_section", "no_panel_section", "SECTION_TITLE", "SECTION_ANCHOR"]
@@ -14,12 +14,7 @@ __all__ = ["early_warning_section", "no_panel_section", "SECTION_TITLE", "SECTIO
 SECTION_TITLE = "Early warning"
 SECTION_ANCHOR = "early-warning"
 
-_env = Environment(
-    loader=PackageLoader("loanrecovery.early_warning", "templates"),
-    autoescape=select_autoescape(["html", "j2"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+_env = template_environment("loanrecovery.early_warning")
 
 
 def _fmt(value: object) -> str:

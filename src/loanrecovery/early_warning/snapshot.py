@@ -21,24 +21,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from loanrecovery.contract.schema import Role, columns_with_role
 from loanrecovery.early_warning.features import FULL_SHARE, MISSED_SHARE
 
 __all__ = ["snapshot_rows", "STATIC_LOAN_COLUMNS"]
 
-#: Loan-table columns copied as they are (borrower attributes and origination terms).
-STATIC_LOAN_COLUMNS: tuple[str, ...] = (
-    "Borrower_ID",
-    "Age",
-    "Employment_Type",
-    "Monthly_Income",
-    "Num_Dependents",
-    "Loan_ID",
-    "Loan_Amount",
-    "Loan_Tenure",
-    "Interest_Rate",
-    "Loan_Type",
-    "Collateral_Value",
-    "Monthly_EMI",
+#: Loan-table columns copied as they are: the contract's identifier, borrower and loan
+#: (origination) columns, in canonical order. Protected, behaviour, treatment and outcome
+#: columns are not copied.
+STATIC_LOAN_COLUMNS: tuple[str, ...] = tuple(
+    columns_with_role(Role.IDENTIFIER, Role.BORROWER, Role.LOAN)
 )
 
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from loanrecovery._toml_lines import key_line, table_lines
 from loanrecovery.actions import ACTIONS
 from loanrecovery.exceptions import PolicyError
-from loanrecovery.recovery._toml_lines import key_line, table_lines
 
 __all__ = ["ActionSpec", "ComplianceRules", "Catalogue", "load_catalogue", "CHANNELS"]
 

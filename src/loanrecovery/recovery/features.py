@@ -13,23 +13,20 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from loanrecovery.contract.schema import LOAN_SPECS, Kind, Role, columns_with_role
+
 __all__ = ["decision_features", "snapshot_cases", "segment_of", "STATIC_COLUMNS"]
 
-#: Loan-level columns used as features when present.
-STATIC_COLUMNS: tuple[str, ...] = (
-    "Age",
-    "Employment_Type",
-    "Monthly_Income",
-    "Num_Dependents",
-    "Loan_Amount",
-    "Loan_Tenure",
-    "Interest_Rate",
-    "Loan_Type",
-    "Collateral_Value",
-    "Monthly_EMI",
-    "Contact_Opt_Out",
+#: Not in the contract: the simulator's contact opt-out flag ("Yes"/"No").
+_OPT_OUT = "Contact_Opt_Out"
+
+#: Loan-level columns used as features when present: the contract's borrower and loan
+#: columns (canonical order), then the contact opt-out flag.
+STATIC_COLUMNS: tuple[str, ...] = (*columns_with_role(Role.BORROWER, Role.LOAN), _OPT_OUT)
+_CATEGORICAL: tuple[str, ...] = (
+    *(s.name for s in LOAN_SPECS if s.name in STATIC_COLUMNS and s.kind is Kind.CATEGORY),
+    _OPT_OUT,
 )
-_CATEGORICAL = ("Employment_Type", "Loan_Type", "Contact_Opt_Out")
 
 
 def segment_of(days_past_due: np.ndarray, secured: np.ndarray) -> np.ndarray:

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from loanrecovery._toml_lines import table_lines
 from loanrecovery.exceptions import PolicyError
-from loanrecovery.recovery._toml_lines import table_lines
 from loanrecovery.recovery.catalogue import Catalogue
 from loanrecovery.strategy import StrategyPolicy, StrategyRule, assign_strategies, load_policy
 

@@ -8,21 +8,16 @@ matplotlib.use("Agg")
 
 import numpy as np
 import pandas as pd
-from jinja2 import Environment, PackageLoader, select_autoescape
 from matplotlib.figure import Figure
 
 from loanrecovery.recovery.challenger import ChallengerTest
 from loanrecovery.recovery.runner import POLICIES, RecoveryResult
+from loanrecovery.report.jinja_env import template_environment
 from loanrecovery.report.section import Section, figure_to_data_uri
 
 __all__ = ["recovery_section", "recovery_section_html", "effects_figure", "plans_figure"]
 
-_env = Environment(
-    loader=PackageLoader("loanrecovery.recovery", "templates"),
-    autoescape=select_autoescape(["html", "j2"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+_env = template_environment("loanrecovery.recovery")
 
 
 def _fmt(value: object) -> str:

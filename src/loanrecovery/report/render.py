@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from jinja2 import Environment, PackageLoader, select_autoescape
 
 from loanrecovery import __version__
+from loanrecovery.report.jinja_env import template_environment
 from loanrecovery.report.plots import (
     importance_figure,
     roc_figure,
@@ -25,12 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["render_report", "snapshot_sections", "format_table"]
 
-_env = Environment(
-    loader=PackageLoader("loanrecovery.report", "templates"),
-    autoescape=select_autoescape(["html", "j2"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+_env = template_environment("loanrecovery.report")
 
 
 def _fmt(value: object) -> str:
