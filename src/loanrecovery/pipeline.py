@@ -23,6 +23,7 @@ from loanrecovery.contract import ValidationResult, validate_collections, valida
 from loanrecovery.exceptions import DataFileError, NoValidRowsError
 from loanrecovery.features import LoanFeatures
 from loanrecovery.insights import Insight, compute_insights
+from loanrecovery.modeling.reasons import IN_DEFAULT_REASON
 from loanrecovery.report.section import Section
 from loanrecovery.risk import (
     RiskModelResult,
@@ -440,7 +441,7 @@ def _reasons(risk: RiskModelResult, features: pd.DataFrame, target: RiskTarget) 
     if scored.any():
         explained = risk.model.explain(features.loc[scored], n_reasons=N_REASONS)
         out.loc[scored, columns] = explained.iloc[:, :N_REASONS].to_numpy()
-    out.loc[target.in_default, "Reason_1"] = "Already 90+ days past due (in default)"
+    out.loc[target.in_default, "Reason_1"] = IN_DEFAULT_REASON
     return out
 
 

@@ -100,6 +100,18 @@ def test_train_then_score(table_csv: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "reason_1" not in pd.read_csv(bare).columns
 
+    # A semicolon file: refused with a pointer to --delimiter, scored the same with it.
+    semi = tmp_path / "semicolon.csv"
+    pd.read_csv(table_csv).to_csv(semi, sep=";", index=False)
+    semi_out = tmp_path / "semi_scored.csv"
+    args = ["score", "--data", str(semi), "--model", str(model), "--out", str(semi_out)]
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 2
+    assert "--delimiter" in refused.output
+    result = runner.invoke(app, [*args, "--delimiter", "semicolon"])
+    assert result.exit_code == 0, result.output
+    pd.testing.assert_frame_equal(pd.read_csv(semi_out), out)
+
 
 def test_score_refuses_a_damaged_model(table_csv: Path, tmp_path: Path) -> None:
     model = tmp_path / "broken.lrm"

@@ -23,12 +23,13 @@ def score(
     model: Path = typer.Option(..., "--model", help="Model file written by `train`."),
     out: Path = typer.Option(..., "--out", help="Scored loans (CSV)."),
     reasons: int = typer.Option(4, "--reasons", min=0, max=20, help="Reason codes per loan."),
+    delimiter: str | None = typer.Option(None, "--delimiter", help="CSV delimiter (default ',')."),
 ) -> None:
     """Score loans with a trained model; report population drift."""
     start = time.perf_counter()
     scoring_model, card = load_model(model)
     scoring_model.prepare(reasons=reasons > 0)  # compiles the trees while the loans are read
-    frame = read_loans(data)
+    frame = read_loans(data, delimiter)
     with show_warnings():
         result = scoring_model.score(frame, n_reasons=reasons, source=str(data))
     write_scores(result.table, out)

@@ -26,7 +26,12 @@ from loanrecovery.modeling.champion import (
     choose_champion,
     combine,
 )
-from loanrecovery.modeling.metrics import f1_threshold, ks_statistic, pd_metrics
+from loanrecovery.modeling.metrics import (
+    cross_fitted_flags,
+    f1_threshold,
+    ks_statistic,
+    pd_metrics,
+)
 from loanrecovery.modeling.table import PreparedTable
 from loanrecovery.modeling.validation import (
     Splits,
@@ -135,15 +140,30 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return np.asarray(1.0 / (1.0 + np.exp(-x)), dtype=float)
 
 
+@dataclass
+class _Scored:
+    """Out-of-sample PDs of the champion and the baseline, and how their cut-offs were set."""
+
+    pd_: np.ndarray
+    ranking: np.ndarray
+    baseline: np.ndarray
+    tested: np.ndarray
+    champion: str
+    aucs: dict[str, float]
+    method: str
+    threshold: float | None = None
+    baseline_threshold: float | None = None
+    flags: np.ndarray | None = None
+    baseline_flags: np.ndarray | None = None
+
+
 def _by_folds(
     prepared: PreparedTable,
     splits: Splits,
     candidates: tuple[str, ...],
     n_jobs: int,
     random_state: int,
-) -> tuple[
-    np.ndarray, np.ndarray, np.ndarray, np.ndarray, str, dict[str, float], str, float | None
-]:
+) -> _Scored:
     X, y = prepared.X, prepared.y
     estimators = candidate_estimators(candidates, n_jobs=n_jobs, random_state=random_state)
     estimators_all = dict(
@@ -155,14 +175,24 @@ def _by_folds(
     score = combine(oof, weights)
     calibrator = ScoreCalibrator("auto", random_state=random_state).fit(score, y)
     pd_ = cross_fitted_pd(score, y, calibrator.method_, random_state=random_state)
-    tested = np.ones(len(y), dtype=bool)
     # The deployed model ranks loans by ONE calibrator applied to its score. Cross-fitting
     # the calibrator (right for Brier, log loss and ECE) applies five slightly different
     # curves and so shuffles loans between folds; ranking metrics therefore use the single
     # calibrator on the out-of-fold scores. A monotone map cannot reorder loans (isotonic
     # steps can only tie them), so this AUC is never above that of the raw out-of-fold score.
     ranking = calibrator.predict(score)
-    return pd_, ranking, _sigmoid(baseline_score), tested, name, aucs, calibrator.method_, None
+    baseline = _sigmoid(baseline_score)
+    return _Scored(
+        pd_=pd_,
+        ranking=ranking,
+        baseline=baseline,
+        tested=np.ones(len(y), dtype=bool),
+        champion=name,
+        aucs=aucs,
+        method=calibrator.method_,
+        flags=cross_fitted_flags(y, pd_, splits.pairs),
+        baseline_flags=cross_fitted_flags(y, baseline, splits.pairs),
+    )
 
 
 def _by_time(
@@ -172,15 +202,15 @@ def _by_time(
     cv: int,
     n_jobs: int,
     random_state: int,
-) -> tuple[
-    np.ndarray, np.ndarray, np.ndarray, np.ndarray, str, dict[str, float], str, float | None
-]:
+) -> _Scored:
     X, y = prepared.X, prepared.y
     ((train, test),) = splits.pairs
     champion = ChampionClassifier(
         candidates=candidates, cv=cv, n_jobs=n_jobs, random_state=random_state
     ).fit(X.iloc[train], y[train])
-    baseline = BaselineForest(n_jobs=n_jobs, random_state=random_state).fit(X.iloc[train], y[train])
+    baseline = BaselineForest(oob_score=True, n_jobs=n_jobs, random_state=random_state).fit(
+        X.iloc[train], y[train]
+    )
     pd_ = np.full(len(y), np.nan)
     base = np.full(len(y), np.nan)
     pd_[test] = champion.predict_proba(X.iloc[test])[:, 1]
@@ -188,12 +218,28 @@ def _by_time(
     tested = np.zeros(len(y), dtype=bool)
     tested[test] = True
     aucs = {f"{k} (inner folds of the earlier part)": v for k, v in champion.cv_auc_.items()}
-    # The cut-off of the threshold metrics is chosen on the earlier part only (the champion's
-    # cross-fitted PDs there), never on the test months it is scored on.
+    # The cut-offs of the threshold metrics are chosen on the earlier part only (the
+    # champion's cross-fitted PDs, the forest's out-of-bag probabilities there), never on
+    # the test months they are scored on.
     train_pd = np.asarray(champion.oof_pd_, dtype=float)
     known = np.isfinite(train_pd)
-    threshold = f1_threshold(y[train][known], train_pd[known])
-    return pd_, pd_, base, tested, champion.champion_, aucs, champion.calibrator_.method_, threshold
+    oob = baseline.oob_proba_
+    oob_known = np.isfinite(oob)
+    return _Scored(
+        pd_=pd_,
+        ranking=pd_,
+        baseline=base,
+        tested=tested,
+        champion=champion.champion_,
+        aucs=aucs,
+        method=champion.calibrator_.method_,
+        threshold=f1_threshold(y[train][known], train_pd[known]),
+        baseline_threshold=f1_threshold(y[train][oob_known], oob[oob_known]),
+    )
+
+
+def _subset(flags: np.ndarray | None, tested: np.ndarray) -> np.ndarray | None:
+    return None if flags is None else flags[tested]
 
 
 def evaluate_table(
@@ -229,30 +275,38 @@ def evaluate_table(
     else:
         splits = stratified_splits(y, folds, random_state)
         result = _by_folds(prepared, splits, candidates, n_jobs, random_state)
-    pd_, ranking, base, tested, name, aucs, method, threshold = result
-    metrics = pd_metrics(y[tested], pd_[tested], threshold)
-    if threshold is not None:
+    tested = result.tested
+    metrics = pd_metrics(
+        y[tested], result.pd_[tested], result.threshold, _subset(result.flags, tested)
+    )
+    baseline = pd_metrics(
+        y[tested],
+        result.baseline[tested],
+        result.baseline_threshold,
+        _subset(result.baseline_flags, tested),
+    )
+    if result.threshold is not None:
         metrics["threshold_rule"] = "maximises F1 on the earlier part's out-of-fold PDs"
-    auc = float(roc_auc_score(y[tested], ranking[tested]))
-    metrics.update(auc=auc, gini=2 * auc - 1, ks=ks_statistic(y[tested], ranking[tested]))
-    baseline = pd_metrics(y[tested], base[tested])
+        baseline["threshold_rule"] = "maximises F1 on the earlier part's out-of-bag PDs"
+    auc = float(roc_auc_score(y[tested], result.ranking[tested]))
+    metrics.update(auc=auc, gini=2 * auc - 1, ks=ks_statistic(y[tested], result.ranking[tested]))
     fairness = None
     if prepared.protected.shape[1]:
         fairness = fairness_table(
-            prepared.protected.loc[tested], y[tested], pd_[tested], metrics["threshold"]
+            prepared.protected.loc[tested], y[tested], result.pd_[tested], metrics["threshold"]
         )
     target = prepared.target
     return EvaluationResult(
         metrics=metrics,
         baseline=baseline,
-        champion=name,
+        champion=result.champion,
         validation=splits.description,
         n_rows=int(len(y)),
         n_excluded=int(prepared.n_excluded),
         positive_rate=float(y.mean()),
         seconds=time.perf_counter() - start,
-        calibration=f"{method}, chosen by cross-fitted log loss on out-of-fold scores",
-        candidates_auc=aucs,
+        calibration=f"{result.method}, chosen by cross-fitted log loss on out-of-fold scores",
+        candidates_auc=result.aucs,
         excluded_columns=dict(prepared.excluded),
         leaks=dict(prepared.leaks),
         target={

@@ -17,7 +17,13 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-__all__ = ["ks_statistic", "expected_calibration_error", "f1_threshold", "pd_metrics"]
+__all__ = [
+    "ks_statistic",
+    "expected_calibration_error",
+    "f1_threshold",
+    "cross_fitted_flags",
+    "pd_metrics",
+]
 
 
 def ks_statistic(y: np.ndarray, score: np.ndarray) -> float:
@@ -44,10 +50,39 @@ def f1_threshold(y: np.ndarray, pd_: np.ndarray) -> float:
     return float(thresholds[best]) if len(thresholds) else 0.5
 
 
-def pd_metrics(y: np.ndarray, pd_: np.ndarray, threshold: float | None = None) -> dict[str, Any]:
+def cross_fitted_flags(
+    y: np.ndarray, pd_: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray]]
+) -> np.ndarray:
+    """Flag each row with the F1 cut-off chosen on the other folds' rows, never its own.
+
+    Parameters
+    ----------
+    y, pd_ : ndarray
+        Outcomes and out-of-fold PDs of all rows.
+    pairs : list of (fit indices, test indices)
+        The folds; every row is in one test part.
+    """
+    y = np.asarray(y).astype(int)
+    pd_ = np.asarray(pd_, dtype=float)
+    flags = np.zeros(len(y), dtype=int)
+    for fit_idx, test_idx in pairs:
+        cut = f1_threshold(y[fit_idx], pd_[fit_idx])
+        flags[test_idx] = pd_[test_idx] >= cut
+    return flags
+
+
+def pd_metrics(
+    y: np.ndarray,
+    pd_: np.ndarray,
+    threshold: float | None = None,
+    flags: np.ndarray | None = None,
+) -> dict[str, Any]:
     """AUC, Gini, KS, Brier, log loss, ECE and the classification metrics at ``threshold``.
 
-    Without ``threshold``, the F1-maximising cut-off of these PDs is used and said so.
+    Without ``threshold``, the F1-maximising cut-off of these PDs is reported. Accuracy,
+    precision, recall and F1 are computed from ``flags`` when given (e.g. from
+    :func:`cross_fitted_flags`, so that no row is flagged by a cut-off chosen on itself),
+    otherwise from ``pd_ >= threshold``.
     """
     y = np.asarray(y).astype(int)
     pd_ = np.asarray(pd_, dtype=float)
@@ -56,7 +91,11 @@ def pd_metrics(y: np.ndarray, pd_: np.ndarray, threshold: float | None = None) -
     if threshold is None:
         threshold = f1_threshold(y, pd_)
         how = "maximises F1 on these out-of-sample PDs"
-    flag = (pd_ >= threshold).astype(int)
+    flag = (pd_ >= threshold).astype(int) if flags is None else np.asarray(flags, dtype=int)
+    if flags is not None:
+        how += (
+            "; accuracy, precision, recall and F1 use each fold's cut-off chosen on the other folds"
+        )
     clipped = np.clip(pd_, 1e-7, 1 - 1e-7)
     return {
         "auc": auc,

@@ -20,14 +20,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from loanrecovery.actions import NO_ACTION
 from loanrecovery.exceptions import DataFileError, DataQualityWarning
 from loanrecovery.io import NULL_VALUES, read_table
 from loanrecovery.modeling.candidates import GBMScorer
 from loanrecovery.modeling.champion import ChampionClassifier, combine
 from loanrecovery.modeling.compiled_trees import CompiledTrees
 from loanrecovery.modeling.drift import DriftReference
-from loanrecovery.modeling.reasons import reason_codes
-from loanrecovery.modeling.table import PreparedTable, coerce_features
+from loanrecovery.modeling.reasons import IN_DEFAULT_REASON, reason_codes
+from loanrecovery.modeling.table import PreparedTable, coerce_features, settled_or_defaulted
+from loanrecovery.risk import FUTURE_TARGET
 
 __all__ = [
     "LoanScoringModel",
@@ -89,6 +91,10 @@ class LoanScoringModel:
     dpd_column : str or None
         Days-past-due feature given to the strategy policy.
     drift : DriftReference
+    book_rules : bool
+        Trained on the canonical layout's future target: as in ``run``, loans already 90+
+        days past due score PD 1 and closed loans (nothing owed) PD 0, segment "Closed" and
+        strategy "None"; neither counts towards drift (training left both out).
     """
 
     def __init__(
@@ -102,6 +108,7 @@ class LoanScoringModel:
         policy: Any,
         dpd_column: str | None,
         drift: DriftReference,
+        book_rules: bool = False,
     ) -> None:
         self.roles = roles
         self.input_columns = input_columns
@@ -112,6 +119,7 @@ class LoanScoringModel:
         self.policy = policy
         self.dpd_column = dpd_column
         self.drift = drift
+        self.book_rules = book_rules
 
     @property
     def features(self) -> list[str]:
@@ -244,6 +252,13 @@ class LoanScoringModel:
         else:
             raw = self.raw_score(X)
         pd_ = self.champion.calibrator_.predict(raw)
+        in_default, closed = settled_or_defaulted(frame)
+        if not getattr(self, "book_rules", False):  # model files from before book_rules
+            in_default = closed = np.zeros(len(frame), dtype=bool)
+        settled = in_default | closed
+        if settled.any():
+            pd_ = np.where(in_default, 1.0, np.where(closed, 0.0, pd_))
+            segment = np.where(closed, "Closed", segment)
         out: dict[str, Any] = {
             c: frame[c].to_numpy() for c in self.id_columns if c in frame.columns
         }
@@ -263,11 +278,19 @@ class LoanScoringModel:
                 if self.dpd_column is not None
                 else None
             )
-            out["strategy"] = pd.Categorical(assign_strategies(self.policy, pd_, segment, dpd))
+            strategy = assign_strategies(self.policy, pd_, segment, dpd)
+            if closed.any():
+                strategy = np.where(closed, NO_ACTION, strategy)
+            out["strategy"] = pd.Categorical(strategy)
         table = pd.DataFrame(out, index=frame.index)
         if reasons is not None:
+            if settled.any():
+                reasons = reasons.copy()
+                reasons.loc[settled, :] = ""
+                reasons.iloc[np.flatnonzero(in_default), 0] = IN_DEFAULT_REASON
             table = pd.concat([table, reasons.set_axis(table.index)], axis=1)
-        sample = _drift_sample(len(X))
+        open_rows = np.flatnonzero(~settled)
+        sample = open_rows[_drift_sample(len(open_rows))]
         drift, overall = self.drift.compare(X.iloc[sample], pd_[sample])
         return ScoreResult(table=table, drift=drift, overall_psi=overall, unseen_columns=unseen)
 
@@ -359,13 +382,15 @@ def train_scoring_model(
         policy=policy if policy is not None else load_policy(),
         dpd_column=dpd_column,
         drift=DriftReference().fit(X, pd_train),
+        book_rules=prepared.target.column == FUTURE_TARGET,
     )
 
 
-def read_loans(path: str | Path) -> pd.DataFrame:
+def read_loans(path: str | Path, delimiter: str | None = None) -> pd.DataFrame:
     """Read loans to score: the multi-threaded pyarrow reader for plain UTF-8 CSV and
     Parquet, and :func:`loanrecovery.io.read_table` (encodings, delimiters, malformed rows,
-    clear file-level errors) for anything else. Both read the same texts as missing."""
+    clear file-level errors) for anything else or when a ``delimiter`` is given. Both read
+    the same texts as missing."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
@@ -373,6 +398,8 @@ def read_loans(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise DataFileError(path, "file not found")
+    if delimiter is not None:
+        return read_table(path, delimiter=delimiter)
     try:
         if path.suffix.lower() in {".parquet", ".pq"}:
             frame = pq.read_table(path).to_pandas()

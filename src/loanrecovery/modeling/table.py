@@ -280,15 +280,23 @@ _OUTCOME_COLUMNS = frozenset(
 )
 
 
+def settled_or_defaulted(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """On the canonical layout, the loans already in default (90+ days past due) and the
+    closed ones (nothing owed); both all False without the canonical columns."""
+    if not {"Days_Past_Due", "Outstanding_Loan_Amount"} <= set(frame.columns):
+        none = np.zeros(len(frame), dtype=bool)
+        return none, none
+    dpd = pd.to_numeric(frame["Days_Past_Due"], errors="coerce").fillna(0.0).to_numpy()
+    return dpd >= DEFAULT_DPD, closed_loans(frame)
+
+
 def _not_modelled(frame: pd.DataFrame, target: str) -> np.ndarray:
     """On the canonical layout with the future target, the loans `run` does not model
     either: already 90+ days past due (in default) or closed (nothing owed)."""
-    if target != FUTURE_TARGET or not {"Days_Past_Due", "Outstanding_Loan_Amount"} <= set(
-        frame.columns
-    ):
+    if target != FUTURE_TARGET:
         return np.zeros(len(frame), dtype=bool)
-    dpd = pd.to_numeric(frame["Days_Past_Due"], errors="coerce").fillna(0.0).to_numpy()
-    return (dpd >= DEFAULT_DPD) | closed_loans(frame)
+    in_default, closed = settled_or_defaulted(frame)
+    return in_default | closed
 
 
 def column_roles(

@@ -1,0 +1,74 @@
+"""Cut-offs never chosen on the rows they flag; `score` treats settled loans as `run` does."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from tests.modeling.conftest import make_table
+
+from loanrecovery.modeling.candidates import BaselineForest
+from loanrecovery.modeling.metrics import cross_fitted_flags
+from loanrecovery.modeling.reasons import IN_DEFAULT_REASON
+from loanrecovery.modeling.scoring import train_scoring_model
+from loanrecovery.modeling.table import prepare_table
+from loanrecovery.modeling.validation import stratified_splits
+from loanrecovery.simulate import simulate_portfolio
+
+
+def test_a_folds_flags_do_not_depend_on_its_own_labels() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    pd_ = np.clip(0.3 * y + rng.random(400) * 0.7, 0, 1)
+    splits = stratified_splits(y, 4, 0)
+    flags = cross_fitted_flags(y, pd_, splits.pairs)
+    _, test_idx = splits.pairs[0]
+    flipped = y.copy()
+    flipped[test_idx] = 1 - flipped[test_idx]
+    again = cross_fitted_flags(flipped, pd_, splits.pairs)
+    np.testing.assert_array_equal(again[test_idx], flags[test_idx])
+    assert set(np.unique(flags)) <= {0, 1}
+
+
+def test_out_of_bag_probabilities_leave_the_forest_unchanged() -> None:
+    frame = make_table(n=500, seed=1)
+    X = frame[["Days_Past_Due", "Utilisation", "Noise"]]
+    y = frame["TARGET_LABEL_BAD=1"].to_numpy()
+    plain = BaselineForest(n_estimators=30).fit(X, y)
+    with_oob = BaselineForest(n_estimators=30, oob_score=True).fit(X, y)
+    np.testing.assert_allclose(plain.predict_proba(X), with_oob.predict_proba(X), rtol=1e-12)
+    assert with_oob.oob_proba_.shape == (len(y),)
+    known = np.isfinite(with_oob.oob_proba_)
+    assert known.mean() > 0.95
+    assert ((with_oob.oob_proba_[known] >= 0) & (with_oob.oob_proba_[known] <= 1)).all()
+    assert not hasattr(plain, "oob_proba_")
+
+
+@pytest.fixture(scope="module")
+def book_loans() -> pd.DataFrame:
+    return simulate_portfolio(1500, 18, seed=5, default_draws=16, outcome_draws=2).loans
+
+
+def test_score_gives_settled_loans_the_run_treatment(book_loans: pd.DataFrame) -> None:
+    prepared = prepare_table(book_loans, target="Default_Next_6M", id_columns=("Loan_ID",))
+    assert prepared.target.n_not_modelled > 0
+    model = train_scoring_model(
+        prepared, input_columns=list(book_loans.columns), id_columns=["Loan_ID"], folds=2
+    )
+    result = model.score(book_loans, n_reasons=2)
+    table = result.table
+    dpd = book_loans["Days_Past_Due"].to_numpy()
+    closed = (book_loans["Outstanding_Loan_Amount"] <= 0).to_numpy() & (dpd <= 0)
+    in_default = dpd >= 90
+    assert in_default.any() and closed.any()
+    assert (table.loc[in_default, "pd"] == 1.0).all()
+    assert (table.loc[in_default, "reason_1"] == IN_DEFAULT_REASON).all()
+    assert (table.loc[closed, "pd"] == 0.0).all()
+    assert (table.loc[closed, "segment"] == "Closed").all()
+    assert (table.loc[closed, "strategy"] == "None").all()
+    assert (table.loc[closed, "reason_1"] == "").all()
+    open_rows = ~in_default & ~closed
+    assert (table.loc[open_rows, "pd"] < 1.0).all()
+    assert (table.loc[open_rows, "segment"] != "Closed").all()
+    # Scoring the training book itself: the open loans match the training population.
+    assert result.overall_psi < 0.1
