@@ -111,6 +111,13 @@ def test_train_then_score(table_csv: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, [*args, "--delimiter", "semicolon"])
     assert result.exit_code == 0, result.output
     pd.testing.assert_frame_equal(pd.read_csv(semi_out), out)
+    semi_model = tmp_path / "semi.lrm"
+    train_args = ["train", "--data", str(semi), "--target", "TARGET_LABEL_BAD=1",
+                  "--model-out", str(semi_model), "--folds", "2", "--drop", "Year"]  # fmt: skip
+    assert runner.invoke(app, train_args).exit_code == 2
+    result = runner.invoke(app, [*train_args, "--delimiter", ";"])
+    assert result.exit_code == 0, result.output
+    assert semi_model.is_file()
 
 
 def test_score_refuses_a_damaged_model(table_csv: Path, tmp_path: Path) -> None:

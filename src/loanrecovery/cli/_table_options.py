@@ -23,6 +23,7 @@ __all__ = [
     "IdOption",
     "DropOption",
     "AllowProtectedOption",
+    "DelimiterOption",
 ]
 
 DataOption = Annotated[Path, typer.Option("--data", help="Loan table (CSV or Parquet).")]
@@ -39,4 +40,8 @@ DropOption = Annotated[
 ]
 AllowProtectedOption = Annotated[
     bool, typer.Option("--allow-protected", help="Keep protected attributes as features.")
+]
+DelimiterOption = Annotated[
+    str | None,
+    typer.Option("--delimiter", help="CSV delimiter (default ','; e.g. ';', tab)."),
 ]

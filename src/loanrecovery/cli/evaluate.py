@@ -48,9 +48,10 @@ def prepare_from_file(
     drop: str | None,
     allow_protected: bool,
     time_col: str | None = None,
+    delimiter: str | None = None,
 ) -> tuple[pd.DataFrame, PreparedTable]:
     """Read a table and prepare it (roles, target, leak guard), warnings on stderr."""
-    frame = read_table(data)
+    frame = read_table(data, delimiter=delimiter)
     with show_warnings():
         prepared = prepare_table(
             frame,
@@ -117,6 +118,7 @@ def evaluate(
     folds: int = typer.Option(5, "--folds", min=2, max=20, help="Cross-validation folds."),
     allow_protected: opts.AllowProtectedOption = False,
     json_out: Path | None = typer.Option(None, "--json", help="Write the metrics as JSON here."),
+    delimiter: opts.DelimiterOption = None,
 ) -> None:
     """Evaluate the champion against the original forest on any loan table."""
     start = time.perf_counter()
@@ -128,6 +130,7 @@ def evaluate(
         drop=drop,
         allow_protected=allow_protected,
         time_col=time_col,
+        delimiter=delimiter,
     )
     result = evaluate_table(prepared, folds=folds, time_column=time_col)
     result.seconds = time.perf_counter() - start

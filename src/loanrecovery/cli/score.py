@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from loanrecovery.cli import _table_options as opts
 from loanrecovery.cli._app import app, console, handle_errors
 from loanrecovery.cli.evaluate import show_warnings
 from loanrecovery.modeling.model_file import load_model
@@ -23,7 +24,7 @@ def score(
     model: Path = typer.Option(..., "--model", help="Model file written by `train`."),
     out: Path = typer.Option(..., "--out", help="Scored loans (CSV)."),
     reasons: int = typer.Option(4, "--reasons", min=0, max=20, help="Reason codes per loan."),
-    delimiter: str | None = typer.Option(None, "--delimiter", help="CSV delimiter (default ',')."),
+    delimiter: opts.DelimiterOption = None,
 ) -> None:
     """Score loans with a trained model; report population drift."""
     start = time.perf_counter()

@@ -29,6 +29,7 @@ def train(
     folds: int = typer.Option(5, "--folds", min=2, max=20, help="Folds for choosing the champion."),
     policy: Path | None = typer.Option(None, "--policy", help="Strategy policy TOML file."),
     allow_protected: opts.AllowProtectedOption = False,
+    delimiter: opts.DelimiterOption = None,
 ) -> None:
     """Train the champion (with calibrator, segmenter and policy) and write the model file."""
     from loanrecovery.recovery.catalogue import load_catalogue
@@ -42,6 +43,7 @@ def train(
         id_column=id_column,
         drop=drop,
         allow_protected=allow_protected,
+        delimiter=delimiter,
     )
     loaded_policy = load_validated_policy(policy, load_catalogue())
     ids = [c for c, role in prepared.roles.items() if role == "id"]
