@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -125,3 +126,30 @@ def test_cli_bad_capacity_is_one_line_error(tmp_path, book) -> None:
     res = CliRunner().invoke(app, ["optimize", "--data", str(data), "--capacity", "Lawsuit"])
     assert res.exit_code == 2
     assert "expected ACTION=N" in res.output
+
+
+def test_cli_optimize_takes_risk_scores_from_a_file(tmp_path, book) -> None:
+    data = tmp_path / "book"
+    write_book(book, data)
+    scores = tmp_path / "scored_loans.csv"
+    ids = book.loans["Loan_ID"].astype(str)
+    scores.write_text("Loan_ID,Risk_Score\n" + "".join(f"{i},0.9\n" for i in ids))
+    out = tmp_path / "out"
+    args = ["optimize", "--data", str(data), "--out", str(out), "--scores", str(scores)]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    plans = pd.read_csv(out / "plans_all.csv")
+    assert (plans["Risk_Score"] == 0.9).all()
+    rules = plans[plans["Policy"] == "seed_rules"]
+    # every account is above the original 0.75 threshold: no automated reminders
+    assert not (rules["Action"] == "Automated Reminder").any()
+
+    scores.write_text("Loan_ID,Risk_Score\n" + f"{ids.iloc[0]},high\n")
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2
+    assert "'high' is not a risk score" in res.output and "Risk_Score" in res.output
+
+    scores.write_text("Loan_ID,pd\n" + f"{ids.iloc[0]},0.5\n")
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2
+    assert "have no score" in res.output

@@ -58,6 +58,44 @@ def _read_book(
     return loans, collections, payments, truth
 
 
+#: Score columns accepted by ``--scores``: ``run``'s scored_loans.csv, then ``score``'s output.
+SCORE_COLUMNS = ("Risk_Score", "pd")
+
+
+def read_risk_scores(path: Path) -> pd.Series:
+    """Risk score per Loan_ID from ``run``'s ``scored_loans.csv`` or ``score``'s output.
+
+    Raises
+    ------
+    DataFileError
+        No Loan_ID or score column, a score that is not a number in [0, 1] (the first such
+        row is named), or a Loan_ID given twice.
+    """
+    frame = read_table(path, as_text=True)
+    if "Loan_ID" not in frame.columns:
+        raise DataFileError(path, f"no Loan_ID column; found {list(frame.columns)}")
+    column = next((c for c in SCORE_COLUMNS if c in frame.columns), None)
+    if column is None:
+        raise DataFileError(
+            path, f"no score column; expected one of {list(SCORE_COLUMNS)}", column="Loan_ID"
+        )
+    values = pd.to_numeric(frame[column], errors="coerce")
+    bad = values.isna() | (values < 0) | (values > 1)
+    if bad.any():
+        row = int(bad.to_numpy().argmax())
+        raise DataFileError(
+            path,
+            f"row {row + 2}: {frame[column].iloc[row]!r} is not a risk score; expected a number "
+            "from 0 to 1",
+            column=column,
+        )
+    ids = frame["Loan_ID"].astype(str)
+    if ids.duplicated().any():
+        first = ids[ids.duplicated()].iloc[0]
+        raise DataFileError(path, f"Loan_ID {first!r} appears more than once", column="Loan_ID")
+    return pd.Series(values.to_numpy(float), index=ids.to_numpy(), name=column)
+
+
 @app.command("optimize")
 @handle_errors
 def optimize(
@@ -72,7 +110,13 @@ def optimize(
     catalogue: Path = typer.Option(None, "--catalogue", help="Action catalogue (TOML)."),
     challenger: Path = typer.Option(None, "--challenger", help="Challenger rule ladder (TOML)."),
     challenger_share: float = typer.Option(0.1, "--challenger-share", min=0.0, max=0.9),
-    seed: int = typer.Option(0, "--seed", min=0, help="Seed of models and arm assignment."),
+    scores: Path = typer.Option(
+        None,
+        "--scores",
+        help="Risk scores for the original rules: run's scored_loans.csv (Risk_Score) or "
+        "score's output (pd). Default: a logistic proxy fit on loans.csv.",
+    ),
+    seed: int = typer.Option(42, "--seed", min=0, help="Seed of models and arm assignment."),
     json_path: Path = typer.Option(
         None, "--json", help="JSON summary (default OUT/optimize.json)."
     ),
@@ -83,6 +127,21 @@ def optimize(
     for check in (loan_check, history_check):
         if check.n_accepted == 0:
             raise NoValidRowsError(check.source, check.rejects)
+    risk = None
+    if scores is not None:
+        risk = read_risk_scores(scores)
+        delinquent = loan_check.accepted.loc[
+            pd.to_numeric(loan_check.accepted["Days_Past_Due"], errors="coerce").fillna(0) >= 30,
+            "Loan_ID",
+        ].astype(str)
+        missing = delinquent[~delinquent.isin(risk.index)]
+        if len(missing):
+            raise DataFileError(
+                scores,
+                f"{len(missing)} delinquent loan(s) have no score, e.g. {missing.iloc[0]!r}; "
+                "expected a score for every loan of loans.csv",
+                column="Loan_ID",
+            )
     result = run_recovery(
         loan_check.accepted,
         history_check.accepted,
@@ -93,6 +152,7 @@ def optimize(
         catalogue_path=catalogue,
         challenger_path=challenger,
         challenger_share=challenger_share if challenger else 0.0,
+        risk_score=risk,
         seed=seed,
     )
     out.mkdir(parents=True, exist_ok=True)

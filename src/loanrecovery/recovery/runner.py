@@ -217,6 +217,7 @@ def _plan_frame(
             "Contact_Hour_UTC": hours,
             "Local_Hour": np.where(hours >= 0, (hours + offsets) % 24, -1),
             "Segment": cases["Segment"].to_numpy(),
+            "Risk_Score": cases["Risk_Score"].to_numpy() if "Risk_Score" in cases else np.nan,
             "Policy": name,
         }
     )
