@@ -109,7 +109,7 @@ def _oracle(result, truth, caps, budget) -> float:  # type: ignore[no-untyped-de
 
 
 def _coverage(result, book) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    history = _history(book.collections, book.loans, "collections")
+    history, _ = _history(book.collections, book.loans, "collections")
     seg = _history_segments(history, book.loans)
     truth_rows = true_history_means(history["Action_ID"].to_numpy(), seg, book.truth)
     merged = result.effects.merge(truth_rows, on=["segment", "action"])

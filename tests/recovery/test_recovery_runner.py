@@ -153,3 +153,16 @@ def test_cli_optimize_takes_risk_scores_from_a_file(tmp_path, book) -> None:
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 2
     assert "have no score" in res.output
+
+
+def test_history_says_when_outcomes_are_still_open(book, result) -> None:
+    from loanrecovery.recovery.runner import MIN_MATURE_ROWS, _history
+
+    assert "outcome had closed by month" in result.summary["history"]
+    assert result.summary["history"] in recovery_section(result).html
+    early = book.loans.assign(Snapshot_Month=int(book.collections["Month"].min()) + 12)
+    used, note = _history(book.collections, early, "collections")
+    assert len(used) == len(book.collections)
+    open_rows = int((book.collections["Month"] + 12 > early["Snapshot_Month"].max()).sum())
+    assert f"{open_rows:,} of them with a 12-month outcome still open" in note
+    assert f"fewer than {MIN_MATURE_ROWS:,}" in note and "understated" in note

@@ -185,6 +185,7 @@ def optimize(
             str(row["constraints_satisfied"]),
         )
     console.print(table)
+    console.print(f"effects estimated from {result.history_note}")
     console.print(
         f"upper bound {payload['upper_bound']:,.0f}, gap {payload['gap']:.2e}, "
         f"{payload['seconds']:.1f} s -> {out}/plan.csv, {json_path}"

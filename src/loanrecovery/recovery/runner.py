@@ -86,31 +86,44 @@ class RecoveryResult:
     estimator: ActionEffectEstimator
     compliance: dict[str, ComplianceReport] = field(default_factory=dict)
     history_rows: int = 0
+    history_note: str = ""
 
 
-def _history(collections: pd.DataFrame, loans: pd.DataFrame, source: str) -> pd.DataFrame:
+def _history(
+    collections: pd.DataFrame, loans: pd.DataFrame, source: str
+) -> tuple[pd.DataFrame, str]:
+    """The past actions effects are estimated from, and a sentence saying which.
+
+    Actions whose 12-month outcome has closed by the snapshot are used when there are at
+    least ``MIN_MATURE_ROWS`` of them; otherwise every action, and the sentence says that
+    the open outcomes are counted so far (which understates recovery).
+    """
     missing = [c for c in _HISTORY_COLUMNS if c not in collections.columns]
     if missing:
         raise DataFileError(
             source,
             f"missing column(s) {missing}; collections history needs {list(_HISTORY_COLUMNS)}",
         )
+    n = len(collections)
     if "Snapshot_Month" in loans and len(loans):
         snapshot = int(pd.to_numeric(loans["Snapshot_Month"]).max())
         mature = collections[collections["Month"] + RECOVERY_HORIZON <= snapshot]
         if len(mature) >= MIN_MATURE_ROWS:
-            logger.info(
-                "effects from %d actions whose 12-month outcome closed by month %d",
-                len(mature),
-                snapshot,
+            note = (
+                f"{len(mature):,} past actions whose 12-month outcome had closed by month "
+                f"{snapshot}"
             )
-            return mature.reset_index(drop=True)
-        logger.warning(
-            "only %d actions have a closed 12-month outcome; using all %d",
-            len(mature),
-            len(collections),
+            logger.info("effects from %s", note)
+            return mature.reset_index(drop=True), note
+        note = (
+            f"all {n:,} past actions, {n - len(mature):,} of them with a 12-month outcome still "
+            f"open at month {snapshot} (only {len(mature):,} closed, fewer than "
+            f"{MIN_MATURE_ROWS:,}): their recovery so far is counted, so effects are understated"
         )
-    return collections.reset_index(drop=True)
+        logger.warning("effects from %s", note)
+        return collections.reset_index(drop=True), note
+    note = f"{n:,} past actions (no Snapshot_Month: every outcome is taken as final)"
+    return collections.reset_index(drop=True), note
 
 
 def _history_segments(history: pd.DataFrame, loans: pd.DataFrame) -> np.ndarray:
@@ -258,8 +271,8 @@ def _estimate(
     payments: pd.DataFrame | None,
     catalogue: Catalogue,
     seed: int,
-) -> tuple[ActionEffectEstimator, pd.DataFrame, np.ndarray, np.ndarray, int]:
-    history = _history(collections, loans, "collections")
+) -> tuple[ActionEffectEstimator, pd.DataFrame, np.ndarray, np.ndarray, int, str]:
+    history, note = _history(collections, loans, "collections")
     features = decision_features(history, loans, payments)
     est = ActionEffectEstimator(random_state=seed).fit(
         features,
@@ -288,7 +301,7 @@ def _estimate(
     cases = cases.assign(
         Segment=segment_of(cases["Days_Past_Due"].to_numpy(float), np.asarray(secured, bool))
     )
-    return est, cases, rec, cost, len(history)
+    return est, cases, rec, cost, len(history), note
 
 
 def run_recovery(
@@ -339,7 +352,9 @@ def run_recovery(
     catalogue = load_catalogue(catalogue_path)
     policy = load_validated_policy(policy_path, catalogue)
     challenger = load_validated_policy(challenger_path, catalogue) if challenger_path else None
-    est, cases, rec, cost, n_history = _estimate(loans, collections, payments, catalogue, seed)
+    est, cases, rec, cost, n_history, history_note = _estimate(
+        loans, collections, payments, catalogue, seed
+    )
     eligible = eligibility(cases, catalogue) & np.isfinite(rec)
     rec = np.nan_to_num(rec)
     value = rec - cost
@@ -438,6 +453,7 @@ def run_recovery(
             },
             "delinquent_loans": len(cases),
             "history_rows": n_history,
+            "history": history_note,
             "challenger_share": float(share),
         }
     )
@@ -459,6 +475,7 @@ def run_recovery(
         estimator=est,
         compliance=compliance,
         history_rows=n_history,
+        history_note=history_note,
     )
 
 

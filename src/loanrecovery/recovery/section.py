@@ -101,7 +101,7 @@ def _context(result: RecoveryResult, challenger: ChallengerTest | None) -> dict:
         )
     return {
         "n_cases": len(result.cases),
-        "history_rows": result.history_rows,
+        "history_note": result.history_note,
         "plans": _table(plans),
         "upper_bound": _fmt(result.summary["upper_bound"]),
         "gap": f"{result.summary['gap']:.2e}",
