@@ -47,7 +47,6 @@ def test_clean_panel_is_accepted_whole() -> None:
         (("A", 4, 100.0, -5.0, 0, 600.0), "Amount_Paid", "negative"),
         (("A", 3, 100.0, 100.0, 0, 600.0), "Month", "duplicate loan-month"),
         (("A", 2, 100.0, 100.0, 0, 600.0), "Month", "duplicate loan-month"),
-        (("A", 6, 100.0, 100.0, 0, 600.0), "Month", "gap"),
         (("C", 1, 100.0, 100.0, 0, 600.0), "Loan_ID", "not in the loan table"),
         (("B", 1, 100.0, 100.0, 0, 600.0), "Month", "before the loan's Origination_Month"),
         (("A", 4, "ten", 100.0, 0, 600.0), "Amount_Due", "not a number"),
@@ -120,3 +119,10 @@ def test_read_panel_counts_malformed_records(tmp_path: Path) -> None:
 def test_read_panel_missing_file_names_it(tmp_path: Path) -> None:
     with pytest.raises(DataFileError, match="payments.csv"):
         read_panel(tmp_path / "payments.csv")
+
+
+def test_a_gap_in_a_loans_months_is_kept() -> None:
+    rows = [*_clean_rows(), ("A", 6, 100.0, 100.0, 0, 600.0), ("A", 7, 100.0, 0.0, 30, 600.0)]
+    result = validate_panel(_panel(rows), LOANS)
+    assert result.rejects.empty
+    assert len(result.accepted) == len(rows)

@@ -234,13 +234,59 @@ def _numeric(frame: pd.DataFrame, col: str) -> np.ndarray:
     return pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=np.float64)
 
 
+def _fill_gaps(panel: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """Every loan's rows on consecutive months, with a row for each missing month.
+
+    A missing month (never sent, or its row rejected) is *unknown*: nothing due and nothing
+    paid (so it counts as neither missed, partial nor full) and its days past due and
+    balance carried forward from the month before. Window features then count months, not
+    rows. Returns the filled panel and the mask of its rows that were in ``panel``.
+    """
+    months = panel["Month"].to_numpy(dtype=np.int64)
+    ids = panel["Loan_ID"].to_numpy()
+    start = _group_starts(ids)
+    step = np.diff(months, prepend=months[:1] - 1)
+    step[start == np.arange(len(months))] = 1
+    if len(months) == 0 or (step <= 1).all():
+        return panel, np.ones(len(panel), dtype=bool)
+    # Each real row is preceded by step - 1 missing months of its loan.
+    width = np.maximum(step, 1)
+    position = np.cumsum(width) - 1
+    filled = pd.DataFrame(
+        {
+            "Loan_ID": np.repeat(ids, width),
+            "Month": np.repeat(months, width) - _offsets_within(width),
+        }
+    )
+    real = np.zeros(len(filled), dtype=bool)
+    real[position] = True
+    for col in ("Amount_Due", "Amount_Paid", "Days_Past_Due", "Outstanding_Balance"):
+        values = np.full(len(filled), np.nan)
+        values[position] = panel[col].to_numpy(dtype=np.float64)
+        filled[col] = values
+    for col in ("Amount_Due", "Amount_Paid"):
+        filled.loc[~real, col] = 0.0
+    for col in ("Days_Past_Due", "Outstanding_Balance"):
+        filled[col] = filled[col].ffill()  # a gap never opens a loan's rows: same loan
+    return filled, real
+
+
+def _offsets_within(width: np.ndarray) -> np.ndarray:
+    """For runs of lengths ``width``: width-1, ..., 1, 0 within each run."""
+    total = int(width.sum())
+    ends = np.cumsum(width)
+    run_end = np.repeat(ends, width)
+    return run_end - 1 - np.arange(total)
+
+
 def _payment_features(p: pd.DataFrame, start: np.ndarray) -> dict[str, np.ndarray]:
     due = p["Amount_Due"].to_numpy(dtype=np.float64)
     paid = p["Amount_Paid"].to_numpy(dtype=np.float64)
     share = _ratio(paid, due, 1.0)
     missed = (due > 0) & (share < MISSED_SHARE)
     partial = (due > 0) & (share >= MISSED_SHARE) & (share < FULL_SHARE)
-    full = ~missed & ~partial
+    observed = p["_Observed"].to_numpy() if "_Observed" in p else np.ones(len(p), dtype=bool)
+    full = ~missed & ~partial & observed
     f: dict[str, np.ndarray] = {}
     for w in (1, 3, 6, 12):
         f[f"Pay_Ratio_{w}"] = _ratio(_rolling_sum(paid, start, w), _rolling_sum(due, start, w), 1.0)
@@ -287,7 +333,8 @@ def build_features(panel: pd.DataFrame, loans: pd.DataFrame) -> pd.DataFrame:
     ----------
     panel : DataFrame
         Accepted panel rows from :func:`~loanrecovery.early_warning.panel.validate_panel`
-        (sorted by ``Loan_ID`` then ``Month``, consecutive months per loan).
+        (sorted by ``Loan_ID`` then ``Month``). Months missing between a loan's rows are
+        treated as unknown (:func:`_fill_gaps`): window features count calendar months.
     loans : DataFrame
         The loan table; only its static columns are read.
 
@@ -297,7 +344,8 @@ def build_features(panel: pd.DataFrame, loans: pd.DataFrame) -> pd.DataFrame:
         One row per panel row, in the same order: ``Loan_ID``, ``Month`` and the
         :data:`STATIC_FEATURES` and :data:`PANEL_FEATURES` columns.
     """
-    p = panel.reset_index(drop=True)
+    p, real = _fill_gaps(panel.reset_index(drop=True))
+    p["_Observed"] = real
     ids = p["Loan_ID"].to_numpy()
     start = _group_starts(ids)
     static = static_features(loans).reindex(p["Loan_ID"])
@@ -327,4 +375,6 @@ def build_features(panel: pd.DataFrame, loans: pd.DataFrame) -> pd.DataFrame:
         frame[col] = static[col].to_numpy()
     for col in PANEL_FEATURES:
         frame[col] = out[col]
+    if not real.all():
+        frame = frame.loc[real].reset_index(drop=True)
     return frame

@@ -13,10 +13,13 @@ Row-level rules
 * a month that is not a whole month index (or a ``YYYY-MM`` text);
 * a duplicate loan-month (the first copy is kept, later copies are rejected);
 * a month out of order: a row whose month is earlier than a month already given for the
-  same loan further up the file, or that follows a gap (the months of a loan must be
-  consecutive, because every window feature counts months);
+  same loan further up the file;
 * a month before the loan's ``Origination_Month`` (when the loan table has it);
 * a loan in the panel but not in the loan table.
+
+A month missing from a loan's rows (never sent, or its row rejected) is not a reason to
+reject the months after it: the features treat it as unknown (see
+:func:`loanrecovery.early_warning.features.build_features`).
 """
 
 from __future__ import annotations
@@ -189,7 +192,7 @@ def _value_rejects(frame: pd.DataFrame, raw: pd.DataFrame) -> list[pd.DataFrame]
 
 
 def _order_rejects(frame: pd.DataFrame) -> list[pd.DataFrame]:
-    """Duplicate loan-months, months going backwards in file order, gaps."""
+    """Duplicate loan-months and months going backwards in file order."""
     out: list[pd.DataFrame] = []
     dup = frame.duplicated(["Loan_ID", "Month"], keep="first").to_numpy()
     first_row = frame.groupby(["Loan_ID", "Month"], sort=False)["Row"].transform("first")
@@ -207,20 +210,6 @@ def _order_rejects(frame: pd.DataFrame) -> list[pd.DataFrame]:
         + " of the same loan; rows of a loan must be in increasing month order"
     )
     out.append(_reject_frame(backwards, kept, "Month", kept["Month"].astype("Int64"), reason))
-    ordered = kept.loc[~backwards]
-    step = ordered.groupby("Loan_ID", sort=False)["Month"].diff()
-    after_gap = (step > 1).groupby(ordered["Loan_ID"], sort=False).cummax().to_numpy()
-    reason = (
-        "month out of order: follows a gap in the loan's months (months of a loan must be "
-        "consecutive); first missing month "
-        + (ordered["Month"] - step + 1)
-        .where(step > 1)
-        .groupby(ordered["Loan_ID"], sort=False)
-        .ffill()
-        .astype("Int64")
-        .astype("string")
-    )
-    out.append(_reject_frame(after_gap, ordered, "Month", ordered["Month"].astype("Int64"), reason))
     return out
 
 
