@@ -273,7 +273,9 @@ def _estimate(
     seed: int,
 ) -> tuple[ActionEffectEstimator, pd.DataFrame, np.ndarray, np.ndarray, int, str]:
     history, note = _history(collections, loans, "collections")
-    features = decision_features(history, loans, payments)
+    # Earlier actions (dates and kinds, before each decision) are pre-decision history of the
+    # account: a legal case already under way changes what any new action can add.
+    features = decision_features(history, loans, payments, prior=True)
     est = ActionEffectEstimator(random_state=seed).fit(
         features,
         history["Action"].to_numpy(),
@@ -281,7 +283,7 @@ def _estimate(
         history["Cost"].to_numpy(float),
         _history_segments(history, loans),
     )
-    cases, case_features = snapshot_cases(loans, payments)
+    cases, case_features = snapshot_cases(loans, payments, collections)
     for col in est.feature_names_in_:
         if col not in case_features:
             case_features[col] = np.nan
