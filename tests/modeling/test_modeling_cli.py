@@ -11,6 +11,7 @@ from tests.modeling.conftest import make_table
 from typer.testing import CliRunner
 
 from loanrecovery.cli import app
+from loanrecovery.modeling.model_file import read_card
 
 runner = CliRunner()
 JSON_KEYS = {
@@ -79,6 +80,7 @@ def test_train_then_score(table_csv: Path, tmp_path: Path) -> None:
          "--model-out", str(model), "--folds", "2", "--drop", "Year"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
+    assert "other folds" in read_card(model)["metrics"]["threshold_rule"]
     scored = tmp_path / "scored.csv"
     result = runner.invoke(
         app, ["score", "--data", str(table_csv), "--model", str(model), "--out", str(scored)]

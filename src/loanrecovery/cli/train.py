@@ -10,9 +10,10 @@ import typer
 from loanrecovery.cli import _table_options as opts
 from loanrecovery.cli._app import app, console, handle_errors
 from loanrecovery.cli.evaluate import prepare_from_file
-from loanrecovery.modeling.metrics import pd_metrics
+from loanrecovery.modeling.metrics import cross_fitted_flags, pd_metrics
 from loanrecovery.modeling.model_file import file_fingerprint, save_model
 from loanrecovery.modeling.scoring import train_scoring_model
+from loanrecovery.modeling.validation import stratified_splits
 
 __all__ = ["train"]
 
@@ -55,7 +56,10 @@ def train(
         folds=folds,
     )
     champion = model.champion
-    metrics = pd_metrics(prepared.y, champion.oof_pd_)
+    # The champion's own folds (same seed): no loan is flagged by a cut-off chosen on it.
+    splits = stratified_splits(prepared.y, folds, champion.random_state)
+    flags = cross_fitted_flags(prepared.y, champion.oof_pd_, splits.pairs)
+    metrics = pd_metrics(prepared.y, champion.oof_pd_, flags=flags)
     card = {
         "data": file_fingerprint(data) | {"rows": int(len(frame)), "columns": int(frame.shape[1])},
         "target": {
