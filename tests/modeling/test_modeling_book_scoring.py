@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from tests.modeling.conftest import make_table
 
-from loanrecovery.modeling.candidates import BaselineForest
+from loanrecovery.modeling.evaluate import evaluate_table
 from loanrecovery.modeling.metrics import cross_fitted_flags
 from loanrecovery.modeling.reasons import IN_DEFAULT_REASON
 from loanrecovery.modeling.scoring import train_scoring_model
@@ -30,18 +30,18 @@ def test_a_folds_flags_do_not_depend_on_its_own_labels() -> None:
     assert set(np.unique(flags)) <= {0, 1}
 
 
-def test_out_of_bag_probabilities_leave_the_forest_unchanged() -> None:
-    frame = make_table(n=500, seed=1)
-    X = frame[["Days_Past_Due", "Utilisation", "Noise"]]
-    y = frame["TARGET_LABEL_BAD=1"].to_numpy()
-    plain = BaselineForest(n_estimators=30).fit(X, y)
-    with_oob = BaselineForest(n_estimators=30, oob_score=True).fit(X, y)
-    np.testing.assert_allclose(plain.predict_proba(X), with_oob.predict_proba(X), rtol=1e-12)
-    assert with_oob.oob_proba_.shape == (len(y),)
-    known = np.isfinite(with_oob.oob_proba_)
-    assert known.mean() > 0.95
-    assert ((with_oob.oob_proba_[known] >= 0) & (with_oob.oob_proba_[known] <= 1)).all()
-    assert not hasattr(plain, "oob_proba_")
+def test_out_of_time_cut_offs_come_from_the_earlier_part() -> None:
+    frame = make_table(n=1500, seed=2)
+    frame["Year"] = 2000 + np.arange(len(frame)) * 10 // len(frame)
+    prepared = prepare_table(
+        frame, target="TARGET_LABEL_BAD=1", id_columns=("Loan_ID",), time_col="Year"
+    )
+    result = evaluate_table(prepared, folds=2, time_column="Year")
+    for metrics in (result.metrics, result.baseline):
+        assert "earlier part" in metrics["threshold_rule"]
+        # a cut-off that separates, not one that flags every loan
+        assert 0.0 < metrics["threshold"] < 1.0
+        assert metrics["recall"] < 1.0
 
 
 @pytest.fixture(scope="module")

@@ -52,6 +52,23 @@ def test_non_binary_target_without_positive_asks_for_it() -> None:
         parse_target(values, positive="ugly")
 
 
+def test_several_good_values_are_named_or_chosen_with_negative() -> None:
+    values = pd.Series(
+        ["Fully Paid", "Charged Off", "Current", "Fully Paid", "Charged Off"], name="loan_status"
+    )
+    with pytest.warns(DataQualityWarning, match="--negative"):
+        y, summary = parse_target(values, positive="Charged Off")
+    assert y.tolist() == [0.0, 1.0, 0.0, 0.0, 1.0]
+    assert summary.n_other == 0
+    y, summary = parse_target(values, positive="Charged Off", negative=("Fully Paid",))
+    assert np.isnan(y[2]) and y[[0, 1, 3, 4]].tolist() == [0.0, 1.0, 0.0, 1.0]
+    assert summary.negative == ["Fully Paid"] and summary.n_other == 1
+    with pytest.raises(DataFileError, match="--negative 'Paid'"):
+        parse_target(values, positive="Charged Off", negative=("Paid",))
+    with pytest.raises(DataFileError, match="--negative 'Charged Off'"):
+        parse_target(values, positive="Charged Off", negative=("Charged Off",))
+
+
 def test_leak_is_dropped_with_a_warning(loan_table: pd.DataFrame) -> None:
     frame = loan_table.copy()
     bad = frame[TARGET].to_numpy()

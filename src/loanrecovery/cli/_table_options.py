@@ -20,6 +20,7 @@ __all__ = [
     "DataOption",
     "TargetOption",
     "PositiveOption",
+    "NegativeOption",
     "IdOption",
     "DropOption",
     "AllowProtectedOption",
@@ -31,6 +32,14 @@ TargetOption = Annotated[str, typer.Option("--target", help="Target column.")]
 PositiveOption = Annotated[
     str | None,
     typer.Option("--positive", help="Target value meaning the bad outcome (default 1 for 0/1)."),
+]
+NegativeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--negative",
+        help="Target value(s) meaning the good outcome, comma-separated (default: every other "
+        "value); the rest (e.g. loans still running) are left out.",
+    ),
 ]
 IdOption = Annotated[
     str | None, typer.Option("--id", help="Identifier column(s), comma-separated.")

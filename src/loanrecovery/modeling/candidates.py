@@ -474,32 +474,10 @@ class BaselineForest(ClassifierMixin, BaseEstimator):
     ``RandomForestClassifier(n_estimators=150, max_depth=8, class_weight='balanced',
     random_state=42)`` on the frame with categories as codes and missing values as the
     training median (both learned at fit time).
-
-    Parameters
-    ----------
-    n_estimators : int, default=150
-    oob_score : bool, default=False
-        Also keep each training row's out-of-bag probability (``oob_proba_``), e.g. to choose
-        a cut-off without scoring rows the trees were fit on. The forest itself is unchanged.
-    n_jobs : int, default=2
-    random_state : int, default=42
-
-    Attributes
-    ----------
-    oob_proba_ : ndarray
-        Out-of-bag probability of the positive class per training row (NaN for a row that
-        every tree saw); only with ``oob_score=True``.
     """
 
-    def __init__(
-        self,
-        n_estimators: int = 150,
-        oob_score: bool = False,
-        n_jobs: int = 2,
-        random_state: int = 42,
-    ) -> None:
+    def __init__(self, n_estimators: int = 150, n_jobs: int = 2, random_state: int = 42) -> None:
         self.n_estimators = n_estimators
-        self.oob_score = oob_score
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -519,10 +497,7 @@ class BaselineForest(ClassifierMixin, BaseEstimator):
             class_weight="balanced",
             random_state=self.random_state,
             n_jobs=self.n_jobs,
-            oob_score=self.oob_score,
         ).fit(self._impute(matrix), y01)
-        if self.oob_score:
-            self.oob_proba_ = np.asarray(self.forest_.oob_decision_function_[:, 1], dtype=float)
         return self
 
     def _impute(self, matrix: np.ndarray) -> np.ndarray:

@@ -141,7 +141,11 @@ def _label(value: object) -> str:
 
 
 def parse_target(
-    values: pd.Series, *, positive: str | None = None, source: str = "data"
+    values: pd.Series,
+    *,
+    positive: str | None = None,
+    negative: tuple[str, ...] = (),
+    source: str = "data",
 ) -> tuple[np.ndarray, TargetSummary]:
     """Read a target column as 0/1 with NaN for rows that cannot be used.
 
@@ -151,6 +155,9 @@ def parse_target(
         The raw target column.
     positive : str, optional
         The value meaning "bad". Without it a 0/1 (or true/false) target uses 1 (true).
+    negative : tuple of str, optional
+        The value(s) meaning "good"; other values are counted and excluded. By default every
+        value but ``positive`` is good, with a warning when there are several.
     source : str
         File name, for error messages.
 
@@ -163,8 +170,8 @@ def parse_target(
     Raises
     ------
     DataFileError
-        No ``positive`` given and the target is not 0/1, or ``positive`` is not a value of the
-        column, or fewer than two classes remain.
+        No ``positive`` given and the target is not 0/1, or ``positive`` or a ``negative``
+        value is not a value of the column, or fewer than two classes remain.
     """
     column = str(values.name)
     missing = values.isna() | values.astype(str).str.strip().isin(["", "nan", "NaN", "None"])
@@ -193,8 +200,27 @@ def parse_target(
             f"--positive {positive!r} is not a value of the target; found {shown}",
             column=column,
         )
-    if negatives is None:
+    if negative:
+        negatives = [_label(v) for v in negative]
+        unknown = [v for v in negatives if v not in found.index or v == positive]
+        if unknown:
+            raise DataFileError(
+                source,
+                f"--negative {unknown[0]!r} is not a value of the target other than the "
+                f"positive; found {shown}",
+                column=column,
+            )
+    elif negatives is None:
         negatives = [str(k) for k in found.index if k != positive]
+        if len(negatives) > 1:
+            listed = ", ".join(f"{k!r} ({found[k]})" for k in negatives[:10])
+            warnings.warn(
+                f"{source}: target {column!r}: every value but {positive!r} is taken as the good "
+                f"outcome: {listed}; pass --negative to name the good value(s) and leave the "
+                "others (e.g. loans still running) out",
+                DataQualityWarning,
+                stacklevel=2,
+            )
     usable = labels.isin([positive, *negatives])
     other = ~missing & ~usable
     y = np.where(usable, (labels == positive).astype(float), np.nan)
@@ -419,6 +445,7 @@ def prepare_table(
     *,
     target: str,
     positive: str | None = None,
+    negative: tuple[str, ...] = (),
     id_columns: tuple[str, ...] = (),
     drop: tuple[str, ...] = (),
     allow_protected: bool = False,
@@ -436,6 +463,9 @@ def prepare_table(
         Target column.
     positive : str, optional
         Target value meaning "bad" (default: 1 for a 0/1 target).
+    negative : tuple of str, optional
+        Target value(s) meaning "good" (default: every other value); other values are left
+        out and counted.
     id_columns, drop : tuple of str
         Columns to leave out.
     allow_protected : bool, default=False
@@ -452,7 +482,9 @@ def prepare_table(
     PreparedTable
     """
     _check_columns(frame, [target, time_col, *id_columns, *drop], source)
-    y_all, summary = parse_target(frame[target], positive=positive, source=source)
+    y_all, summary = parse_target(
+        frame[target], positive=positive, negative=negative, source=source
+    )
     keep = ~np.isnan(y_all)
     roles = column_roles(
         frame,
