@@ -48,6 +48,7 @@ def test_capacity_override_and_unknown_override(tmp_path) -> None:
         ('name = "Legal Action"', 'name = "Lawsuit"', 7, "unknown action 'Lawsuit'"),
         ("capacity = 10", "capacity = -1", 10, "'capacity' must be at least 0"),
         ("cost = 900", 'cost = "a lot"', 9, "'cost' must be a finite number"),
+        ("capacity = 10", "capacity = 10\nunits_per_account = 0", 11, "must be above 0"),
     ],
 )
 def test_invalid_entries_name_the_line(tmp_path, old, new, line, message) -> None:
@@ -65,3 +66,21 @@ def test_duplicate_action_is_refused(tmp_path) -> None:
     with pytest.raises(PolicyError, match="listed twice") as info:
         load_catalogue(path)
     assert info.value.line == 11
+
+
+def test_capacity_in_the_managers_units_becomes_accounts_per_period(tmp_path) -> None:
+    path = tmp_path / "minutes.toml"
+    path.write_text(
+        BASE.replace(
+            "capacity = 10",
+            'capacity = 600\ncapacity_unit = "agent call minutes per day"\n'
+            "units_per_account = 12\ncapacity_periods = 22",
+        )
+    )
+    legal = load_catalogue(path).spec("Legal Action")
+    assert legal.capacity == 1100  # 600 minutes x 22 days / 12 minutes per account
+    assert legal.stated_capacity == 600 and legal.capacity_unit == "agent call minutes per day"
+    call = load_catalogue().spec("Call")
+    assert call.capacity == math.floor(
+        call.stated_capacity * call.capacity_periods / call.units_per_account
+    )

@@ -67,6 +67,8 @@ def test_section_renders_charts_and_tables(result) -> None:
     assert section.anchor == "recovery-strategies"
     assert section.html.count("data:image/png;base64,") == 2
     assert "seed_rules" in section.html and "Capacity use" in section.html
+    assert "agent call minutes per day x 22 / 12 per account" in section.html
+    assert "set for this run (accounts)" in section.html  # Legal Action, Field Visit
 
 
 def test_cli_optimize_and_compare(book, tmp_path) -> None:

@@ -21,7 +21,16 @@ __all__ = ["ActionSpec", "ComplianceRules", "Catalogue", "load_catalogue", "CHAN
 
 #: Channels an action can use.
 CHANNELS: tuple[str, ...] = ("contact", "letter", "legal")
-_ACTION_KEYS = {"name", "channel", "cost", "capacity", "capacity_unit", "call_attempts"}
+_ACTION_KEYS = {
+    "name",
+    "channel",
+    "cost",
+    "capacity",
+    "capacity_unit",
+    "units_per_account",
+    "capacity_periods",
+    "call_attempts",
+}
 _DEFAULT_FILE = "actions.toml"
 
 
@@ -38,11 +47,20 @@ class ActionSpec:
     cost : float
         Cost per account (USD), used when history has no cost for the action.
     capacity : float
-        Accounts per period (``inf`` for no limit).
+        Accounts per planning period (``inf`` for no limit): ``floor(stated_capacity *
+        capacity_periods / units_per_account)``.
     capacity_unit : str
-        What the capacity counts.
+        What the stated capacity counts (e.g. "agent call minutes per day").
     call_attempts : int
         Telephone call attempts the action makes in its first 7 days.
+    stated_capacity : float
+        The capacity as written in the catalogue, in ``capacity_unit``.
+    units_per_account : float
+        Capacity units one account uses (e.g. 12 call minutes); 1 when the capacity counts
+        accounts.
+    capacity_periods : float
+        How many times the stated capacity recurs in one planning period (e.g. 22 working
+        days in a month for a capacity per day); 1 by default.
     """
 
     name: str
@@ -51,6 +69,9 @@ class ActionSpec:
     capacity: float
     capacity_unit: str
     call_attempts: int
+    stated_capacity: float = math.inf
+    units_per_account: float = 1.0
+    capacity_periods: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -137,9 +158,14 @@ def _parse_action(source: str, text: str, line: int, raw: dict[str, Any]) -> Act
     if "cost" not in raw:
         raise PolicyError(source, f"action {name!r} has no 'cost'", line=line)
     cost = _number(source, key_line(text, line, "cost"), "cost", raw["cost"])
-    capacity = math.inf
+    stated = math.inf
     if "capacity" in raw:
-        capacity = _number(source, key_line(text, line, "capacity"), "capacity", raw["capacity"])
+        stated = _number(source, key_line(text, line, "capacity"), "capacity", raw["capacity"])
+    per_account = _positive(source, text, line, raw, "units_per_account")
+    periods = _positive(source, text, line, raw, "capacity_periods")
+    capacity = math.inf
+    if math.isfinite(stated):
+        capacity = float(math.floor(stated * periods / per_account))
     attempts = _number(
         source, key_line(text, line, "call_attempts"), "call_attempts", raw.get("call_attempts", 0)
     )
@@ -156,7 +182,21 @@ def _parse_action(source: str, text: str, line: int, raw: dict[str, Any]) -> Act
         capacity=capacity,
         capacity_unit=str(raw.get("capacity_unit", "accounts per period")),
         call_attempts=int(attempts),
+        stated_capacity=stated,
+        units_per_account=per_account,
+        capacity_periods=periods,
     )
+
+
+def _positive(source: str, text: str, line: int, raw: dict[str, Any], key: str) -> float:
+    """An optional key that must be a number above zero (1 when absent)."""
+    if key not in raw:
+        return 1.0
+    where = key_line(text, line, key)
+    value = _number(source, where, key, raw[key])
+    if value <= 0:
+        raise PolicyError(source, f"'{key}' must be above 0, got {value:g}", line=where)
+    return value
 
 
 def _parse_lists(

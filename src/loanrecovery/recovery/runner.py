@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 from loanrecovery.contract.schema import COLLECTION_SPECS
 from loanrecovery.exceptions import DataFileError
 from loanrecovery.recovery.baselines import greedy_assignment, seed_rules_assignment
-from loanrecovery.recovery.catalogue import Catalogue, load_catalogue
+from loanrecovery.recovery.catalogue import ActionSpec, Catalogue, load_catalogue
 from loanrecovery.recovery.challenger import assign_arms
 from loanrecovery.recovery.compliance import (
     ComplianceReport,
@@ -462,6 +463,9 @@ def run_recovery(
     use = pd.DataFrame({name: plan["Action"].value_counts() for name, plan in plans.items()})
     use = use.reindex(list(catalogue.names)).fillna(0).astype(int)
     use["capacity"] = [None if not np.isfinite(c) else float(c) for c in caps]
+    use["capacity as stated"] = [
+        _stated_capacity(action, capacities) for action in catalogue.actions
+    ]
     return RecoveryResult(
         cases=cases,
         expected_recovery=rec,
@@ -479,6 +483,21 @@ def run_recovery(
         history_rows=n_history,
         history_note=history_note,
     )
+
+
+def _stated_capacity(action: ActionSpec, overrides: dict[str, float] | None) -> str:
+    """The capacity in the manager's units, e.g. "9,000 agent call minutes per day x 22 / 12
+    per account"."""
+    if overrides and action.name in overrides:
+        return "set for this run (accounts)"
+    if not math.isfinite(action.stated_capacity):
+        return "no limit"
+    text = f"{action.stated_capacity:,.0f} {action.capacity_unit}"
+    if action.capacity_periods != 1:
+        text += f" x {action.capacity_periods:g}"
+    if action.units_per_account != 1:
+        text += f" / {action.units_per_account:g} per account"
+    return text
 
 
 def recovery_json(result: RecoveryResult, truth: dict[str, Any] | None = None) -> dict[str, Any]:
