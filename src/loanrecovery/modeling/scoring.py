@@ -252,8 +252,9 @@ class LoanScoringModel:
         else:
             raw = self.raw_score(X)
         pd_ = self.champion.calibrator_.predict(raw)
-        in_default, closed = settled_or_defaulted(frame)
-        if not getattr(self, "book_rules", False):  # model files from before book_rules
+        if getattr(self, "book_rules", False):  # absent in model files from before it
+            in_default, closed = settled_or_defaulted(frame)
+        else:
             in_default = closed = np.zeros(len(frame), dtype=bool)
         settled = in_default | closed
         if settled.any():
@@ -289,7 +290,8 @@ class LoanScoringModel:
                 reasons.loc[settled, :] = ""
                 reasons.iloc[np.flatnonzero(in_default), 0] = IN_DEFAULT_REASON
             table = pd.concat([table, reasons.set_axis(table.index)], axis=1)
-        open_rows = np.flatnonzero(~settled)
+        # Drift on the loans the model scores (all of them if every loan is settled).
+        open_rows = np.flatnonzero(~settled) if not settled.all() else np.arange(len(X))
         sample = open_rows[_drift_sample(len(open_rows))]
         drift, overall = self.drift.compare(X.iloc[sample], pd_[sample])
         return ScoreResult(table=table, drift=drift, overall_psi=overall, unseen_columns=unseen)
