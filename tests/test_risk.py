@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
 from loanrecovery.features import LoanFeatures
-from loanrecovery.risk import baseline_forest, fit_risk_model, resolve_target
+from loanrecovery.risk import (
+    ORIGINAL_FOREST,
+    _classification_metrics,
+    baseline_forest,
+    fit_risk_model,
+    resolve_target,
+)
 
 
 def test_future_target_excludes_loans_already_in_default(loans):
@@ -41,6 +48,12 @@ def test_scores_are_out_of_fold_and_in_default_scored_one(loans):
     assert 0.5 < result.metrics["roc_auc"] <= 1.0
     for key in ("accuracy", "precision", "recall", "f1"):
         assert 0.0 <= result.metrics[key] <= 1.0
+    # the metrics table is the out-of-fold scores' at the 0.5 threshold
+    y, oof = target.values[train].astype(int), result.scores[train]
+    assert result.metrics["threshold"] == 0.5
+    assert result.metrics["accuracy"] == pytest.approx(np.mean((oof >= 0.5) == y))
+    assert result.metrics["roc_auc"] == pytest.approx(roc_auc_score(y, oof))
+    assert result.roc["fpr"][0] == 0.0 and result.roc["tpr"][-1] == 1.0
 
 
 def test_original_forest_spec():
@@ -51,6 +64,39 @@ def test_original_forest_spec():
         "balanced",
         42,
     )
+    assert {key: forest.get_params()[key] for key in ORIGINAL_FOREST} == dict(ORIGINAL_FOREST)
+
+
+def test_original_forest_seed_size_and_threads_are_the_only_changes():
+    small = baseline_forest(7, n_estimators=10, n_jobs=1).get_params()
+    default = baseline_forest().get_params()
+    changed = {key for key in default if small[key] != default[key]}
+    assert changed == {"random_state", "n_estimators", "n_jobs"}
+    assert (small["random_state"], small["n_estimators"], small["n_jobs"]) == (7, 10, 1)
+
+
+def _f1_at(y: np.ndarray, score: np.ndarray, cut: float) -> float:
+    return float(f1_score(y, (score >= cut).astype(int), zero_division=0))
+
+
+def test_metrics_table_at_a_given_and_at_the_best_f1_threshold():
+    rng = np.random.default_rng(3)
+    y = (rng.random(300) < 0.2).astype(int)
+    score = np.clip(0.3 * y + rng.normal(0.3, 0.2, 300), 0, 1)
+    given = _classification_metrics(y, score, 0.5)
+    assert list(given) == ["accuracy", "precision", "recall", "f1", "threshold", "roc_auc"]
+    flags = (score >= 0.5).astype(int)
+    assert given["accuracy"] == pytest.approx(np.mean(flags == y))
+    assert given["precision"] == pytest.approx(precision_score(y, flags))
+    assert given["recall"] == pytest.approx(recall_score(y, flags))
+    assert given["roc_auc"] == pytest.approx(roc_auc_score(y, score))
+
+    best = _classification_metrics(y, score, None, extra=("brier",))
+    assert list(best)[-2:] == ["roc_auc", "brier"]
+    brute = max(_f1_at(y, score, cut) for cut in np.unique(score))
+    assert best["f1"] == pytest.approx(brute)
+    assert _f1_at(y, score, best["threshold"]) == pytest.approx(brute)
+    assert best["brier"] == pytest.approx(np.mean((score - y) ** 2))
 
 
 def test_single_class_is_refused(loans):

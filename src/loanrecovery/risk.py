@@ -15,23 +15,16 @@ loans without a known target are scored by the model fit on all training loans.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import RandomForestClassifier
-from sklearn.metrics import (
-    accuracy_score,
-    brier_score_loss,
-    f1_score,
-    precision_recall_curve,
-    precision_score,
-    recall_score,
-    roc_auc_score,
-    roc_curve,
-)
+from sklearn.metrics import roc_curve
 from sklearn.model_selection import StratifiedKFold
 
 __all__ = [
@@ -41,6 +34,7 @@ __all__ = [
     "RiskModelResult",
     "resolve_target",
     "closed_loans",
+    "ORIGINAL_FOREST",
     "baseline_forest",
     "fit_risk_model",
     "fit_champion_model",
@@ -50,6 +44,13 @@ logger = logging.getLogger(__name__)
 
 FUTURE_TARGET = "Default_Next_6M"
 DEFAULT_DPD = 90
+
+#: The original write-up's forest: the one place its parameters are written. Every user of
+#: that forest (``run``'s baseline, :class:`loanrecovery.modeling.BaselineForest`, the early
+#: warning's static and snapshot baselines) builds it with :func:`baseline_forest`.
+ORIGINAL_FOREST: Mapping[str, Any] = MappingProxyType(
+    {"n_estimators": 150, "max_depth": 8, "class_weight": "balanced", "random_state": 42}
+)
 
 
 @dataclass(frozen=True)
@@ -121,15 +122,37 @@ def resolve_target(loans: pd.DataFrame) -> RiskTarget | None:
     return None
 
 
-def baseline_forest(random_state: int = 42) -> RandomForestClassifier:
-    """The original write-up's forest."""
-    return RandomForestClassifier(
-        n_estimators=150,
-        max_depth=8,
-        class_weight="balanced",
-        random_state=random_state,
-        n_jobs=2,
-    )
+def baseline_forest(
+    random_state: int = ORIGINAL_FOREST["random_state"],
+    *,
+    n_estimators: int = ORIGINAL_FOREST["n_estimators"],
+    n_jobs: int = 2,
+) -> RandomForestClassifier:
+    """The original write-up's forest (:data:`ORIGINAL_FOREST`), unfitted.
+
+    Parameters
+    ----------
+    random_state : int, default=42
+        Seed of the forest.
+    n_estimators : int, default=150
+        Number of trees (fewer only to make tests fast).
+    n_jobs : int, default=2
+        Threads. The trees do not depend on it; with more than one, ``predict_proba`` adds
+        the trees' probabilities in the order the threads finish, so a probability can
+        differ in its last bit (about 1e-16) between two runs.
+
+    Returns
+    -------
+    RandomForestClassifier
+        The forest of :data:`ORIGINAL_FOREST` with the given seed, size and threads.
+    """
+    params = {
+        **ORIGINAL_FOREST,
+        "random_state": random_state,
+        "n_estimators": n_estimators,
+        "n_jobs": n_jobs,
+    }
+    return RandomForestClassifier(**params)
 
 
 @dataclass
@@ -158,17 +181,46 @@ class RiskModelResult:
     importance: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
 
 
-def _classification_metrics(y: np.ndarray, score: np.ndarray, threshold: float) -> dict[str, Any]:
-    pred = (score >= threshold).astype(int)
-    metrics: dict[str, Any] = {
-        "accuracy": float(accuracy_score(y, pred)),
-        "precision": float(precision_score(y, pred, zero_division=0)),
-        "recall": float(recall_score(y, pred, zero_division=0)),
-        "f1": float(f1_score(y, pred, zero_division=0)),
-        "threshold": threshold,
-    }
-    metrics["roc_auc"] = float(roc_auc_score(y, score)) if len(np.unique(y)) == 2 else None
+def _classification_metrics(
+    y: np.ndarray, score: np.ndarray, threshold: float | None, extra: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The write-up's metrics table from :func:`loanrecovery.modeling.metrics.pd_metrics`.
+
+    Accuracy, precision, recall and F1 of ``score >= threshold`` (without ``threshold``,
+    the cut-off that maximises F1 on these scores), ``threshold``, ``roc_auc`` and the
+    ``extra`` keys of ``pd_metrics`` asked for (e.g. ``("brier",)``), in that order.
+    """
+    # Imported here: loanrecovery.modeling imports this module (its target constants).
+    from loanrecovery.modeling.metrics import pd_metrics
+
+    table = pd_metrics(y, score, threshold)
+    metrics = {key: table[key] for key in ("accuracy", "precision", "recall", "f1", "threshold")}
+    metrics["roc_auc"] = table["auc"]
+    metrics.update({key: table[key] for key in extra})
     return metrics
+
+
+def _fixed_scores(target: RiskTarget) -> tuple[np.ndarray, np.ndarray]:
+    """Scores of the loans no model scores (1 in default, 0 closed, NaN elsewhere), and
+    the mask of loans without a known target (scored by the model fit on all training loans).
+    """
+    scores = np.where(target.in_default, 1.0, np.where(target.closed, 0.0, np.nan))
+    unknown = ~target.trainable & ~target.in_default & ~target.closed
+    return scores, unknown
+
+
+def _sample_counts(y: np.ndarray, target: RiskTarget) -> dict[str, Any]:
+    return {
+        "n_train": int(len(y)),
+        "n_in_default": int(target.in_default.sum()),
+        "n_closed": int(target.closed.sum()),
+        "positive_rate": float(y.mean()),
+    }
+
+
+def _roc_points(y: np.ndarray, score: np.ndarray) -> dict[str, list[float]]:
+    fpr, tpr, _ = roc_curve(y, score)
+    return {"fpr": fpr.round(4).tolist(), "tpr": tpr.round(4).tolist()}
 
 
 def fit_risk_model(
@@ -204,28 +256,21 @@ def fit_risk_model(
             fold_model = clone(estimator).fit(X.iloc[fit_idx], y[fit_idx])
             oof[test_idx] = _positive_proba(fold_model, X.iloc[test_idx])
     model = clone(estimator).fit(X, y)
-    scores = np.where(target.in_default, 1.0, np.where(target.closed, 0.0, np.nan))
-    unknown = ~train & ~target.in_default & ~target.closed
+    scores, unknown = _fixed_scores(target)
     if unknown.any():
         scores[unknown] = _positive_proba(model, features.loc[unknown])
     scores[train] = oof if n_folds >= 2 else _positive_proba(model, X)
 
     metrics = _classification_metrics(y, scores[train], threshold) if n_folds >= 2 else {}
+    metrics.update(_sample_counts(y, target))
     metrics.update(
         {
-            "n_train": int(len(y)),
-            "n_in_default": int(target.in_default.sum()),
-            "n_closed": int(target.closed.sum()),
-            "positive_rate": float(y.mean()),
             "validation": f"{n_folds}-fold stratified out-of-fold" if n_folds >= 2 else "none",
             "target": target.description,
             "model": type(estimator).__name__,
         }
     )
-    roc: dict[str, list[float]] = {}
-    if metrics.get("roc_auc") is not None:
-        fpr, tpr, _ = roc_curve(y, scores[train])
-        roc = {"fpr": fpr.round(4).tolist(), "tpr": tpr.round(4).tolist()}
+    roc = _roc_points(y, scores[train]) if n_folds >= 2 else {}
     importance = pd.Series(
         getattr(model, "feature_importances_", np.zeros(X.shape[1])), index=X.columns
     ).sort_values(ascending=False)
@@ -233,13 +278,6 @@ def fit_risk_model(
     return RiskModelResult(
         model=model, scores=scores, metrics=metrics, roc=roc, importance=importance
     )
-
-
-def _f1_threshold(y: np.ndarray, score: np.ndarray) -> float:
-    """The score threshold that maximises F1 on these (out-of-fold) scores."""
-    precision, recall, thresholds = precision_recall_curve(y, score)
-    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
-    return float(thresholds[int(np.argmax(f1[:-1]))]) if len(thresholds) else 0.5
 
 
 def fit_champion_model(
@@ -255,8 +293,7 @@ def fit_champion_model(
     train = target.trainable
     X, y = features.loc[train], target.values[train].astype(int)
     model = ChampionClassifier(random_state=random_state).fit(X, y)
-    scores = np.where(target.in_default, 1.0, np.where(target.closed, 0.0, np.nan))
-    unknown = ~train & ~target.in_default & ~target.closed
+    scores, unknown = _fixed_scores(target)
     if unknown.any():
         scores[unknown] = model.predict_proba(features.loc[unknown])[:, 1]
     oof = np.asarray(model.oof_pd_, dtype=float)
@@ -264,15 +301,10 @@ def fit_champion_model(
     if missing.any():
         oof[missing] = model.predict_proba(X.loc[missing])[:, 1]
     scores[train] = oof
-    threshold = _f1_threshold(y, oof)
-    metrics = _classification_metrics(y, oof, threshold)
+    metrics = _classification_metrics(y, oof, None, extra=("brier",))
+    metrics.update(_sample_counts(y, target))
     metrics.update(
         {
-            "brier": float(brier_score_loss(y, oof)),
-            "n_train": int(len(y)),
-            "n_in_default": int(target.in_default.sum()),
-            "n_closed": int(target.closed.sum()),
-            "positive_rate": float(y.mean()),
             "mean_pd": float(oof.mean()),
             "validation": f"{model.cv}-fold stratified out-of-fold (cross-fitted calibration)",
             "threshold_rule": "maximises F1 on the out-of-fold PDs",
@@ -281,14 +313,9 @@ def fit_champion_model(
             "candidates_auc": {k: float(v) for k, v in model.cv_auc_.items()},
         }
     )
-    fpr, tpr, _ = roc_curve(y, oof)
     importance = pd.Series(model.feature_importances_, index=X.columns).sort_values(ascending=False)
     return RiskModelResult(
-        model=model,
-        scores=scores,
-        metrics=metrics,
-        roc={"fpr": fpr.round(4).tolist(), "tpr": tpr.round(4).tolist()},
-        importance=importance,
+        model=model, scores=scores, metrics=metrics, roc=_roc_points(y, oof), importance=importance
     )
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from loanrecovery.early_warning.evaluation import (
+    StaticBaseline,
     budget_metrics,
     choose_cutoff,
     flag_at_budget,
@@ -17,6 +18,8 @@ from loanrecovery.early_warning.evaluation import (
     lead_time_by_warning,
     rule_score,
 )
+from loanrecovery.early_warning.features import STATIC_FEATURES
+from loanrecovery.risk import baseline_forest
 
 
 def test_flag_at_budget_takes_the_top_share_of_each_month() -> None:
@@ -99,3 +102,19 @@ def test_cutoff_leaves_a_test_window_and_refuses_short_panels() -> None:
     assert choose_cutoff(np.arange(1, 37)) == 24
     with pytest.raises(ValueError, match="needs at least"):
         choose_cutoff(np.arange(1, 10))
+
+
+def test_static_baseline_is_the_original_forest_on_a_seeded_sample() -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(120, len(STATIC_FEATURES))), columns=STATIC_FEATURES)
+    frame.iloc[::7, 0] = np.nan
+    y = (frame["Age"].fillna(0) + rng.normal(0, 0.5, 120) > 0.5).astype(int).to_numpy()
+    baseline = StaticBaseline(max_train_rows=80, random_state=5).fit(frame, y)
+    assert baseline.model_.get_params() == baseline_forest(5).get_params()
+    assert baseline.model_.n_features_in_ == len(STATIC_FEATURES)
+    score = baseline.predict_proba(frame)
+    assert score.shape == (120,) and np.all((score >= 0) & (score <= 1))
+    again = StaticBaseline(max_train_rows=80, random_state=5).fit(frame, y)
+    # Same trees; the forest's two threads add the trees' probabilities in the order they
+    # finish, so a score can differ in its last bit (about 2e-16) from one run to the next.
+    np.testing.assert_allclose(again.predict_proba(frame), score, rtol=0, atol=1e-12)

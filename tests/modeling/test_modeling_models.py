@@ -10,6 +10,7 @@ from tests.modeling.conftest import make_table
 
 from loanrecovery.modeling import BaselineForest, ChampionClassifier, GBMScorer, ScorecardModel
 from loanrecovery.modeling.table import prepare_table
+from loanrecovery.risk import baseline_forest
 
 TARGET = "TARGET_LABEL_BAD=1"
 
@@ -92,6 +93,11 @@ def test_baseline_forest_is_the_original(prepared) -> None:  # type: ignore[no-u
         "balanced",
     )
     assert forest.predict_proba(prepared.X).shape == (len(prepared.y), 2)
+    # the one factory of the original forest, with the wrapper's seed, size and threads
+    assert params == baseline_forest(n_jobs=1).get_params()
+    small = BaselineForest(n_estimators=5, n_jobs=1, random_state=3).fit(prepared.X, prepared.y)
+    assert small.forest_.get_params() == baseline_forest(3, n_estimators=5, n_jobs=1).get_params()
+    assert len(small.forest_.estimators_) == 5
 
 
 def test_missing_feature_is_named(champion, prepared) -> None:  # type: ignore[no-untyped-def]

@@ -13,8 +13,8 @@ Baselines
     those with the most missed payments, then the highest days past due, come first.
 ``baseline_static``
     The foundation's snapshot model without history features: its RandomForest
-    (``n_estimators=150, max_depth=8, class_weight='balanced', random_state=42``) on the
-    static loan and borrower columns, trained on the same loan-months and target.
+    (:func:`loanrecovery.risk.baseline_forest`) on the static loan and borrower columns,
+    trained on the same loan-months and target.
 ``baseline_snapshot`` (an extra, stronger baseline)
     The same forest on the canonical loan row as it stood that month: static columns plus
     that month's days past due, missed payments so far, payment and balance. It knows the
@@ -28,6 +28,8 @@ import math
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
+
+from loanrecovery.risk import baseline_forest
 
 __all__ = [
     "choose_cutoff",
@@ -190,8 +192,6 @@ class _ForestBaseline:
         -------
         self
         """
-        from loanrecovery.risk import baseline_forest
-
         rng = np.random.default_rng(self.random_state)
         rows = np.arange(len(frame))
         if len(rows) > self.max_train_rows:

@@ -28,13 +28,13 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
 from loanrecovery.modeling.encoding import FrameEncoder, fitted_frame, validate_xy
+from loanrecovery.risk import baseline_forest
 
 __all__ = ["GBMScorer", "ScorecardModel", "BaselineForest", "check_binary_target"]
 
@@ -471,9 +471,16 @@ class ScorecardModel(_ScoreClassifier):
 class BaselineForest(ClassifierMixin, BaseEstimator):
     """The original write-up's forest, on any feature frame.
 
-    ``RandomForestClassifier(n_estimators=150, max_depth=8, class_weight='balanced',
-    random_state=42)`` on the frame with categories as codes and missing values as the
-    training median (both learned at fit time).
+    :func:`loanrecovery.risk.baseline_forest` (the parameters of
+    :data:`loanrecovery.risk.ORIGINAL_FOREST`) on the frame with categories as codes and
+    missing values as the training median (both learned at fit time).
+
+    Parameters
+    ----------
+    n_estimators : int, default=150
+        Number of trees (fewer only to make tests fast).
+    n_jobs : int, default=2
+    random_state : int, default=42
     """
 
     def __init__(self, n_estimators: int = 150, n_jobs: int = 2, random_state: int = 42) -> None:
@@ -491,12 +498,8 @@ class BaselineForest(ClassifierMixin, BaseEstimator):
         matrix = self.encoder_.transform(frame)
         medians = np.nanmedian(np.where(np.isfinite(matrix), matrix, np.nan), axis=0)
         self.medians_ = np.nan_to_num(medians)
-        self.forest_ = RandomForestClassifier(
-            n_estimators=self.n_estimators,
-            max_depth=8,
-            class_weight="balanced",
-            random_state=self.random_state,
-            n_jobs=self.n_jobs,
+        self.forest_ = baseline_forest(
+            self.random_state, n_estimators=self.n_estimators, n_jobs=self.n_jobs
         ).fit(self._impute(matrix), y01)
         return self
 

@@ -39,6 +39,7 @@ from loanrecovery.modeling.validation import (
     out_of_time_split,
     stratified_splits,
 )
+from loanrecovery.risk import ORIGINAL_FOREST
 
 __all__ = ["EvaluationResult", "evaluate_table", "fairness_table", "METRIC_KEYS"]
 
@@ -50,6 +51,10 @@ METRIC_KEYS = (
     "accuracy", "precision", "recall", "f1", "threshold",
 )  # fmt: skip
 _MIN_GROUP = 30
+#: The original write-up's forest as the JSON names it.
+_ORIGINAL_FOREST_TEXT = (
+    "RandomForestClassifier(" + ", ".join(f"{k}={v!r}" for k, v in ORIGINAL_FOREST.items()) + ")"
+)
 #: Folds of the earlier part on which the forest's out-of-time cut-off is chosen.
 BASELINE_THRESHOLD_FOLDS = 3
 
@@ -88,10 +93,7 @@ class EvaluationResult:
                 "champion": self.champion,
                 "seconds": round(self.seconds, 2),
                 "baseline": {key: self.baseline[key] for key in METRIC_KEYS}
-                | {
-                    "model": "RandomForestClassifier(n_estimators=150, max_depth=8, "
-                    "class_weight='balanced', random_state=42)"
-                },
+                | {"model": _ORIGINAL_FOREST_TEXT},
                 "calibration": self.calibration,
                 "candidates_auc": self.candidates_auc,
                 "excluded_columns": self.excluded_columns,
