@@ -1,10 +1,52 @@
-"""Line numbers of TOML array-of-tables entries and keys, for errors that name the line."""
+"""The project's TOML files (policy, action catalogue): reading them, and the line numbers of
+their array-of-tables entries and keys, for errors that name the line."""
 
 from __future__ import annotations
 
 import re
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
 
-__all__ = ["table_lines", "key_line"]
+from loanrecovery.exceptions import PolicyError
+
+__all__ = ["read_toml", "table_lines", "key_line"]
+
+
+def read_toml(
+    path: str | Path | None, builtin: tuple[str, ...], what: str
+) -> tuple[str, str, dict[str, Any]]:
+    """Text, source name and parsed content of a TOML file (the built-in one without ``path``).
+
+    Parameters
+    ----------
+    path : path, optional
+        The user's file.
+    builtin : tuple of str
+        Package, then the path parts of the built-in file inside it.
+    what : str
+        What the file is, for the "not found" message (e.g. ``"policy"``).
+
+    Raises
+    ------
+    PolicyError
+        The file is missing or not valid TOML.
+    """
+    if path is None:
+        package, *parts = builtin
+        text = resources.files(package).joinpath(*parts).read_text("utf-8")
+        source = f"<built-in {parts[-1]}>"
+    else:
+        source = str(path)
+        if not Path(path).is_file():
+            raise PolicyError(source, f"{what} file not found")
+        text = Path(path).read_text(encoding="utf-8-sig")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(source, f"not valid TOML ({exc})") from None
+    return text, source, data
 
 
 def table_lines(text: str, header: str) -> list[int]:

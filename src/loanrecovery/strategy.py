@@ -8,14 +8,12 @@ the rule's name says why.
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from loanrecovery._toml_lines import table_lines
+from loanrecovery._toml_lines import read_toml, table_lines
 from loanrecovery.actions import ACTIONS
 from loanrecovery.exceptions import PolicyError
 
@@ -129,18 +127,7 @@ def load_policy(path: str | Path | None = None) -> StrategyPolicy:
     PolicyError
         The file is missing or invalid; the message names the line.
     """
-    if path is None:
-        text = resources.files("loanrecovery.data").joinpath(DEFAULT_POLICY).read_text("utf-8")
-        source = f"<built-in {DEFAULT_POLICY}>"
-    else:
-        source = str(path)
-        if not Path(path).is_file():
-            raise PolicyError(source, "policy file not found")
-        text = Path(path).read_text(encoding="utf-8-sig")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(source, f"not valid TOML ({exc})") from None
+    text, source, data = read_toml(path, ("loanrecovery.data", DEFAULT_POLICY), "policy")
     raw_rules = data.get("rule")
     if not isinstance(raw_rules, list) or not raw_rules:
         raise PolicyError(source, "no [[rule]] entries; a policy needs at least a catch-all rule")

@@ -4,16 +4,14 @@ and the compliance rules every plan must satisfy (``data/actions.toml``)."""
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from loanrecovery._toml_lines import key_line, table_lines
+from loanrecovery._toml_lines import key_line, read_toml, table_lines
 from loanrecovery.actions import ACTIONS
 from loanrecovery.exceptions import PolicyError
 
@@ -265,18 +263,9 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
     PolicyError
         The file is missing, not TOML, or an entry is invalid; the message names the line.
     """
-    if path is None:
-        pkg = resources.files("loanrecovery.recovery").joinpath("data").joinpath(_DEFAULT_FILE)
-        text, source = pkg.read_text("utf-8"), f"<built-in {_DEFAULT_FILE}>"
-    else:
-        source = str(path)
-        if not Path(path).is_file():
-            raise PolicyError(source, "action catalogue file not found")
-        text = Path(path).read_text(encoding="utf-8-sig")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(source, f"not valid TOML ({exc})") from None
+    text, source, data = read_toml(
+        path, ("loanrecovery.recovery", "data", _DEFAULT_FILE), "action catalogue"
+    )
     raw_actions = data.get("action")
     if not isinstance(raw_actions, list) or not raw_actions:
         raise PolicyError(source, "no [[action]] entries")
