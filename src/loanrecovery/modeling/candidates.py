@@ -66,6 +66,20 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+class _EncodedInput:
+    """Fit-time input handling shared by the models that see the frame as one matrix."""
+
+    def _fit_encoder(self, X: object, y: object) -> tuple[np.ndarray, np.ndarray]:
+        """Validate ``X`` and ``y``, learn the classes and the frame encoder; return the
+        encoded matrix and the 0/1 target."""
+        frame, y = validate_xy(X, y)
+        self.classes_, y01 = check_binary_target(y, self)  # type: ignore[arg-type]
+        self.encoder_ = FrameEncoder().fit(frame)
+        self.feature_names_in_ = self.encoder_.feature_names_in_
+        self.n_features_in_ = len(self.feature_names_in_)
+        return self.encoder_.transform(frame), y01
+
+
 class _ScoreClassifier(ClassifierMixin, BaseEstimator):
     """Shared predict / predict_proba for models whose ``decision_function`` is log-odds."""
 
@@ -87,7 +101,7 @@ class _ScoreClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
 
-class GBMScorer(_ScoreClassifier):
+class GBMScorer(_EncodedInput, _ScoreClassifier):
     """LightGBM gradient boosting with early stopping on an inner validation split.
 
     Parameters
@@ -201,12 +215,7 @@ class GBMScorer(_ScoreClassifier):
 
     def fit(self, X: object, y: object) -> GBMScorer:
         """Fit on a feature frame (numeric and ``category`` columns) and a binary target."""
-        frame, y = validate_xy(X, y)
-        self.classes_, y01 = check_binary_target(y, self)
-        self.encoder_ = FrameEncoder().fit(frame)
-        self.feature_names_in_ = self.encoder_.feature_names_in_
-        self.n_features_in_ = len(self.feature_names_in_)
-        matrix = self.encoder_.transform(frame)
+        matrix, y01 = self._fit_encoder(X, y)
         params = self._params(len(y01), matrix.shape[1])
         if self.monotone:
             params["monotone_constraints"] = self._monotone(
@@ -468,7 +477,7 @@ class ScorecardModel(_ScoreClassifier):
         return np.asarray(woe @ self.coef_ + self.intercept_, dtype=float)
 
 
-class BaselineForest(ClassifierMixin, BaseEstimator):
+class BaselineForest(_EncodedInput, ClassifierMixin, BaseEstimator):
     """The original write-up's forest, on any feature frame.
 
     :func:`loanrecovery.risk.baseline_forest` (the parameters of
@@ -490,12 +499,7 @@ class BaselineForest(ClassifierMixin, BaseEstimator):
 
     def fit(self, X: object, y: object) -> BaselineForest:
         """Fit the forest."""
-        frame, y = validate_xy(X, y)
-        self.classes_, y01 = check_binary_target(y, self)
-        self.encoder_ = FrameEncoder().fit(frame)
-        self.feature_names_in_ = self.encoder_.feature_names_in_
-        self.n_features_in_ = len(self.feature_names_in_)
-        matrix = self.encoder_.transform(frame)
+        matrix, y01 = self._fit_encoder(X, y)
         medians = np.nanmedian(np.where(np.isfinite(matrix), matrix, np.nan), axis=0)
         self.medians_ = np.nan_to_num(medians)
         self.forest_ = baseline_forest(
