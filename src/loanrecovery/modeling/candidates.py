@@ -66,6 +66,17 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+class BinaryNanTags:
+    """scikit-learn tags of our binary classifiers: missing values allowed, two classes only."""
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.input_tags.allow_nan = True
+        if tags.classifier_tags is not None:
+            tags.classifier_tags.multi_class = False
+        return tags
+
+
 class _EncodedInput:
     """Fit-time input handling shared by the models that see the frame as one matrix."""
 
@@ -80,7 +91,7 @@ class _EncodedInput:
         return self.encoder_.transform(frame), y01
 
 
-class _ScoreClassifier(ClassifierMixin, BaseEstimator):
+class _ScoreClassifier(BinaryNanTags, ClassifierMixin, BaseEstimator):
     """Shared predict / predict_proba for models whose ``decision_function`` is log-odds."""
 
     def predict_proba(self, X: object) -> np.ndarray:
@@ -92,13 +103,6 @@ class _ScoreClassifier(ClassifierMixin, BaseEstimator):
         """Class with log-odds above 0."""
         positive = self.decision_function(X) > 0
         return self.classes_[positive.astype(int)]
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        if tags.classifier_tags is not None:
-            tags.classifier_tags.multi_class = False
-        return tags
 
 
 class GBMScorer(_EncodedInput, _ScoreClassifier):
@@ -456,10 +460,7 @@ class ScorecardModel(_ScoreClassifier):
         return self
 
     def _frame(self, X: object) -> pd.DataFrame:
-        check_is_fitted(self, "coef_")
-        frame = fitted_frame(self, X)
-        frame.columns = [str(c) for c in frame.columns]
-        return frame
+        return fitted_frame(self, X, fitted="coef_", str_columns=True)
 
     def contributions(self, X: object) -> np.ndarray:
         """``coef_j * (WoE_j - mean WoE_j)`` per row and feature."""
@@ -477,7 +478,7 @@ class ScorecardModel(_ScoreClassifier):
         return np.asarray(woe @ self.coef_ + self.intercept_, dtype=float)
 
 
-class BaselineForest(_EncodedInput, ClassifierMixin, BaseEstimator):
+class BaselineForest(_EncodedInput, BinaryNanTags, ClassifierMixin, BaseEstimator):
     """The original write-up's forest, on any feature frame.
 
     :func:`loanrecovery.risk.baseline_forest` (the parameters of
@@ -533,10 +534,3 @@ class BaselineForest(_EncodedInput, ClassifierMixin, BaseEstimator):
         """The forest's impurity importances."""
         check_is_fitted(self, "forest_")
         return np.asarray(self.forest_.feature_importances_)
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        if tags.classifier_tags is not None:
-            tags.classifier_tags.multi_class = False
-        return tags

@@ -19,7 +19,12 @@ from sklearn.metrics import roc_auc_score
 from sklearn.utils.validation import check_is_fitted
 
 from loanrecovery.modeling.calibration import ScoreCalibrator, cross_fitted_pd
-from loanrecovery.modeling.candidates import GBMScorer, ScorecardModel, check_binary_target
+from loanrecovery.modeling.candidates import (
+    BinaryNanTags,
+    GBMScorer,
+    ScorecardModel,
+    check_binary_target,
+)
 from loanrecovery.modeling.encoding import fitted_frame, validate_xy
 from loanrecovery.modeling.reasons import reason_codes
 from loanrecovery.modeling.validation import Splits, cross_fit, stratified_splits
@@ -87,7 +92,7 @@ def combine(scores: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndar
     return np.asarray(sum(w * scores[name] for name, w in weights.items()), dtype=float)
 
 
-class ChampionClassifier(ClassifierMixin, BaseEstimator):
+class ChampionClassifier(BinaryNanTags, ClassifierMixin, BaseEstimator):
     """Best of the candidate models by out-of-fold AUC, with a calibrated PD.
 
     Parameters
@@ -187,10 +192,7 @@ class ChampionClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _frame(self, X: object) -> pd.DataFrame:
-        check_is_fitted(self, "models_")
-        frame = fitted_frame(self, X)
-        frame.columns = [str(c) for c in frame.columns]
-        return frame
+        return fitted_frame(self, X, fitted="models_", str_columns=True)
 
     def decision_function(self, X: object) -> np.ndarray:
         """The champion's log-odds score (before calibration)."""
@@ -249,10 +251,3 @@ class ChampionClassifier(ClassifierMixin, BaseEstimator):
                 imp = np.abs(model.coef_)
             total += weight * (imp / imp.sum() if imp.sum() > 0 else imp)
         return total
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        if tags.classifier_tags is not None:
-            tags.classifier_tags.multi_class = False
-        return tags

@@ -10,9 +10,16 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 __all__ = ["FrameEncoder", "as_frame", "check_columns", "validate_xy"]
 
 
-def fitted_frame(estimator: object, X: object) -> pd.DataFrame:
+def fitted_frame(
+    estimator: object, X: object, *, fitted: str | None = None, str_columns: bool = False
+) -> pd.DataFrame:
     """``X`` as a DataFrame for a fitted estimator's predict methods: an array must have
-    as many columns as the estimator was fit on (a frame is matched by column name later)."""
+    as many columns as the estimator was fit on (a frame is matched by column name later).
+
+    ``fitted`` names an attribute that must exist (else ``NotFittedError``); with
+    ``str_columns`` the column names are made strings, as at fit time."""
+    if fitted is not None:
+        check_is_fitted(estimator, fitted)
     frame = as_frame(X)
     expected = estimator.n_features_in_  # type: ignore[attr-defined]
     if not isinstance(X, pd.DataFrame) and frame.shape[1] != expected:
@@ -20,6 +27,8 @@ def fitted_frame(estimator: object, X: object) -> pd.DataFrame:
             f"X has {frame.shape[1]} features, but {type(estimator).__name__} is expecting "
             f"{expected} features as input"
         )
+    if str_columns:
+        frame.columns = [str(c) for c in frame.columns]
     return frame
 
 
