@@ -19,6 +19,7 @@ __all__ = [
     "LOAN_COLUMNS",
     "LOAN_SPECS",
     "COLLECTION_SPECS",
+    "PAYMENT_SPECS",
     "ID_COLUMN",
     "FEATURE_ROLES",
     "normalize_level",
@@ -235,4 +236,14 @@ COLLECTION_SPECS: tuple[ColumnSpec, ...] = (
     ColumnSpec("Action", Kind.CATEGORY, Role.TREATMENT, levels=ACTIONS),
     ColumnSpec("Cost", Kind.NUMBER, Role.TREATMENT, minimum=0, maximum=_MONEY_MAX),
     ColumnSpec("Recovered_Amount", Kind.NUMBER, Role.OUTCOME, minimum=0, maximum=_MONEY_MAX),
+)
+
+#: The monthly payment panel (one row per loan per active month), ``payments.csv``.
+PAYMENT_SPECS: tuple[ColumnSpec, ...] = (
+    ColumnSpec("Loan_ID", Kind.TEXT, Role.IDENTIFIER, description="loan identifier"),
+    ColumnSpec("Month", Kind.INTEGER, Role.IDENTIFIER, description="month index or YYYY-MM"),
+    ColumnSpec("Amount_Due", Kind.NUMBER, Role.BEHAVIOUR, minimum=0),
+    ColumnSpec("Amount_Paid", Kind.NUMBER, Role.BEHAVIOUR, minimum=0),
+    ColumnSpec("Days_Past_Due", Kind.NUMBER, Role.BEHAVIOUR, minimum=0),
+    ColumnSpec("Outstanding_Balance", Kind.NUMBER, Role.BEHAVIOUR, minimum=0),
 )

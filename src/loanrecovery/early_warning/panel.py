@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from loanrecovery.contract.schema import ColumnSpec, Kind, Role
+from loanrecovery.contract.schema import PAYMENT_SPECS, ColumnSpec
 from loanrecovery.contract.validate import REJECT_COLUMNS as _CONTRACT_REJECT_COLUMNS
 from loanrecovery.contract.validate import match_columns
 from loanrecovery.exceptions import DataFileError
@@ -49,14 +49,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Columns of the payment panel, in the simulator's order.
-PANEL_COLUMNS: tuple[str, ...] = (
-    "Loan_ID",
-    "Month",
-    "Amount_Due",
-    "Amount_Paid",
-    "Days_Past_Due",
-    "Outstanding_Balance",
-)
+PANEL_COLUMNS: tuple[str, ...] = tuple(spec.name for spec in PAYMENT_SPECS)
 
 #: Columns of a rejects frame (the same layout as the loan contract's rejects).
 REJECT_COLUMNS: tuple[str, ...] = tuple(_CONTRACT_REJECT_COLUMNS)
@@ -64,14 +57,7 @@ REJECT_COLUMNS: tuple[str, ...] = tuple(_CONTRACT_REJECT_COLUMNS)
 #: The panel's columns as contract specs (used to match column names that differ only in
 #: case, spaces or underscores; values are checked by the vectorised rules below, which
 #: keep a 700,000-row panel to about a second).
-PANEL_SPECS: tuple[ColumnSpec, ...] = (
-    ColumnSpec("Loan_ID", Kind.TEXT, Role.IDENTIFIER, description="loan identifier"),
-    ColumnSpec("Month", Kind.INTEGER, Role.IDENTIFIER, description="month index or YYYY-MM"),
-    ColumnSpec("Amount_Due", Kind.NUMBER, Role.BEHAVIOUR, minimum=0),
-    ColumnSpec("Amount_Paid", Kind.NUMBER, Role.BEHAVIOUR, minimum=0),
-    ColumnSpec("Days_Past_Due", Kind.NUMBER, Role.BEHAVIOUR, minimum=0),
-    ColumnSpec("Outstanding_Balance", Kind.NUMBER, Role.BEHAVIOUR, minimum=0),
-)
+PANEL_SPECS: tuple[ColumnSpec, ...] = PAYMENT_SPECS
 
 _NON_NEGATIVE: tuple[str, ...] = (
     "Amount_Due",

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from loanrecovery.actions import ACTIONS, NO_ACTION
-from loanrecovery.contract.schema import LOAN_COLUMNS
+from loanrecovery.contract.schema import LOAN_COLUMNS, PAYMENT_SPECS
 from loanrecovery.simulate import _params as P
 from loanrecovery.simulate._engine import MainPath
 from loanrecovery.simulate._state import ACTIVE, CHARGED_OFF, PAID_OFF, REPOSSESSED, STATUS_NAMES
@@ -23,14 +23,7 @@ EXTRA_LOAN_COLUMNS: tuple[str, ...] = (
     "Last_Month",
     "Current_EMI",
 )
-PAYMENT_COLUMNS: tuple[str, ...] = (
-    "Loan_ID",
-    "Month",
-    "Amount_Due",
-    "Amount_Paid",
-    "Days_Past_Due",
-    "Outstanding_Balance",
-)
+PAYMENT_COLUMNS: tuple[str, ...] = tuple(spec.name for spec in PAYMENT_SPECS)
 COLLECTION_COLUMNS: tuple[str, ...] = (
     "Action_ID",
     "Loan_ID",
