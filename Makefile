@@ -35,6 +35,7 @@ requirements: $(STAMP)
 	$(PY) scripts/make_requirements.py > requirements.txt
 
 bench: $(STAMP)
+	$(PY) -m pip install -q -e '.[dev,bench]'
 	for f in benchmarks/bench_*.py; do $(PY) $$f || exit 1; done
 
 clean:
