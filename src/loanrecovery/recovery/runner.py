@@ -15,6 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from loanrecovery.actions import ACTIONS
 from loanrecovery.contract.schema import COLLECTION_SPECS
 from loanrecovery.exceptions import DataFileError
 from loanrecovery.recovery.baselines import greedy_assignment, seed_rules_assignment
@@ -28,6 +29,7 @@ from loanrecovery.recovery.compliance import (
     schedule_contacts,
 )
 from loanrecovery.recovery.effects import ActionEffectEstimator
+from loanrecovery.recovery.evaluation import true_net_recovery
 from loanrecovery.recovery.features import decision_features, segment_of, snapshot_cases
 from loanrecovery.recovery.optimizer import Assignment, optimize_assignment
 from loanrecovery.recovery.policy import ladder_actions, load_validated_policy
@@ -289,8 +291,6 @@ def _estimate(
         if col not in case_features:
             case_features[col] = np.nan
     rec_all, cost_all = est.predict(case_features)
-    from loanrecovery.actions import ACTIONS
-
     cols = [ACTIONS.index(a) for a in catalogue.names]
     rec, cost = rec_all[:, cols], cost_all[:, cols]
     fallback = np.array([a.cost for a in catalogue.actions])
@@ -506,8 +506,6 @@ def recovery_json(result: RecoveryResult, truth: dict[str, Any] | None = None) -
     ``truth`` (a simulated book's ``truth.json``, evaluation only) adds each plan's
     ``true_net_recovery``.
     """
-    from loanrecovery.recovery.evaluation import true_net_recovery
-
     out: dict[str, Any] = {}
     for name in POLICIES:
         entry = dict(result.summary[name])
