@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from loanrecovery.actions import ACTIONS
-from loanrecovery.recovery.effects import ActionEffectEstimator
+from loanrecovery.recovery.effects import ActionEffectEstimator, cluster_se
 
 USED = ACTIONS[:3]
 
@@ -72,3 +74,56 @@ def test_predict_names_missing_features(fitted) -> None:
     est, features, *_ = fitted
     with pytest.raises(ValueError, match="missing"):
         est.predict(features.drop(columns=["Other"]))
+
+
+values = st.lists(
+    st.floats(-1e4, 1e4, allow_nan=False, allow_infinity=False), min_size=2, max_size=40
+)
+
+
+@given(values)
+@settings(max_examples=60, deadline=None)
+def test_cluster_se_with_one_row_per_account_is_the_usual_se(v: list[float]) -> None:
+    x = np.array(v)
+    assert cluster_se(x, np.arange(x.size)) == pytest.approx(
+        x.std(ddof=1) / np.sqrt(x.size), rel=1e-9, abs=1e-9
+    )
+
+
+@given(values, st.integers(2, 6))
+@settings(max_examples=60, deadline=None)
+def test_cluster_se_does_not_count_copies_of_an_account_as_evidence(
+    v: list[float], copies: int
+) -> None:
+    x = np.array(v)
+    repeated = np.repeat(x, copies)
+    accounts = np.repeat(np.arange(x.size), copies)
+    assert cluster_se(repeated, accounts) == pytest.approx(
+        cluster_se(x, np.arange(x.size)), rel=1e-9, abs=1e-9
+    )
+
+
+def test_cluster_se_needs_two_accounts() -> None:
+    assert np.isnan(cluster_se(np.array([1.0, 2.0, 3.0]), np.zeros(3)))
+
+
+def test_rows_of_one_account_are_one_fold_and_one_piece_of_evidence() -> None:
+    """Each account's history sent twice: the intervals must not narrow by sqrt(2)."""
+    features, action, recovery, cost, segment, _ = _history(1, n=1500)
+    once = ActionEffectEstimator(n_folds=3, n_estimators=60, random_state=0)
+    once.fit(features, action, recovery, cost, segment)
+    twice = ActionEffectEstimator(n_folds=3, n_estimators=60, random_state=0)
+    twice.fit(
+        pd.concat([features, features], ignore_index=True),
+        np.concatenate([action, action]),
+        np.concatenate([recovery, recovery]),
+        np.concatenate([cost, cost]),
+        np.concatenate([segment, segment]),
+    )
+    assert twice.groups_.max() + 1 == len(features)
+    width = {
+        name: (est.effects_["recovery_dr_high"] - est.effects_["recovery_dr_low"]).to_numpy()
+        for name, est in (("once", once), ("twice", twice))
+    }
+    # independent-row errors would shrink every interval to 1/sqrt(2) = 0.71 of its width
+    assert np.all(width["twice"] > 0.85 * width["once"])

@@ -17,6 +17,11 @@ estimator and cross-fitting:
   ``mu_a(x) + 1[A = a] (Y - mu_a(x)) / e_a(x)`` averages, per action and segment, to the
   mean potential outcome, with a 95% interval from its standard error.
 
+An account is usually worked several months in a row, and the 12-month outcomes of those
+decisions overlap. So the folds keep all rows of an account together (``Loan_ID``), and the
+standard errors are cluster-robust by account: rows of one account are not counted as
+independent evidence.
+
 For planning, ``predict`` gives each account's expected recovery and cost under every
 action (the average of the fold models).
 """
@@ -32,13 +37,13 @@ from lightgbm import LGBMRegressor
 from scipy import stats
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import KFold
+from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from loanrecovery.actions import ACTIONS
 
-__all__ = ["ActionEffectEstimator", "EffectTable"]
+__all__ = ["ActionEffectEstimator", "EffectTable", "cluster_se"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +64,21 @@ def _numeric_matrix(features: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         if isinstance(out[col].dtype, pd.CategoricalDtype):
             out[col] = out[col].cat.codes.astype(float).where(out[col].notna())
     return out
+
+
+def cluster_se(values: np.ndarray, groups: np.ndarray) -> float:
+    """Standard error of the mean of ``values``, cluster-robust over ``groups``.
+
+    ``sqrt(G / (G - 1) * sum_g (sum_{i in g} (v_i - mean))^2) / n`` for ``G`` clusters; with
+    one row per cluster it is the usual ``std(ddof=1) / sqrt(n)``. ``nan`` below 2 clusters.
+    """
+    v = np.asarray(values, dtype=float)
+    codes = pd.factorize(np.asarray(groups))[0]
+    n_groups = int(codes.max()) + 1 if codes.size else 0
+    if n_groups < 2:
+        return float("nan")
+    sums = np.bincount(codes, weights=v - v.mean(), minlength=n_groups)
+    return float(np.sqrt(n_groups / (n_groups - 1) * np.sum(sums**2)) / v.size)
 
 
 def _propensity_model(features: pd.DataFrame, seed: int):  # type: ignore[no-untyped-def]
@@ -82,7 +102,7 @@ class ActionEffectEstimator:
         Cross-fitting folds.
     clip : float, default 0.02
         Propensities are clipped to ``[clip, 1]`` (positivity).
-    n_estimators : int, default 300
+    n_estimators : int, default 600
         Trees of each LightGBM outcome model.
     random_state : int, default 0
         Seed of the folds and models.
@@ -134,22 +154,31 @@ class ActionEffectEstimator:
         self.feature_names_in_ = [c for c in features.columns if c != "Loan_ID"]
         X = features[self.feature_names_in_].reset_index(drop=True)
         a = np.asarray(action, dtype=object)
-        present = [name for name in ACTIONS if (a == name).sum() >= 2 * self.n_folds]
+        accounts = features["Loan_ID"].to_numpy() if "Loan_ID" in features else np.arange(len(a))
+        # An action needs enough rows, on enough accounts, to be in every training fold.
+        present = [
+            name
+            for name in ACTIONS
+            if (a == name).sum() >= 2 * self.n_folds
+            and np.unique(accounts[a == name]).size >= self.n_folds
+        ]
         self.actions_ = tuple(present)
         keep = np.isin(a, present)
         X, a = X.loc[keep].reset_index(drop=True), a[keep]
+        self.groups_ = pd.factorize(accounts[keep])[0]
         y = {"recovery": np.asarray(recovery, float)[keep], "cost": np.asarray(cost, float)[keep]}
         seg = np.asarray(segment, dtype=object)[keep]
         code = np.array([present.index(v) for v in a])
         n, k = len(a), len(present)
         Xn = _numeric_matrix(X, self.feature_names_in_)
         scale = self._scale(X)
-        folds = KFold(self.n_folds, shuffle=True, random_state=self.random_state)
+        # All rows of an account in one fold; each action spread over the folds.
+        folds = StratifiedGroupKFold(self.n_folds, shuffle=True, random_state=self.random_state)
         mu = {key: np.zeros((n, k)) for key in y}
         prop = np.zeros((n, k))
         self.models_: list[dict[str, _Outcome]] = []
         fill = X.median(numeric_only=True)
-        for train, test in folds.split(X):
+        for train, test in folds.split(X, code, groups=self.groups_):
             pm = _propensity_model(X, self.random_state)
             pm.fit(X.iloc[train].fillna(fill), code[train])
             p = np.full((len(test), k), 1e-9)
@@ -216,17 +245,13 @@ class ActionEffectEstimator:
                 for key in y:
                     pseudo = self.pseudo_[key][mask, j]
                     mean = float(pseudo.mean())
-                    se = (
-                        float(pseudo.std(ddof=1) / np.sqrt(mask.sum()))
-                        if mask.sum() > 1
-                        else np.nan
-                    )
+                    se = cluster_se(pseudo, self.groups_[mask])
                     row[f"{key}_dr"] = mean
                     row[f"{key}_dr_low"] = mean - _Z * se
                     row[f"{key}_dr_high"] = mean + _Z * se
                     obs = y[key][taken]
                     nm = float(obs.mean()) if obs.size else np.nan
-                    nse = float(obs.std(ddof=1) / np.sqrt(obs.size)) if obs.size > 1 else np.nan
+                    nse = cluster_se(obs, self.groups_[taken])
                     row[f"{key}_naive"] = nm
                     row[f"{key}_naive_low"] = nm - _Z * nse
                     row[f"{key}_naive_high"] = nm + _Z * nse
@@ -244,7 +269,7 @@ class ActionEffectEstimator:
         for key in ("recovery", "cost"):
             ps = self.pseudo_[key][mask]
             diff = ps[:, j] - ps[:, r]
-            se = float(diff.std(ddof=1) / np.sqrt(diff.size))
+            se = cluster_se(diff, self.groups_[mask])
             base = float(ps[:, r].mean())
             out[f"{key}_diff"] = float(diff.mean())
             out[f"{key}_diff_low"] = float(diff.mean()) - _Z * se
