@@ -47,6 +47,13 @@ def test_builtin_and_valid_ladders_load(tmp_path) -> None:
     ]
 
 
+def test_example_challenger_loads() -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "challenger.toml"
+    policy = load_validated_policy(example, load_catalogue())
+    assert [r.action for r in policy.rules] == ["Legal Action", "Call", "Automated Reminder"]
+    assert policy.rules[-1].is_catch_all
+
+
 def test_gap_between_bands_names_the_line(tmp_path) -> None:
     text = LADDER.replace(
         "risk_above = 0.5\nrisk_at_most = 0.75", "risk_above = 0.3\nrisk_at_most = 0.6"

@@ -103,6 +103,9 @@ def test_cli_optimize_and_compare(book, tmp_path) -> None:
         assert payload[name]["constraints_satisfied"]
         assert isinstance(payload[name]["true_net_recovery"], float)
     assert payload["gap"] <= 0.01
+    # with a challenger arm the bound covers the champion arm only, and stdout says so
+    assert payload["bound_scope"] == "champion arm"
+    assert "upper bound (champion arm)" in " ".join(res.output.split())
     plan = (out / "plan.csv").read_text().splitlines()
     assert plan[0].startswith("Loan_ID,Action,Expected_Recovery,Cost,Expected_Net,Reason")
     res = runner.invoke(

@@ -186,8 +186,9 @@ def optimize(
         )
     console.print(table)
     console.print(f"effects estimated from {result.history_note}")
+    scope = "" if payload["bound_scope"] == "all accounts" else f" ({payload['bound_scope']})"
     console.print(
-        f"upper bound {payload['upper_bound']:,.0f}, gap {payload['gap']:.2e}, "
+        f"upper bound{scope} {payload['upper_bound']:,.0f}, gap {payload['gap']:.2e}, "
         f"{payload['seconds']:.1f} s -> {out}/plan.csv, {json_path}"
     )
 
