@@ -7,9 +7,15 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
 from loanrecovery.actions import ACTIONS
-from loanrecovery.recovery.effects import ActionEffectEstimator, cluster_se
+from loanrecovery.exceptions import DataFileError
+from loanrecovery.recovery.effects import (
+    ActionEffectEstimator,
+    cluster_interval,
+    cluster_se,
+)
 
 USED = ACTIONS[:3]
 
@@ -103,8 +109,75 @@ def test_cluster_se_does_not_count_copies_of_an_account_as_evidence(
     )
 
 
-def test_cluster_se_needs_two_accounts() -> None:
+def test_cluster_se_needs_two_accounts_and_a_label_per_value() -> None:
     assert np.isnan(cluster_se(np.array([1.0, 2.0, 3.0]), np.zeros(3)))
+    with pytest.raises(ValueError, match="missing label"):
+        cluster_se(np.array([1.0, 2.0, 3.0]), np.array(["a", None, "b"], dtype=object))
+    with pytest.raises(ValueError, match="same length"):
+        cluster_se(np.array([1.0, 2.0, 3.0]), np.array([0, 1]))
+
+
+def test_cluster_interval_uses_t_on_the_number_of_accounts() -> None:
+    values = np.array([1.0, 2.0, 4.0, 4.5, 7.0, 8.0])
+    accounts = np.array([0, 0, 1, 1, 2, 2])
+    mean, low, high = cluster_interval(values, accounts)
+    se = cluster_se(values, accounts)
+    t = stats.t.ppf(0.975, 2)  # 3 accounts
+    assert mean == pytest.approx(values.mean())
+    assert (low, high) == pytest.approx((mean - t * se, mean + t * se))
+    assert np.isnan(cluster_interval(np.array([]), np.array([]))[0])
+
+
+@given(
+    st.lists(st.integers(0, 3), min_size=20, max_size=120),
+    st.integers(1, 40),
+    st.integers(2, 5),
+    st.integers(0, 3),
+)
+@settings(max_examples=80, deadline=None)
+def test_every_estimated_action_is_in_every_training_fold(
+    codes: list[int], n_accounts: int, n_folds: int, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    action = np.array(ACTIONS[:4], dtype=object)[np.array(codes)]
+    accounts = rng.integers(0, n_accounts, len(codes))
+    est = ActionEffectEstimator(n_folds=n_folds, random_state=seed)
+    try:
+        present, folds = est._actions_and_folds(action, accounts)
+    except DataFileError as err:
+        assert "at least two actions" in str(err)
+        return
+    kept = action[np.isin(action, present)]
+    for train, test in folds:
+        assert set(kept[train]) == set(present)
+        assert not set(accounts[np.isin(action, present)][train]) & set(
+            accounts[np.isin(action, present)][test]
+        )
+    for name in present:
+        assert (action == name).sum() >= 2 * n_folds
+        assert np.unique(accounts[action == name]).size >= n_folds
+
+
+def test_an_action_on_too_few_accounts_is_left_out() -> None:
+    features, action, recovery, cost, segment, _ = _history(2, n=900)
+    # every harsh action taken on the same two accounts: 10+ rows but only 2 accounts
+    features = features.copy()
+    features.loc[action == USED[2], "Loan_ID"] = np.where(
+        np.arange((action == USED[2]).sum()) % 2 == 0, -1, -2
+    )
+    est = ActionEffectEstimator(n_folds=3, n_estimators=30, random_state=0)
+    est.fit(features, action, recovery, cost, segment)
+    assert est.actions_ == USED[:2]
+    assert set(est.effects_["action"]) == set(USED[:2])
+
+
+def test_fewer_than_two_comparable_actions_is_a_clear_error() -> None:
+    features, action, recovery, cost, segment, _ = _history(3, n=300)
+    only = np.array([USED[0]] * len(action), dtype=object)
+    only[:4] = USED[1]  # 4 rows: too few to estimate
+    est = ActionEffectEstimator(n_folds=3, n_estimators=30, random_state=0)
+    with pytest.raises(DataFileError, match=r"at least two actions need 6 rows on 3 accounts"):
+        est.fit(features, only, recovery, cost, segment)
 
 
 def test_rows_of_one_account_are_one_fold_and_one_piece_of_evidence() -> None:

@@ -15,7 +15,8 @@ estimator and cross-fitting:
   net recovery of its best-action plan 18.41M against 17.60M USD (seed 1, 593 loans);
 * each fold's models are fitted on the other folds; the AIPW pseudo-outcome
   ``mu_a(x) + 1[A = a] (Y - mu_a(x)) / e_a(x)`` averages, per action and segment, to the
-  mean potential outcome, with a 95% interval from its standard error.
+  mean potential outcome, with a 95% interval from its standard error (Student's t on the
+  number of accounts less one).
 
 An account is usually worked several months in a row, and the 12-month outcomes of those
 decisions overlap. So the folds keep all rows of an account together (``Loan_ID``), and the
@@ -29,7 +30,6 @@ action (the average of the fold models).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -42,20 +42,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from loanrecovery.actions import ACTIONS
+from loanrecovery.exceptions import DataFileError
 
-__all__ = ["ActionEffectEstimator", "EffectTable", "cluster_se"]
+__all__ = ["ActionEffectEstimator", "cluster_se", "cluster_interval"]
 
 logger = logging.getLogger(__name__)
 
-_Z = float(stats.norm.ppf(0.975))
 _Outcome = LGBMRegressor | list[LGBMRegressor]
-
-
-@dataclass(frozen=True)
-class EffectTable:
-    """Per segment and action: naive and corrected mean recovery and cost with intervals."""
-
-    frame: pd.DataFrame
 
 
 def _numeric_matrix(features: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -66,19 +59,75 @@ def _numeric_matrix(features: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return out
 
 
-def cluster_se(values: np.ndarray, groups: np.ndarray) -> float:
+def _cluster_codes(values: np.ndarray, groups: object) -> tuple[np.ndarray, int]:
+    labels = np.asarray(groups)
+    if labels.shape != values.shape:
+        raise ValueError(
+            f"values ({values.size}) and groups ({labels.size}) must have the same length"
+        )
+    codes = pd.factorize(labels)[0]
+    if (codes < 0).any():
+        raise ValueError("groups hold a missing label; every value needs its cluster")
+    return codes, int(codes.max()) + 1 if codes.size else 0
+
+
+def cluster_se(values: object, groups: object) -> float:
     """Standard error of the mean of ``values``, cluster-robust over ``groups``.
 
-    ``sqrt(G / (G - 1) * sum_g (sum_{i in g} (v_i - mean))^2) / n`` for ``G`` clusters; with
-    one row per cluster it is the usual ``std(ddof=1) / sqrt(n)``. ``nan`` below 2 clusters.
+    Parameters
+    ----------
+    values : array-like of float
+        One value per row.
+    groups : array-like
+        The cluster (account) of each row; no missing labels.
+
+    Returns
+    -------
+    float
+        ``sqrt(G / (G - 1) * sum_g (sum_{i in g} (v_i - mean))^2) / n`` for ``G`` clusters
+        (CR1). With one row per cluster it is the usual ``std(ddof=1) / sqrt(n)``. ``nan``
+        with fewer than 2 clusters or when a value is ``nan``.
+
+    Raises
+    ------
+    ValueError
+        When ``values`` and ``groups`` differ in length or a group label is missing.
     """
     v = np.asarray(values, dtype=float)
-    codes = pd.factorize(np.asarray(groups))[0]
-    n_groups = int(codes.max()) + 1 if codes.size else 0
+    codes, n_groups = _cluster_codes(v, groups)
     if n_groups < 2:
         return float("nan")
     sums = np.bincount(codes, weights=v - v.mean(), minlength=n_groups)
     return float(np.sqrt(n_groups / (n_groups - 1) * np.sum(sums**2)) / v.size)
+
+
+def cluster_interval(
+    values: object, groups: object, level: float = 0.95
+) -> tuple[float, float, float]:
+    """Mean of ``values`` and its interval, cluster-robust over ``groups``.
+
+    Parameters
+    ----------
+    values, groups : array-like
+        As in :func:`cluster_se`.
+    level : float, default 0.95
+        Coverage of the interval.
+
+    Returns
+    -------
+    mean, low, high : float
+        The interval is ``mean -/+ t * se`` with Student's t on ``G - 1`` degrees of freedom
+        for ``G`` clusters (wider than the normal one when few accounts carry a cell).
+        ``nan`` where undefined (no values; fewer than 2 clusters for the bounds).
+    """
+    v = np.asarray(values, dtype=float)
+    mean = float(v.mean()) if v.size else float("nan")
+    _, n_groups = _cluster_codes(v, groups)
+    se = cluster_se(v, groups)
+    if not np.isfinite(se):
+        return mean, float("nan"), float("nan")
+    t = float(stats.t.ppf(0.5 + level / 2, n_groups - 1))
+    return mean, mean - t * se, mean + t * se
 
 
 def _propensity_model(features: pd.DataFrame, seed: int):  # type: ignore[no-untyped-def]
@@ -106,6 +155,23 @@ class ActionEffectEstimator:
         Trees of each LightGBM outcome model.
     random_state : int, default 0
         Seed of the folds and models.
+
+    Attributes
+    ----------
+    actions_ : tuple of str
+        Actions estimated: taken at least ``2 * n_folds`` times on at least ``n_folds``
+        accounts, and present in every training fold.
+    groups_ : ndarray of int
+        Account (cluster) code of each history row kept.
+    propensity_ : ndarray of shape (n_rows, n_actions)
+        Cross-fitted chance that the legacy rule picked each action.
+    pseudo_ : dict of str to ndarray of shape (n_rows, n_actions)
+        AIPW pseudo-outcomes of ``recovery`` and ``cost``.
+    effects_ : DataFrame
+        Per segment (and "All") and action: rows, accounts, naive and corrected means with
+        95% intervals.
+    models_ : list of dict
+        The outcome models of each fold (used by :meth:`predict`).
     """
 
     def __init__(
@@ -143,28 +209,38 @@ class ActionEffectEstimator:
         Parameters
         ----------
         features : DataFrame
-            Decision features of each history row (no treatment or outcome columns).
+            Decision features of each history row (no treatment or outcome columns), with
+            ``Loan_ID``: it is no feature, it only keeps an account's rows together.
         action : array of str
             Action taken (one of :data:`loanrecovery.actions.ACTIONS`).
         recovery, cost : array of float
             12-month recovered amount and the action's cost.
         segment : array of str
             Segment of each row, for the effect table.
+
+        Raises
+        ------
+        DataFileError
+            When fewer than two actions have enough history to be compared.
         """
+        if not isinstance(self.n_folds, int | np.integer) or self.n_folds < 2:
+            raise ValueError(f"n_folds must be an integer of at least 2, got {self.n_folds!r}")
         self.feature_names_in_ = [c for c in features.columns if c != "Loan_ID"]
-        X = features[self.feature_names_in_].reset_index(drop=True)
         a = np.asarray(action, dtype=object)
-        accounts = features["Loan_ID"].to_numpy() if "Loan_ID" in features else np.arange(len(a))
-        # An action needs enough rows, on enough accounts, to be in every training fold.
-        present = [
-            name
-            for name in ACTIONS
-            if (a == name).sum() >= 2 * self.n_folds
-            and np.unique(accounts[a == name]).size >= self.n_folds
-        ]
+        if "Loan_ID" in features:
+            accounts = features["Loan_ID"].to_numpy()
+        else:
+            logger.warning(
+                "effects: no Loan_ID in the features; each history row counts as its own "
+                "account (folds and intervals assume independent rows)"
+            )
+            accounts = np.arange(len(a))
+        present, folds = self._actions_and_folds(a, accounts)
         self.actions_ = tuple(present)
         keep = np.isin(a, present)
-        X, a = X.loc[keep].reset_index(drop=True), a[keep]
+        X = features[self.feature_names_in_].reset_index(drop=True).loc[keep]
+        X = X.reset_index(drop=True)
+        a = a[keep]
         self.groups_ = pd.factorize(accounts[keep])[0]
         y = {"recovery": np.asarray(recovery, float)[keep], "cost": np.asarray(cost, float)[keep]}
         seg = np.asarray(segment, dtype=object)[keep]
@@ -172,13 +248,11 @@ class ActionEffectEstimator:
         n, k = len(a), len(present)
         Xn = _numeric_matrix(X, self.feature_names_in_)
         scale = self._scale(X)
-        # All rows of an account in one fold; each action spread over the folds.
-        folds = StratifiedGroupKFold(self.n_folds, shuffle=True, random_state=self.random_state)
         mu = {key: np.zeros((n, k)) for key in y}
         prop = np.zeros((n, k))
         self.models_: list[dict[str, _Outcome]] = []
         fill = X.median(numeric_only=True)
-        for train, test in folds.split(X, code, groups=self.groups_):
+        for train, test in folds:
             pm = _propensity_model(X, self.random_state)
             pm.fit(X.iloc[train].fillna(fill), code[train])
             p = np.full((len(test), k), 1e-9)
@@ -212,6 +286,55 @@ class ActionEffectEstimator:
         logger.info("effects: %d history rows, %d actions, %d folds", n, k, self.n_folds)
         return self
 
+    def _actions_and_folds(
+        self, action: np.ndarray, accounts: np.ndarray
+    ) -> tuple[list[str], list[tuple[np.ndarray, np.ndarray]]]:
+        """The actions to estimate and the folds, every action in every training fold.
+
+        All rows of an account stay in one fold (``StratifiedGroupKFold``, stratified by
+        action). An action needs ``2 * n_folds`` rows on ``n_folds`` accounts; one whose
+        accounts still all fall in one fold is left out (logged) and the folds redrawn.
+        """
+        n_accounts = {name: pd.Series(accounts[action == name]).nunique() for name in ACTIONS}
+        present = [
+            name
+            for name in ACTIONS
+            if (action == name).sum() >= 2 * self.n_folds and n_accounts[name] >= self.n_folds
+        ]
+        while True:
+            if len(present) < 2:
+                found = (
+                    ", ".join(
+                        f"{name} {(action == name).sum()} rows on {n_accounts[name]} accounts"
+                        for name in ACTIONS
+                        if (action == name).any()
+                    )
+                    or "no actions"
+                )
+                raise DataFileError(
+                    "collection history",
+                    f"at least two actions need {2 * self.n_folds} rows on {self.n_folds} "
+                    f"accounts each to compare their effects; found {found}",
+                )
+            keep = np.isin(action, present)
+            code = np.array([present.index(v) for v in action[keep]])
+            groups = pd.factorize(accounts[keep])[0]
+            splitter = StratifiedGroupKFold(
+                self.n_folds, shuffle=True, random_state=self.random_state
+            )
+            folds = list(splitter.split(np.zeros(code.size), code, groups))
+            short = [
+                name
+                for j, name in enumerate(present)
+                if any(not (code[train] == j).any() for train, _ in folds)
+            ]
+            if not short:
+                return present, folds
+            logger.warning(
+                "effects: %s left out: all its accounts fell in one cross-fitting fold", short
+            )
+            present = [name for name in present if name not in short]
+
     @staticmethod
     def _scale(X: pd.DataFrame) -> np.ndarray:
         if "Balance" in X:
@@ -241,40 +364,50 @@ class ActionEffectEstimator:
                     "action": name,
                     "n_rows": int(mask.sum()),
                     "n_taken": int(taken.sum()),
+                    "n_accounts": int(np.unique(self.groups_[mask]).size),
+                    "n_accounts_taken": int(np.unique(self.groups_[taken]).size),
                 }
                 for key in y:
-                    pseudo = self.pseudo_[key][mask, j]
-                    mean = float(pseudo.mean())
-                    se = cluster_se(pseudo, self.groups_[mask])
-                    row[f"{key}_dr"] = mean
-                    row[f"{key}_dr_low"] = mean - _Z * se
-                    row[f"{key}_dr_high"] = mean + _Z * se
-                    obs = y[key][taken]
-                    nm = float(obs.mean()) if obs.size else np.nan
-                    nse = cluster_se(obs, self.groups_[taken])
-                    row[f"{key}_naive"] = nm
-                    row[f"{key}_naive_low"] = nm - _Z * nse
-                    row[f"{key}_naive_high"] = nm + _Z * nse
+                    mean, low, high = cluster_interval(
+                        self.pseudo_[key][mask, j], self.groups_[mask]
+                    )
+                    row[f"{key}_dr"], row[f"{key}_dr_low"], row[f"{key}_dr_high"] = mean, low, high
+                    mean, low, high = cluster_interval(y[key][taken], self.groups_[taken])
+                    row[f"{key}_naive"] = mean
+                    row[f"{key}_naive_low"], row[f"{key}_naive_high"] = low, high
                 rows.append(row)
         return pd.DataFrame(rows)
 
     def contrast(
         self, action: str, reference: str, segment_mask: np.ndarray | None = None
     ) -> dict[str, float]:
-        """Corrected difference ``action - reference`` in mean recovery and cost, with 95%
-        intervals (paired pseudo-outcomes), and the relative differences."""
+        """Corrected difference ``action - reference`` in mean recovery and cost.
+
+        Parameters
+        ----------
+        action, reference : str
+            Two of :attr:`actions_`.
+        segment_mask : ndarray of bool, optional
+            Rows to average over, aligned with the history rows kept at fit time (those of
+            :attr:`groups_`); all rows by default.
+
+        Returns
+        -------
+        dict
+            ``{key}_diff`` with its 95% interval ``{key}_diff_low`` / ``{key}_diff_high``
+            (paired pseudo-outcomes, cluster-robust by account) and ``{key}_reference`` (the
+            reference action's mean), for ``key`` in ``recovery`` and ``cost``.
+        """
         j, r = self.actions_.index(action), self.actions_.index(reference)
         mask = np.ones(len(self.propensity_), bool) if segment_mask is None else segment_mask
         out: dict[str, float] = {}
         for key in ("recovery", "cost"):
             ps = self.pseudo_[key][mask]
-            diff = ps[:, j] - ps[:, r]
-            se = cluster_se(diff, self.groups_[mask])
-            base = float(ps[:, r].mean())
-            out[f"{key}_diff"] = float(diff.mean())
-            out[f"{key}_diff_low"] = float(diff.mean()) - _Z * se
-            out[f"{key}_diff_high"] = float(diff.mean()) + _Z * se
-            out[f"{key}_reference"] = base
+            diff, low, high = cluster_interval(ps[:, j] - ps[:, r], self.groups_[mask])
+            out[f"{key}_diff"] = diff
+            out[f"{key}_diff_low"] = low
+            out[f"{key}_diff_high"] = high
+            out[f"{key}_reference"] = float(ps[:, r].mean())
         return out
 
     def predict(self, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
