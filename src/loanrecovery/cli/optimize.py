@@ -14,7 +14,12 @@ from loanrecovery.contract import ValidationResult, validate_collections, valida
 from loanrecovery.exceptions import DataFileError, NoValidRowsError, PolicyError
 from loanrecovery.io import read_table
 from loanrecovery.recovery.challenger import compare_strategies, expected_outcomes
-from loanrecovery.recovery.runner import POLICIES, recovery_json, run_recovery
+from loanrecovery.recovery.runner import (
+    BOUND_ALL_ACCOUNTS,
+    POLICIES,
+    recovery_json,
+    run_recovery,
+)
 from loanrecovery.recovery.section import recovery_section_html
 
 
@@ -186,7 +191,7 @@ def optimize(
         )
     console.print(table)
     console.print(f"effects estimated from {result.history_note}")
-    scope = "" if payload["bound_scope"] == "all accounts" else f" ({payload['bound_scope']})"
+    scope = "" if payload["bound_scope"] == BOUND_ALL_ACCOUNTS else f" ({payload['bound_scope']})"
     console.print(
         f"upper bound{scope} {payload['upper_bound']:,.0f}, gap {payload['gap']:.2e}, "
         f"{payload['seconds']:.1f} s -> {out}/plan.csv, {json_path}"

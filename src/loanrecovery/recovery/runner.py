@@ -34,12 +34,23 @@ from loanrecovery.recovery.features import decision_features, segment_of, snapsh
 from loanrecovery.recovery.optimizer import Assignment, optimize_assignment
 from loanrecovery.recovery.policy import ladder_actions, load_validated_policy
 
-__all__ = ["RecoveryResult", "run_recovery", "recovery_json", "POLICIES"]
+__all__ = [
+    "RecoveryResult",
+    "run_recovery",
+    "recovery_json",
+    "POLICIES",
+    "BOUND_ALL_ACCOUNTS",
+    "BOUND_CHAMPION_ARM",
+]
 
 logger = logging.getLogger(__name__)
 
 #: Plans compared in every result, in report order.
 POLICIES: tuple[str, ...] = ("seed_rules", "greedy", "optimized")
+#: What the optimizer's bound covers (``bound_scope``): with a challenger arm, only the
+#: champion arm is optimized.
+BOUND_ALL_ACCOUNTS = "all accounts"
+BOUND_CHAMPION_ARM = "champion arm"
 _HISTORY_COLUMNS = (
     *(spec.name for spec in COLLECTION_SPECS),
     "Days_Past_Due_At_Action",
@@ -440,7 +451,7 @@ def run_recovery(
         }
     summary.update(
         {
-            "bound_scope": "champion arm" if arms.any() else "all accounts",
+            "bound_scope": BOUND_CHAMPION_ARM if arms.any() else BOUND_ALL_ACCOUNTS,
             "optimized_champion_expected_net": round(sub.objective, 2),
             "upper_bound": round(sub.upper_bound, 2),
             "lp_relaxation": round(sub.lp_value, 2),
