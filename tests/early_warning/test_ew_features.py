@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from loanrecovery.contract.payments import validate_panel
 from loanrecovery.early_warning.features import PANEL_FEATURES, STATIC_FEATURES, build_features
-from loanrecovery.early_warning.panel import validate_panel
 
 LOAN = pd.DataFrame(
     {

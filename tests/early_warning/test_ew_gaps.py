@@ -7,8 +7,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from loanrecovery.contract.payments import PANEL_COLUMNS
 from loanrecovery.early_warning.features import PANEL_FEATURES, build_features
-from loanrecovery.early_warning.panel import PANEL_COLUMNS
 
 LOANS = pd.DataFrame(
     {

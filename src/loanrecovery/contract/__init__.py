@@ -1,6 +1,13 @@
 """The loan data contract: column specs, mapping files and validation."""
 
 from loanrecovery.contract.mapping import ColumnMapping, apply_mapping, load_mapping
+from loanrecovery.contract.payments import (
+    PANEL_COLUMNS,
+    PanelValidation,
+    month_index,
+    read_panel,
+    validate_panel,
+)
 from loanrecovery.contract.schema import (
     COLLECTION_SPECS,
     FEATURE_ROLES,
@@ -24,6 +31,11 @@ from loanrecovery.contract.validate import (
 )
 
 __all__ = [
+    "PANEL_COLUMNS",
+    "PanelValidation",
+    "month_index",
+    "read_panel",
+    "validate_panel",
     "COLLECTION_SPECS",
     "ColumnMapping",
     "ColumnSpec",

@@ -12,14 +12,14 @@ Typical use::
     section = early_warning_section(result)
 """
 
-from loanrecovery.early_warning.features import build_features
-from loanrecovery.early_warning.horizon import HorizonClassifiers
-from loanrecovery.early_warning.panel import (
+from loanrecovery.contract.payments import (
     PANEL_COLUMNS,
     PanelValidation,
     read_panel,
     validate_panel,
 )
+from loanrecovery.early_warning.features import build_features
+from loanrecovery.early_warning.horizon import HorizonClassifiers
 from loanrecovery.early_warning.run import (
     EarlyWarningDataError,
     EarlyWarningResult,

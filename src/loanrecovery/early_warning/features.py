@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from loanrecovery.early_warning.panel import month_index
+from loanrecovery.contract.payments import month_index
 
 __all__ = [
     "PANEL_FEATURES",
@@ -332,7 +332,7 @@ def build_features(panel: pd.DataFrame, loans: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     panel : DataFrame
-        Accepted panel rows from :func:`~loanrecovery.early_warning.panel.validate_panel`
+        Accepted panel rows from :func:`~loanrecovery.contract.payments.validate_panel`
         (sorted by ``Loan_ID`` then ``Month``). Months missing between a loan's rows are
         treated as unknown (:func:`_fill_gaps`): window features count calendar months.
     loans : DataFrame

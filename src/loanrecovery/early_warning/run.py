@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from loanrecovery.contract.payments import PanelValidation, validate_panel
 from loanrecovery.early_warning.evaluation import (
     SnapshotBaseline,
     StaticBaseline,
@@ -24,7 +25,6 @@ from loanrecovery.early_warning.evaluation import (
 )
 from loanrecovery.early_warning.features import PANEL_FEATURES, STATIC_FEATURES, build_features
 from loanrecovery.early_warning.horizon import HorizonClassifiers
-from loanrecovery.early_warning.panel import PanelValidation, validate_panel
 from loanrecovery.early_warning.segments import PanelSegmenter
 from loanrecovery.early_warning.snapshot import snapshot_rows
 from loanrecovery.early_warning.survival import (

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from loanrecovery.early_warning.panel import (
+from loanrecovery.contract.payments import (
     PANEL_COLUMNS,
     REJECT_COLUMNS,
     read_panel,
