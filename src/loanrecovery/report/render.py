@@ -4,9 +4,8 @@
 from __future__ import annotations
 
 import datetime as _dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -21,9 +20,50 @@ from loanrecovery.report.plots import (
 from loanrecovery.report.section import Section, figure_to_data_uri
 
 if TYPE_CHECKING:
-    from loanrecovery.pipeline import PipelineResult
+    from loanrecovery.contract import ValidationResult
+    from loanrecovery.insights import Insight
+    from loanrecovery.risk import RiskModelResult, RiskTarget
+    from loanrecovery.strategy import StrategyPolicy
 
-__all__ = ["render_report", "snapshot_sections", "format_table"]
+__all__ = ["render_report", "snapshot_sections", "format_table", "SnapshotResult"]
+
+
+class SnapshotResult(Protocol):
+    """What the report reads from a snapshot run (``run``'s ``PipelineResult``).
+
+    Declared here so that the report depends on the results it renders, not on the code
+    that computes them.
+    """
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def validation(self) -> ValidationResult: ...
+    @property
+    def target(self) -> RiskTarget: ...
+    @property
+    def segments(self) -> np.ndarray: ...
+    @property
+    def profile(self) -> pd.DataFrame: ...
+    @property
+    def risk(self) -> RiskModelResult: ...
+    @property
+    def baseline(self) -> RiskModelResult: ...
+    @property
+    def strategies(self) -> np.ndarray: ...
+    @property
+    def strategy_rules(self) -> np.ndarray: ...
+    @property
+    def policy(self) -> StrategyPolicy: ...
+    @property
+    def insights(self) -> list[Insight]: ...
+    @property
+    def limits(self) -> list[str]: ...
+    @property
+    def segment_stability(self) -> float: ...
+    @property
+    def sections(self) -> list[Section]: ...
+
 
 _env = template_environment("loanrecovery.report")
 
@@ -52,13 +92,7 @@ def format_table(frame: pd.DataFrame, *, index: bool = True) -> dict[str, list]:
     }
 
 
-def _image(fig: plt.Figure) -> str:
-    uri = figure_to_data_uri(fig)
-    plt.close(fig)
-    return uri
-
-
-def snapshot_sections(result: PipelineResult) -> list[Section]:
+def snapshot_sections(result: SnapshotResult) -> list[Section]:
     """The sections of the snapshot pipeline: data, profiles, model, strategies, insights."""
     shares = pd.Series(result.segments).value_counts(normalize=True)
     shares = shares.reindex([s for s in result.profile.index if s in shares.index])
@@ -90,11 +124,11 @@ def snapshot_sections(result: PipelineResult) -> list[Section]:
             {"insight": i, "table": format_table(i.table) if len(i.table) else None}
             for i in result.insights
         ],
-        "segment_img": _image(segment_shares_figure(shares)),
-        "strategy_img": _image(strategy_pie_figure(counts)),
+        "segment_img": figure_to_data_uri(segment_shares_figure(shares)),
+        "strategy_img": figure_to_data_uri(strategy_pie_figure(counts)),
         "baseline": result.baseline.metrics,
         "roc_img": (
-            _image(
+            figure_to_data_uri(
                 roc_figure(
                     [
                         (m.metrics["model"], m.roc["fpr"], m.roc["tpr"], m.metrics["roc_auc"])
@@ -106,7 +140,7 @@ def snapshot_sections(result: PipelineResult) -> list[Section]:
             if result.risk.roc
             else None
         ),
-        "importance_img": _image(importance_figure(result.risk.importance)),
+        "importance_img": figure_to_data_uri(importance_figure(result.risk.importance)),
     }
     names = ("data", "profiles", "model", "strategies", "insights")
     titles = (
@@ -124,7 +158,7 @@ def snapshot_sections(result: PipelineResult) -> list[Section]:
     ]
 
 
-def render_report(result: PipelineResult) -> str:
+def render_report(result: SnapshotResult) -> str:
     """The whole report as one self-contained HTML page (charts embedded)."""
     sections = [*snapshot_sections(result), *result.sections]
     return _env.get_template("report.html.j2").render(
