@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from loanrecovery.contract.schema import LOAN_SPECS, Kind, Role, columns_with_role
+from loanrecovery.delinquency import DEFAULT_DPD, DELINQUENT_DPD
 
 __all__ = [
     "decision_features",
@@ -45,7 +46,7 @@ _CATEGORICAL: tuple[str, ...] = (
 def segment_of(days_past_due: np.ndarray, secured: np.ndarray) -> np.ndarray:
     """Segment label: days-past-due bucket x secured, e.g. ``'60-89|secured'``."""
     dpd = np.asarray(days_past_due, dtype=float)
-    bucket = np.where(dpd >= 90, "90+", np.where(dpd >= 60, "60-89", "30-59"))
+    bucket = np.where(dpd >= DEFAULT_DPD, "90+", np.where(dpd >= 60, "60-89", "30-59"))
     kind = np.where(np.asarray(secured, dtype=bool), "secured", "unsecured")
     return np.char.add(np.char.add(bucket.astype(str), "|"), kind)
 
@@ -209,7 +210,8 @@ def snapshot_cases(
     payments: pd.DataFrame | None = None,
     collections: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The loans to plan for (active and at least 30 days past due) and their features.
+    """The loans to plan for (active and at least ``DELINQUENT_DPD`` = 30 days past due) and
+    their features.
 
     With ``collections`` (every past action, outcome closed or not) the
     :func:`prior_actions` of each case are added: actions of months before the snapshot
@@ -223,7 +225,7 @@ def snapshot_cases(
     """
     status_ok = loans["Loan_Status"].eq("Active") if "Loan_Status" in loans else True
     dpd = pd.to_numeric(loans["Days_Past_Due"], errors="coerce").fillna(0)
-    cases = loans.loc[status_ok & (dpd >= 30)].reset_index(drop=True)
+    cases = loans.loc[status_ok & (dpd >= DELINQUENT_DPD)].reset_index(drop=True)
     frame = pd.DataFrame(
         {
             "Loan_ID": cases["Loan_ID"].to_numpy(),
