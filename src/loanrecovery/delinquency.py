@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["DELINQUENT_DPD", "DEFAULT_DPD", "FUTURE_TARGET", "closed_loans"]
+__all__ = ["DELINQUENT_DPD", "DEFAULT_DPD", "FUTURE_TARGET", "closed_loans", "loan_states"]
 
 #: Days past due from which a loan is delinquent: worked by collections, and planned for.
 DELINQUENT_DPD = 30
@@ -27,3 +27,11 @@ def closed_loans(loans: pd.DataFrame) -> np.ndarray:
     outstanding = pd.to_numeric(loans["Outstanding_Loan_Amount"], errors="coerce").fillna(1.0)
     dpd = pd.to_numeric(loans["Days_Past_Due"], errors="coerce").fillna(0.0)
     return ((outstanding <= 0) & (dpd <= 0)).to_numpy()
+
+
+def loan_states(loans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Loans in default (``DEFAULT_DPD``+ days past due) and closed loans (nothing owed,
+    nothing past due, not in default), as the future target treats them."""
+    dpd = pd.to_numeric(loans["Days_Past_Due"], errors="coerce").to_numpy(dtype=float)
+    in_default = dpd >= DEFAULT_DPD
+    return in_default, closed_loans(loans) & ~in_default

@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.metrics import roc_curve
 from sklearn.model_selection import StratifiedKFold
 
-from loanrecovery.delinquency import DEFAULT_DPD, FUTURE_TARGET, closed_loans
+from loanrecovery.delinquency import DEFAULT_DPD, FUTURE_TARGET, closed_loans, loan_states
 from loanrecovery.modeling.champion import ChampionClassifier
 from loanrecovery.modeling.forest import ORIGINAL_FOREST, baseline_forest
 from loanrecovery.modeling.metrics import pd_metrics
@@ -40,6 +40,7 @@ __all__ = [
     "FUTURE_TARGET",
     "DEFAULT_DPD",
     "closed_loans",
+    "loan_states",
     "ORIGINAL_FOREST",
     "baseline_forest",
 ]
@@ -84,12 +85,11 @@ def resolve_target(loans: pd.DataFrame) -> RiskTarget | None:
     if FUTURE_TARGET in loans.columns:
         values = pd.to_numeric(loans[FUTURE_TARGET], errors="coerce").to_numpy(dtype=float)
         values[~np.isin(values, [0.0, 1.0])] = np.nan
-        dpd = pd.to_numeric(loans["Days_Past_Due"], errors="coerce").to_numpy(dtype=float)
-        in_default = dpd >= DEFAULT_DPD
+        in_default, closed = loan_states(loans)
         return RiskTarget(
             values=values,
             in_default=in_default,
-            closed=closed_loans(loans) & ~in_default,
+            closed=closed,
             name=FUTURE_TARGET,
             description="90+ days past due within the 6 months after the snapshot "
             "(loans already 90+ days past due are in default, and closed loans have no "

@@ -23,6 +23,8 @@ from loanrecovery.contract.schema import LOAN_SPECS, Kind, Role, columns_with_ro
 from loanrecovery.delinquency import DEFAULT_DPD, DELINQUENT_DPD
 
 __all__ = [
+    "DELINQUENT_DPD",  # defined in loanrecovery.delinquency
+    "planned_loans",
     "decision_features",
     "snapshot_cases",
     "prior_actions",
@@ -205,6 +207,18 @@ def decision_features(
     return _with_static(frame, loans).drop(columns=["Month"])
 
 
+def planned_loans(loans: pd.DataFrame) -> np.ndarray:
+    """Loans a recovery plan covers: active (by ``Loan_Status`` when present) and at least
+    :data:`DELINQUENT_DPD` days past due."""
+    status_ok = (
+        loans["Loan_Status"].eq("Active").to_numpy()
+        if "Loan_Status" in loans
+        else np.ones(len(loans), dtype=bool)
+    )
+    dpd = pd.to_numeric(loans["Days_Past_Due"], errors="coerce").fillna(0).to_numpy()
+    return status_ok & (dpd >= DELINQUENT_DPD)
+
+
 def snapshot_cases(
     loans: pd.DataFrame,
     payments: pd.DataFrame | None = None,
@@ -223,9 +237,7 @@ def snapshot_cases(
     cases, features : DataFrame
         ``cases`` holds the loan rows; ``features`` the decision features, same order.
     """
-    status_ok = loans["Loan_Status"].eq("Active") if "Loan_Status" in loans else True
-    dpd = pd.to_numeric(loans["Days_Past_Due"], errors="coerce").fillna(0)
-    cases = loans.loc[status_ok & (dpd >= DELINQUENT_DPD)].reset_index(drop=True)
+    cases = loans.loc[planned_loans(loans)].reset_index(drop=True)
     frame = pd.DataFrame(
         {
             "Loan_ID": cases["Loan_ID"].to_numpy(),

@@ -4,12 +4,19 @@
 from __future__ import annotations
 
 import datetime as _dt
-from typing import TYPE_CHECKING, Protocol
+import html
 
 import numpy as np
 import pandas as pd
 
 from loanrecovery import __version__
+from loanrecovery.early_warning.section import (
+    SECTION_ANCHOR,
+    SECTION_TITLE,
+    early_warning_section,
+    no_panel_section,
+)
+from loanrecovery.recovery.section import recovery_section
 from loanrecovery.report.jinja_env import template_environment
 from loanrecovery.report.plots import (
     importance_figure,
@@ -17,52 +24,10 @@ from loanrecovery.report.plots import (
     segment_shares_figure,
     strategy_pie_figure,
 )
+from loanrecovery.report.results import RunResult
 from loanrecovery.report.section import Section, figure_to_data_uri
 
-if TYPE_CHECKING:
-    from loanrecovery.contract import ValidationResult
-    from loanrecovery.insights import Insight
-    from loanrecovery.risk import RiskModelResult, RiskTarget
-    from loanrecovery.strategy import StrategyPolicy
-
-__all__ = ["render_report", "snapshot_sections", "format_table", "SnapshotResult"]
-
-
-class SnapshotResult(Protocol):
-    """What the report reads from a snapshot run (``run``'s ``PipelineResult``).
-
-    Declared here so that the report depends on the results it renders, not on the code
-    that computes them.
-    """
-
-    @property
-    def source(self) -> str: ...
-    @property
-    def validation(self) -> ValidationResult: ...
-    @property
-    def target(self) -> RiskTarget: ...
-    @property
-    def segments(self) -> np.ndarray: ...
-    @property
-    def profile(self) -> pd.DataFrame: ...
-    @property
-    def risk(self) -> RiskModelResult: ...
-    @property
-    def baseline(self) -> RiskModelResult: ...
-    @property
-    def strategies(self) -> np.ndarray: ...
-    @property
-    def strategy_rules(self) -> np.ndarray: ...
-    @property
-    def policy(self) -> StrategyPolicy: ...
-    @property
-    def insights(self) -> list[Insight]: ...
-    @property
-    def limits(self) -> list[str]: ...
-    @property
-    def segment_stability(self) -> float: ...
-    @property
-    def sections(self) -> list[Section]: ...
+__all__ = ["render_report", "snapshot_sections", "stage_sections", "format_table"]
 
 
 _env = template_environment("loanrecovery.report")
@@ -92,7 +57,7 @@ def format_table(frame: pd.DataFrame, *, index: bool = True) -> dict[str, list]:
     }
 
 
-def snapshot_sections(result: SnapshotResult) -> list[Section]:
+def snapshot_sections(result: RunResult) -> list[Section]:
     """The sections of the snapshot pipeline: data, profiles, model, strategies, insights."""
     shares = pd.Series(result.segments).value_counts(normalize=True)
     shares = shares.reindex([s for s in result.profile.index if s in shares.index])
@@ -158,9 +123,28 @@ def snapshot_sections(result: SnapshotResult) -> list[Section]:
     ]
 
 
-def render_report(result: SnapshotResult) -> str:
+def stage_sections(result: RunResult) -> list[Section]:
+    """The early-warning and recovery sections, or what they need when they could not run."""
+    if result.early_warning is not None:
+        early = early_warning_section(result.early_warning)
+    elif result.early_warning_error is not None:
+        early = Section(
+            title=SECTION_TITLE,
+            anchor=SECTION_ANCHOR,
+            html="<p>Early warning could not run on this panel: "
+            f"{html.escape(result.early_warning_error)}</p>",
+        )
+    else:
+        early = no_panel_section()
+    sections = [early]
+    if result.recovery is not None:
+        sections.append(recovery_section(result.recovery))
+    return sections
+
+
+def render_report(result: RunResult) -> str:
     """The whole report as one self-contained HTML page (charts embedded)."""
-    sections = [*snapshot_sections(result), *result.sections]
+    sections = [*snapshot_sections(result), *stage_sections(result)]
     return _env.get_template("report.html.j2").render(
         sections=sections,
         source=result.source,
