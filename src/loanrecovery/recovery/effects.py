@@ -358,7 +358,7 @@ class ActionEffectEstimator:
             stacked = np.empty((n * k, X.shape[1] + 1))
             stacked[:, :-1] = np.tile(X, (k, 1))
             stacked[:, -1] = np.repeat(np.arange(k, dtype=np.float64), n)
-            out = model.booster_.predict(stacked).reshape(k, n).T
+            out = np.asarray(model.booster_.predict(stacked)).reshape(k, n).T
         return out * scale[:, None]
 
     def _table(self, seg: np.ndarray, code: np.ndarray, y: dict[str, np.ndarray]) -> pd.DataFrame:
