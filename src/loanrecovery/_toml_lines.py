@@ -41,7 +41,14 @@ def read_toml(
         source = str(path)
         if not Path(path).is_file():
             raise PolicyError(source, f"{what} file not found")
-        text = Path(path).read_text(encoding="utf-8-sig")
+        try:
+            text = Path(path).read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise PolicyError(
+                source, f"not UTF-8 text (byte {exc.start}); expected a TOML {what} file"
+            ) from None
+        except OSError as exc:
+            raise PolicyError(source, f"cannot read the {what} file ({exc.strerror})") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from loanrecovery.contract.numbers import parse_numbers
 from loanrecovery.contract.schema import (
-    COLLECTION_SPECS,
     ID_COLUMN,
     LOAN_SPECS,
     ColumnSpec,
@@ -29,7 +29,6 @@ __all__ = [
     "ValidationResult",
     "validate_frame",
     "validate_loans",
-    "validate_collections",
     "match_columns",
 ]
 
@@ -37,8 +36,6 @@ logger = logging.getLogger(__name__)
 
 #: Columns of a rejects file.
 REJECT_COLUMNS = ["Loan_ID", "Row", "Column", "Value", "Reason"]
-
-_NUMBER_JUNK = re.compile(r"^\s*[$€£₹]\s*|,|\s+$")
 
 
 @dataclass(frozen=True)
@@ -106,13 +103,14 @@ def _as_text(series: pd.Series) -> pd.Series:
 
 
 def _check_number(spec: ColumnSpec, text: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Parse numbers; return (values, reason-or-None per row)."""
-    cleaned = text.map(lambda v: None if v is None else _NUMBER_JUNK.sub("", v))
-    values = pd.to_numeric(cleaned, errors="coerce").astype(float)
+    """Parse numbers (:func:`~loanrecovery.contract.numbers.parse_numbers`); return (values,
+    reason-or-None per row)."""
+    parsed = parse_numbers(text)
+    values = parsed.values
     reasons = pd.Series(None, index=text.index, dtype=object)
     present = text.notna()
-    not_number = present & (values.isna() | ~np.isfinite(values.fillna(0.0)))
-    reasons[not_number] = f"not a number; expected {spec.expected()}"
+    not_number = present & parsed.problems.notna()
+    reasons[not_number] = parsed.problems[not_number] + f"; expected {spec.expected()}"
     ok = present & ~not_number
     if spec.kind is Kind.INTEGER:
         fractional = ok & (values.round() != values)
@@ -309,33 +307,3 @@ def _malformed_rejects(malformed: list[tuple]) -> pd.DataFrame:
 def validate_loans(frame: pd.DataFrame, *, source: str) -> ValidationResult:
     """Validate a loan table against the canonical loan contract (:data:`LOAN_SPECS`)."""
     return validate_frame(frame, LOAN_SPECS, source=source, id_column=ID_COLUMN)
-
-
-def validate_collections(
-    frame: pd.DataFrame, *, source: str, loan_ids: pd.Series | None = None
-) -> ValidationResult:
-    """Validate a collection history (:data:`COLLECTION_SPECS`); with ``loan_ids``, an action
-    on a loan that is not in the loan table is rejected too."""
-    result = validate_frame(frame, COLLECTION_SPECS, source=source, unique_id=False)
-    if loan_ids is None:
-        return result
-    unknown = ~result.accepted["Loan_ID"].isin(set(loan_ids)).to_numpy()
-    if not unknown.any():
-        return result
-    orphans = pd.DataFrame(
-        {
-            "Loan_ID": result.accepted.loc[unknown, "Loan_ID"].to_numpy(),
-            "Row": result.row_numbers[unknown],
-            "Column": "Loan_ID",
-            "Value": result.accepted.loc[unknown, "Loan_ID"].to_numpy(),
-            "Reason": "Loan_ID not in the loan table (or rejected there)",
-        }
-    )
-    rejects = pd.concat([result.rejects, orphans], ignore_index=True)
-    return ValidationResult(
-        accepted=result.accepted.loc[~unknown].reset_index(drop=True),
-        rejects=rejects.sort_values("Row", kind="stable").reset_index(drop=True),
-        row_numbers=result.row_numbers[~unknown],
-        n_rows_in=result.n_rows_in,
-        source=source,
-    )
