@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
+from loanrecovery.checks import dumps_json, finite_option, output_dir, output_file, seed_option
 from loanrecovery.cli._app import app, console, handle_errors
 from loanrecovery.contract import validate_loans
 from loanrecovery.early_warning import read_panel, run_early_warning
@@ -33,6 +33,11 @@ def early_warning(
     seed: int = typer.Option(42, "--seed", help="Seed of every model."),
 ) -> None:
     """Flag borrowers 3 to 6 months before they default, from their monthly payments."""
+    finite_option(alert_budget, "--alert-budget")
+    seed_option(seed)
+    output_dir(out, "--out")
+    if json_path is not None:
+        output_file(json_path, "--json", [data / "loans.csv", data / "payments.csv"])
     if not data.is_dir():
         raise DataFileError(data, "expected a folder holding loans.csv and payments.csv")
     loans_file = _find(data, "loans")
@@ -48,7 +53,7 @@ def early_warning(
         loans.rejects.to_csv(out / "loan_rejects.csv", index=False)
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(result.metrics, indent=2) + "\n", encoding="utf-8")
+        json_path.write_text(dumps_json(result.metrics) + "\n", encoding="utf-8")
     _summary(result.metrics, result.details, out, len(result.rejects), loans.n_rejected)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
+from loanrecovery.checks import dumps_json, output_file, write_rejects
 from loanrecovery.cli import _table_options as opts
 from loanrecovery.cli._app import app, console, err_console, handle_errors
 from loanrecovery.exceptions import DataQualityWarning
@@ -50,6 +50,7 @@ def prepare_from_file(
     allow_protected: bool,
     time_col: str | None = None,
     delimiter: str | None = None,
+    strict: bool = False,
 ) -> tuple[pd.DataFrame, PreparedTable]:
     """Read a table and prepare it (roles, target, leak guard), warnings on stderr."""
     frame = read_table(data, delimiter=delimiter)
@@ -64,6 +65,7 @@ def prepare_from_file(
             allow_protected=allow_protected,
             time_col=time_col,
             source=str(data),
+            strict=strict,
         )
     return frame, prepared
 
@@ -106,6 +108,16 @@ def _print_summary(result: EvaluationResult, prepared: PreparedTable) -> None:
     console.print(f"{result.seconds:.1f} s")
 
 
+def _write_rejects(prepared: PreparedTable, path: Path | None) -> None:
+    n = len(prepared.rejects)
+    if n and path is not None:
+        console.print(f"{n} rows rejected -> {write_rejects(prepared.rejects, path)}")
+    elif n:
+        console.print(
+            f"{n} rows rejected (header rows, malformed records); --rejects FILE lists them"
+        )
+
+
 @app.command("evaluate")
 @handle_errors
 def evaluate(
@@ -122,8 +134,14 @@ def evaluate(
     allow_protected: opts.AllowProtectedOption = False,
     json_out: Path | None = typer.Option(None, "--json", help="Write the metrics as JSON here."),
     delimiter: opts.DelimiterOption = None,
+    strict: opts.StrictOption = False,
+    rejects: Path | None = typer.Option(
+        None, "--rejects", help="Write rejected rows here (default: next to --json, if given)."
+    ),
 ) -> None:
     """Evaluate the champion against the original forest on any loan table."""
+    if json_out is not None:
+        output_file(json_out, "--json", [data])
     start = time.perf_counter()
     _, prepared = prepare_from_file(
         data,
@@ -135,11 +153,13 @@ def evaluate(
         allow_protected=allow_protected,
         time_col=time_col,
         delimiter=delimiter,
+        strict=strict,
     )
+    _write_rejects(prepared, rejects or (json_out and json_out.with_suffix(".rejects.csv")))
     result = evaluate_table(prepared, folds=folds, time_column=time_col)
     result.seconds = time.perf_counter() - start
     _print_summary(result, prepared)
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(result.to_json(), indent=2, default=str), encoding="utf-8")
+        json_out.write_text(dumps_json(result.to_json()), encoding="utf-8")
         console.print(f"metrics written to {json_out}")

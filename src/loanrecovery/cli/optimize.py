@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 import typer
 from rich.table import Table
 
+from loanrecovery.checks import (
+    dumps_json,
+    finite_option,
+    output_dir,
+    output_file,
+    parse_capacities,
+    read_json_file,
+    seed_option,
+    write_rejects,
+)
 from loanrecovery.cli._app import app, console, handle_errors
-from loanrecovery.contract import ValidationResult, validate_collections, validate_loans
-from loanrecovery.exceptions import DataFileError, NoValidRowsError, PolicyError
+from loanrecovery.contract import (
+    ValidationResult,
+    read_panel,
+    validate_collections,
+    validate_loans,
+)
+from loanrecovery.exceptions import DataFileError, NoValidRowsError
 from loanrecovery.io import read_table
 from loanrecovery.recovery.challenger import compare_strategies, expected_outcomes
 from loanrecovery.recovery.runner import (
@@ -23,25 +37,8 @@ from loanrecovery.recovery.runner import (
 from loanrecovery.recovery.section import recovery_section_html
 
 
-def parse_capacities(text: str | None) -> dict[str, float] | None:
-    """``"Legal Action=20,Field Visit=50"`` -> ``{"Legal Action": 20.0, ...}``."""
-    if not text:
-        return None
-    out: dict[str, float] = {}
-    for item in text.split(","):
-        name, sep, value = item.partition("=")
-        try:
-            number = float(value)
-        except ValueError:
-            number = -1.0
-        if not sep or not name.strip() or number < 0:
-            raise PolicyError("--capacity", f"expected ACTION=N with N >= 0, got {item.strip()!r}")
-        out[name.strip()] = number
-    return out
-
-
 def _read_book(
-    data: Path,
+    data: Path, out: Path
 ) -> tuple[ValidationResult, ValidationResult, pd.DataFrame | None, dict | None]:
     if not data.is_dir():
         raise DataFileError(data, "not a directory; expected loans.csv and collections.csv in it")
@@ -51,16 +48,38 @@ def _read_book(
                 data / name, "file not found (optimize needs loans.csv and collections.csv)"
             )
     loans = validate_loans(read_table(data / "loans.csv"), source=str(data / "loans.csv"))
+    _no_rows(loans, out / "loan_rejects.csv")
+    as_of = None
+    if "Snapshot_Month" in loans.accepted.columns:
+        as_of = int(pd.to_numeric(loans.accepted["Snapshot_Month"], errors="coerce").max())
     collections = validate_collections(
         read_table(data / "collections.csv"),
         source=str(data / "collections.csv"),
         loan_ids=loans.accepted["Loan_ID"],
+        as_of=as_of,
     )
-    payments = read_table(data / "payments.csv") if (data / "payments.csv").is_file() else None
+    _no_rows(collections, out / "collection_rejects.csv")
+    payments = None
+    if (data / "payments.csv").is_file():
+        panel = read_panel(data / "payments.csv", loans.accepted)
+        if len(panel.rejects):
+            write_rejects(panel.rejects, out / "payment_rejects.csv")
+            console.print(
+                f"{len(panel.rejects)} of {panel.n_rows_in} payment rows rejected: "
+                f"{out / 'payment_rejects.csv'}"
+            )
+        payments = panel.accepted.drop(columns="Row")
     truth = None
     if (data / "truth.json").is_file():  # evaluation only: the true_net_recovery figure
-        truth = json.loads((data / "truth.json").read_text(encoding="utf-8"))
+        truth = read_json_file(data / "truth.json", "truth")
     return loans, collections, payments, truth
+
+
+def _no_rows(check: ValidationResult, path: Path) -> None:
+    """Every row rejected: write the rejects, then stop with one line naming them."""
+    if check.n_accepted == 0:
+        write_rejects(check.rejects, path)
+        raise NoValidRowsError(check.source, check.rejects, written=path)
 
 
 #: Score columns accepted by ``--scores``: ``run``'s scored_loans.csv, then ``score``'s output.
@@ -128,10 +147,13 @@ def optimize(
     out: Path = typer.Option(Path("recovery_out"), "--out", help="Output directory."),
 ) -> None:
     """Estimate action effects and write the optimized plan against the original rules."""
-    loan_check, history_check, payments, truth = _read_book(data)
-    for check in (loan_check, history_check):
-        if check.n_accepted == 0:
-            raise NoValidRowsError(check.source, check.rejects)
+    finite_option(budget, "--budget", minimum=0)
+    capacities = parse_capacities(capacity)
+    seed_option(seed)
+    output_dir(out, "--out", [data / "loans.csv", data / "collections.csv"])
+    if json_path is not None:
+        output_file(json_path, "--json", [data / "loans.csv", data / "collections.csv"])
+    loan_check, history_check, payments, truth = _read_book(data, out)
     risk = None
     if scores is not None:
         risk = read_risk_scores(scores)
@@ -152,7 +174,7 @@ def optimize(
         history_check.accepted,
         payments,
         budget=budget,
-        capacities=parse_capacities(capacity),
+        capacities=capacities,
         policy_path=policy,
         catalogue_path=catalogue,
         challenger_path=challenger,
@@ -174,7 +196,7 @@ def optimize(
     result.effects.to_csv(out / "effects.csv", index=False)
     payload = recovery_json(result, truth)
     json_path = json_path or out / "optimize.json"
-    json_path.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
+    json_path.write_text(dumps_json(payload), encoding="utf-8")
     (out / "recovery_section.html").write_text(recovery_section_html(result), encoding="utf-8")
     table = Table(title=f"{len(result.cases)} delinquent loans")
     for col in ("plan", "expected net", "cost", "true net", "constraints"):
@@ -215,6 +237,8 @@ def compare(
     json_path: Path = typer.Option(None, "--json", help="Write the result as JSON."),
 ) -> None:
     """Test the challenger arm against the champion on known outcomes."""
+    if json_path is not None:
+        output_file(json_path, "--json", [plan, outcomes, truth])
     frame = read_table(plan)
     if "Arm" not in frame.columns:
         raise DataFileError(plan, "no 'Arm' column; run optimize with --challenger", column="Arm")
@@ -222,7 +246,7 @@ def compare(
         realised = read_table(outcomes)
         source = str(outcomes)
     elif truth is not None:
-        realised = expected_outcomes(frame, json.loads(truth.read_text(encoding="utf-8")))
+        realised = expected_outcomes(frame, read_json_file(truth, "truth"), source=str(truth))
         source = str(truth)
     else:
         raise DataFileError(plan, "give --outcomes FILE or --truth truth.json")
@@ -235,4 +259,4 @@ def compare(
         f"{detect_lift:.0%} lift (80% power)"
     )
     if json_path is not None:
-        json_path.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        json_path.write_text(dumps_json(payload), encoding="utf-8")

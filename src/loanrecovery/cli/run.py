@@ -8,6 +8,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from loanrecovery.checks import output_dir, seed_option
 from loanrecovery.cli._app import app, console, handle_errors
 from loanrecovery.exceptions import NoValidRowsError
 from loanrecovery.inputs import builtin_book, load_run_inputs
@@ -40,6 +41,8 @@ def run(
     """Score loans: segments, default risk, a recovery strategy each, insights and a report."""
     # The same checks as `optimize` (overlapping or gapped thresholds, actions missing from
     # the catalogue), before any stage runs.
+    seed_option(seed)
+    output_dir(out, "--out", [data, payments, collections])
     strategy_policy = load_validated_policy(policy, load_catalogue())
     with Progress(
         SpinnerColumn(),
