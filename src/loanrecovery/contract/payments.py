@@ -68,6 +68,8 @@ PANEL_SPECS: tuple[ColumnSpec, ...] = PAYMENT_SPECS
 
 #: Months further than this from the panel's median month are rejected (100 years).
 MAX_SPAN_MONTHS = 1200
+#: Month values beyond this are not months at all (YYYY-MM gives about 24,300 today).
+_MONTH_LIMIT = 1_000_000
 
 _NON_NEGATIVE: tuple[str, ...] = (
     "Amount_Due",
@@ -179,6 +181,9 @@ def _months(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     reasons = pd.Series(None, index=raw.index, dtype=object)
     reasons[~whole & ~is_date] = "not a month: expected a whole month index or YYYY-MM"
     reasons[finite & ~whole] = "not a whole month index (a month is a whole number or YYYY-MM)"
+    huge = whole & (numeric.abs() > _MONTH_LIMIT).to_numpy()
+    reasons[huge] = f"month far outside any book's span (beyond +/-{_MONTH_LIMIT:,})"
+    whole &= ~huge
     if whole.any() and is_date.any():
         minority = is_date if is_date.sum() < whole.sum() else whole
         written = "YYYY-MM" if minority is is_date else "a month index"
