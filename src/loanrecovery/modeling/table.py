@@ -270,7 +270,8 @@ def _is_identifier(name: str, numbers: pd.Series) -> bool:
     present = numbers.dropna()
     if present.empty or not _ID_NAME.search(name):
         return False
-    whole = bool(np.all(np.mod(present.to_numpy(dtype=float), 1) == 0))
+    values = present.to_numpy(dtype=float)
+    whole = float(np.mean(np.isfinite(values) & (np.mod(values, 1) == 0))) >= _NUMERIC_SHARE
     return whole and present.nunique() >= _NEAR_UNIQUE * len(present)
 
 
@@ -308,10 +309,8 @@ def _role_of_column(name: str, values: pd.Series, n_rows: int) -> str:
         present = values.dropna()
         if present.nunique() <= 1:
             return "constant"
-        is_integer = bool(np.all(np.mod(present.to_numpy(dtype=float), 1) == 0))
-        if is_integer and _ID_NAME.search(name) and present.nunique() >= 0.95 * len(present):
-            return "id"
-        return "numeric"
+        finite = present[np.isfinite(present.to_numpy(dtype=float))]
+        return "id" if _is_identifier(name, finite) else "numeric"
     if pd.api.types.is_datetime64_any_dtype(values):
         return "date"
     return _role_of_text(name, values, n_rows)
