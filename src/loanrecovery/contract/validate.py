@@ -180,6 +180,7 @@ def validate_frame(
     source: str,
     id_column: str | None = ID_COLUMN,
     unique_id: bool = True,
+    sort_by_id: bool = False,
 ) -> ValidationResult:
     """Check every value of ``frame`` against ``specs``.
 
@@ -195,6 +196,9 @@ def validate_frame(
         Key column reported in rejects.
     unique_id : bool, default=True
         Reject rows whose key repeats an earlier row's.
+    sort_by_id : bool, default=False
+        Sort the accepted rows by ``id_column`` (with ``row_numbers`` kept aligned), so that
+        every later stage sees the same order whatever the file's row order.
 
     Returns
     -------
@@ -247,10 +251,15 @@ def validate_frame(
     for spec in specs:
         if spec.kind is Kind.INTEGER and not spec.nullable and spec.name in accepted.columns:
             accepted[spec.name] = accepted[spec.name].astype("int64")
+    kept_rows = rows[~bad_index]
+    if sort_by_id and id_column in accepted.columns:
+        order = np.argsort(accepted[id_column].astype(str).to_numpy(), kind="stable")
+        accepted = accepted.iloc[order].reset_index(drop=True)
+        kept_rows = kept_rows[order]
     result = ValidationResult(
         accepted=accepted,
         rejects=rejects[REJECT_COLUMNS],
-        row_numbers=rows[~bad_index],
+        row_numbers=kept_rows,
         n_rows_in=len(frame) + len(malformed),
         source=source,
     )
@@ -305,5 +314,6 @@ def _malformed_rejects(malformed: list[tuple]) -> pd.DataFrame:
 
 
 def validate_loans(frame: pd.DataFrame, *, source: str) -> ValidationResult:
-    """Validate a loan table against the canonical loan contract (:data:`LOAN_SPECS`)."""
-    return validate_frame(frame, LOAN_SPECS, source=source, id_column=ID_COLUMN)
+    """Validate a loan table against the canonical loan contract (:data:`LOAN_SPECS`); the
+    accepted loans are sorted by ``Loan_ID``, so that results do not depend on row order."""
+    return validate_frame(frame, LOAN_SPECS, source=source, id_column=ID_COLUMN, sort_by_id=True)
