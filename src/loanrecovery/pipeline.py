@@ -19,7 +19,12 @@ import pandas as pd
 from scipy import stats
 
 from loanrecovery.actions import NO_ACTION
-from loanrecovery.contract import ValidationResult, validate_collections, validate_loans
+from loanrecovery.contract import (
+    ValidationResult,
+    validate_collections,
+    validate_loans,
+    validate_panel,
+)
 from loanrecovery.exceptions import DataFileError, NoValidRowsError
 from loanrecovery.features import LoanFeatures
 from loanrecovery.insights import Insight, compute_insights
@@ -260,9 +265,15 @@ def run_pipeline(
     history: ValidationResult | None = None
     if collections is not None:
         history = validate_collections(
-            collections, source="collection history", loan_ids=accepted["Loan_ID"]
+            collections,
+            source="collection history",
+            loan_ids=accepted["Loan_ID"],
+            as_of=_as_of(accepted),
         )
         collections = history.accepted
+    # Validated once, before any stage reads it (issue 17; the Book of issue 10 takes over).
+    panel = None if payments is None else validate_panel(payments, accepted, source="payments")
+    payments = None if panel is None else panel.accepted.drop(columns="Row")
     target = resolve_target(accepted)
     if target is None:
         raise DataFileError(
@@ -349,10 +360,20 @@ def run_pipeline(
     )
     step("early warning")
     _add_early_warning(result, payments, random_state=random_state)
+    if panel is not None:
+        result.panel_rejects = panel.rejects
     step("recovery plan")
     _add_recovery(result, collections, payments, random_state=random_state)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _as_of(loans: pd.DataFrame) -> int | None:
+    """The loans' as-of month (largest Snapshot_Month), when they have one."""
+    if "Snapshot_Month" not in loans.columns or not len(loans):
+        return None
+    months = pd.to_numeric(loans["Snapshot_Month"], errors="coerce")
+    return int(months.max()) if months.notna().any() else None
 
 
 def _add_recovery(

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from .conftest import invoke, shuffled
 
 #: Generated cases (shuffle seeds) fed to each command.
-CASES = 2
+CASES = 1
 
 _SLOW = {
     "deadline": None,
