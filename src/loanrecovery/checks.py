@@ -1,4 +1,4 @@
-"""Checks at the door: options, output paths, text files, and JSON that stays JSON.
+"""Checks at the door: options, output paths and the text and JSON files a user gives.
 
 Every command checks what it is given before any work, with one message naming the option or
 file, the value and what was expected (:class:`~loanrecovery.exceptions.OptionError` or
@@ -9,94 +9,23 @@ from __future__ import annotations
 
 import json
 import logging
-import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from loanrecovery.exceptions import DataFileError, OptionError
 
 __all__ = [
-    "finite_option",
-    "seed_option",
-    "parse_capacities",
     "output_file",
     "output_dir",
     "read_text_file",
     "read_json_file",
-    "finite_json",
-    "dumps_json",
     "write_rejects",
-    "MAX_SEED",
 ]
 
 logger = logging.getLogger(__name__)
-
-#: Largest seed numpy's generators accept.
-MAX_SEED = 2**32 - 1
-
-
-def finite_option(
-    value: float | None,
-    option: str,
-    *,
-    minimum: float | None = None,
-    maximum: float | None = None,
-) -> float | None:
-    """``value`` if it is a finite number within the bounds (``None`` passes).
-
-    Raises
-    ------
-    OptionError
-        ``inf``, ``nan`` or a number out of bounds.
-    """
-    if value is None:
-        return None
-    if not math.isfinite(value):
-        raise OptionError(option, f"{value} is not a finite number; expected a number")
-    if minimum is not None and value < minimum:
-        raise OptionError(option, f"{value:g} is below {minimum:g}")
-    if maximum is not None and value > maximum:
-        raise OptionError(option, f"{value:g} is above {maximum:g}")
-    return value
-
-
-def seed_option(value: int, option: str = "--seed") -> int:
-    """A seed numpy accepts: a whole number from 0 to 2**32 - 1."""
-    if not 0 <= value <= MAX_SEED:
-        raise OptionError(option, f"{value} is not a seed; expected a whole number 0..{MAX_SEED}")
-    return value
-
-
-def parse_capacities(text: str | None, option: str = "--capacity") -> dict[str, float] | None:
-    """``"Legal Action=20,Field Visit=50"`` -> ``{"Legal Action": 20.0, ...}``.
-
-    Raises
-    ------
-    OptionError
-        An item is not ``ACTION=N`` with a finite ``N >= 0``, or an action is given twice.
-    """
-    if text is None or not text.strip():
-        return None
-    out: dict[str, float] = {}
-    for item in text.split(","):
-        name, sep, value = item.partition("=")
-        name = name.strip()
-        try:
-            number = float(value)
-        except ValueError:
-            number = math.nan
-        if not sep or not name or not math.isfinite(number) or number < 0:
-            raise OptionError(
-                option, f"expected ACTION=N with a finite N >= 0, got {item.strip()!r}"
-            )
-        if name in out:
-            raise OptionError(option, f"{name!r} is given twice; give each action once")
-        out[name] = number
-    return out
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -181,37 +110,6 @@ def read_json_file(path: str | Path, what: str) -> Any:
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
-
-
-def finite_json(value: Any, where: str = "$", notes: list[str] | None = None) -> Any:
-    """``value`` with every non-finite float replaced by ``None`` (its place noted)."""
-    if isinstance(value, Mapping):
-        return {str(k): finite_json(v, f"{where}.{k}", notes) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [finite_json(v, f"{where}[{i}]", notes) for i, v in enumerate(value)]
-    if isinstance(value, np.ndarray):
-        return finite_json(value.tolist(), where, notes)
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        if notes is not None:
-            notes.append(f"{where} was {value}")
-        return None
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return value
-
-
-def dumps_json(payload: Any, *, indent: int | None = 2) -> str:
-    """Valid JSON (never ``NaN``/``Infinity``): non-finite figures are written as ``null``,
-    and a dict payload gets a ``non_finite_as_null`` list saying where."""
-    notes: list[str] = []
-    clean = finite_json(payload, "$", notes)
-    if notes:
-        logger.warning("non-finite figures written as null: %s", "; ".join(notes[:10]))
-        if isinstance(clean, dict):
-            clean["non_finite_as_null"] = notes
-    return json.dumps(clean, indent=indent, default=str, allow_nan=False)
 
 
 def write_rejects(rejects: pd.DataFrame, path: Path) -> Path:

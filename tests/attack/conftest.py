@@ -40,7 +40,9 @@ def invoke(args: list[str]) -> Outcome:
     assert result.exit_code in ALLOWED_EXIT_CODES, (result.exit_code, stderr, result.stdout)
     if result.exit_code == 2:
         # One line on stderr (after any log warnings): the error itself.
-        errors = [line for line in stderr.splitlines() if line.startswith(("error:", "Error", "Usage"))]
+        errors = [
+            line for line in stderr.splitlines() if line.startswith(("error:", "Error", "Usage"))
+        ]
         assert errors, stderr
     return Outcome(result.exit_code, result.stdout, stderr)
 
@@ -56,9 +58,35 @@ def book_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 #: Values that do not belong in a numeric or month column, generated around hostile themes.
 hostile_cells = st.one_of(
     st.sampled_from(
-        ["inf", "-inf", "nan", "NaN", "Infinity", "", " ", "n/a", "1.5", "2024-03", "999999",
-         "-999999", "12,39", "215.422,00", "1e400", "-0", "(5)", "$12", "12%", "id", "Month",
-         "\u00a0", "0x10", "1_000", "TRUE", "None", "\x00"]
+        [
+            "inf",
+            "-inf",
+            "nan",
+            "NaN",
+            "Infinity",
+            "",
+            " ",
+            "n/a",
+            "1.5",
+            "2024-03",
+            "999999",
+            "-999999",
+            "12,39",
+            "215.422,00",
+            "1e400",
+            "-0",
+            "(5)",
+            "$12",
+            "12%",
+            "id",
+            "Month",
+            "\u00a0",
+            "0x10",
+            "1_000",
+            "TRUE",
+            "None",
+            "\x00",
+        ]
     ),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
     st.integers(min_value=-(10**12), max_value=10**12).map(str),

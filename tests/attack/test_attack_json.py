@@ -11,7 +11,7 @@ import pandas as pd
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from loanrecovery.checks import dumps_json
+from loanrecovery.jsonable import to_jsonable
 
 from .conftest import hostile_cells, invoke
 
@@ -39,15 +39,17 @@ payloads = st.recursive(
     | st.integers()
     | st.text(max_size=5)
     | st.floats().map(np.float64),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=15,
 )
 
 
 @settings(**_FAST)
 @given(payload=payloads)
-def test_dumps_json_is_always_valid_json(payload: object) -> None:
-    _strict_loads(dumps_json(payload))
+def test_jsonable_payloads_are_always_valid_json(payload: object) -> None:
+    _strict_loads(json.dumps(to_jsonable(payload), allow_nan=False))
 
 
 @settings(**_FAST)

@@ -32,7 +32,9 @@ _FAST = {
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=10,
 )
 payload_objects = st.one_of(
@@ -69,7 +71,9 @@ def test_hash_consistent_foreign_payloads_are_refused(
     path.write_bytes(_archive(card, payload))
     with pytest.raises(ModelFileError):
         load_model(path)
-    outcome = invoke(["score", "--data", tmp_path / "x.csv", "--model", path, "--out", tmp_path / "s.csv"])
+    outcome = invoke(
+        ["score", "--data", tmp_path / "x.csv", "--model", path, "--out", tmp_path / "s.csv"]
+    )
     assert outcome.exit_code == 2
     assert outcome.stderr.count("\n") == 1
 

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from loanrecovery.checks import MAX_SEED, parse_capacities
-from loanrecovery.exceptions import OptionError
+from loanrecovery.config import MAX_SEED, parse_capacities
+from loanrecovery.exceptions import PolicyError
 
 from .conftest import invoke
 
@@ -58,21 +58,24 @@ def test_capacities_are_finite_and_unique(items: list[tuple[str, str]]) -> None:
         values = [float(v) for _, v in items]
     except ValueError:
         values = [math.nan]
-    valid = all(math.isfinite(v) and v >= 0 for v in values) and all(names)
+    valid = all(math.isfinite(v) and v >= 0 and v == int(v) for v in values) and all(names)
     valid = valid and len(set(names)) == len(names)
     if valid:
         assert parse_capacities(text) == {n: float(v) for n, (_, v) in zip(names, items)}
     else:
-        with pytest.raises(OptionError, match="--capacity"):
+        with pytest.raises(PolicyError, match="--capacity"):
             parse_capacities(text)
 
 
 @settings(**_FAST)
-@given(seed=st.integers(min_value=-(2**40), max_value=2**40), command=st.sampled_from(
-    ["early-warning", "optimize", "run"]
-))
+@given(
+    seed=st.integers(min_value=-(2**40), max_value=2**40),
+    command=st.sampled_from(["early-warning", "optimize", "run"]),
+)
 def test_seeds_are_checked(tmp_path: Path, seed: int, command: str) -> None:
-    outcome = invoke([command, "--data", tmp_path / "none", "--seed", seed, "--out", tmp_path / "o"])
+    outcome = invoke(
+        [command, "--data", tmp_path / "none", "--seed", seed, "--out", tmp_path / "o"]
+    )
     assert outcome.exit_code == 2
     if not 0 <= seed <= MAX_SEED:
         assert "--seed" in outcome.stderr

@@ -23,8 +23,8 @@ from typing import Any
 
 import skops.io as sio
 
-from loanrecovery.checks import finite_json
 from loanrecovery.exceptions import ModelFileError
+from loanrecovery.jsonable import to_jsonable
 from loanrecovery.modeling.scoring import LoanScoringModel
 
 __all__ = [
@@ -98,7 +98,7 @@ def save_model(model: Any, path: str | Path, card: dict[str, Any]) -> dict[str, 
             "serialisation": "skops",
         }
     )
-    full = json.loads(json.dumps(finite_json(full), default=str))  # as it will be read back
+    full = json.loads(json.dumps(to_jsonable(full)))  # as it will be read back
     full[_INTEGRITY] = integrity_hash(full, payload)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

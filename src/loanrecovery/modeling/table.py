@@ -32,9 +32,9 @@ from sklearn.metrics import roc_auc_score
 from loanrecovery.contract.numbers import DECIMAL_COMMA, parse_numbers
 from loanrecovery.contract.schema import Role, columns_with_role
 from loanrecovery.contract.validate import REJECT_COLUMNS
+from loanrecovery.delinquency import DEFAULT_DPD, FUTURE_TARGET, closed_loans
 from loanrecovery.exceptions import DataFileError, DataQualityWarning
 from loanrecovery.modeling.table_checks import TableRejects, check_rows, header_rows
-from loanrecovery.risk import DEFAULT_DPD, FUTURE_TARGET, closed_loans
 
 __all__ = [
     "PreparedTable",

@@ -4,13 +4,19 @@
 from __future__ import annotations
 
 import datetime as _dt
-from typing import TYPE_CHECKING
+import html
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from loanrecovery import __version__
+from loanrecovery.early_warning.section import (
+    SECTION_ANCHOR,
+    SECTION_TITLE,
+    early_warning_section,
+    no_panel_section,
+)
+from loanrecovery.recovery.section import recovery_section
 from loanrecovery.report.jinja_env import template_environment
 from loanrecovery.report.plots import (
     importance_figure,
@@ -18,12 +24,11 @@ from loanrecovery.report.plots import (
     segment_shares_figure,
     strategy_pie_figure,
 )
+from loanrecovery.report.results import RunResult
 from loanrecovery.report.section import Section, figure_to_data_uri
 
-if TYPE_CHECKING:
-    from loanrecovery.pipeline import PipelineResult
+__all__ = ["render_report", "snapshot_sections", "stage_sections", "format_table"]
 
-__all__ = ["render_report", "snapshot_sections", "format_table"]
 
 _env = template_environment("loanrecovery.report")
 
@@ -52,13 +57,7 @@ def format_table(frame: pd.DataFrame, *, index: bool = True) -> dict[str, list]:
     }
 
 
-def _image(fig: plt.Figure) -> str:
-    uri = figure_to_data_uri(fig)
-    plt.close(fig)
-    return uri
-
-
-def snapshot_sections(result: PipelineResult) -> list[Section]:
+def snapshot_sections(result: RunResult) -> list[Section]:
     """The sections of the snapshot pipeline: data, profiles, model, strategies, insights."""
     shares = pd.Series(result.segments).value_counts(normalize=True)
     shares = shares.reindex([s for s in result.profile.index if s in shares.index])
@@ -90,11 +89,11 @@ def snapshot_sections(result: PipelineResult) -> list[Section]:
             {"insight": i, "table": format_table(i.table) if len(i.table) else None}
             for i in result.insights
         ],
-        "segment_img": _image(segment_shares_figure(shares)),
-        "strategy_img": _image(strategy_pie_figure(counts)),
+        "segment_img": figure_to_data_uri(segment_shares_figure(shares)),
+        "strategy_img": figure_to_data_uri(strategy_pie_figure(counts)),
         "baseline": result.baseline.metrics,
         "roc_img": (
-            _image(
+            figure_to_data_uri(
                 roc_figure(
                     [
                         (m.metrics["model"], m.roc["fpr"], m.roc["tpr"], m.metrics["roc_auc"])
@@ -106,7 +105,7 @@ def snapshot_sections(result: PipelineResult) -> list[Section]:
             if result.risk.roc
             else None
         ),
-        "importance_img": _image(importance_figure(result.risk.importance)),
+        "importance_img": figure_to_data_uri(importance_figure(result.risk.importance)),
     }
     names = ("data", "profiles", "model", "strategies", "insights")
     titles = (
@@ -124,9 +123,28 @@ def snapshot_sections(result: PipelineResult) -> list[Section]:
     ]
 
 
-def render_report(result: PipelineResult) -> str:
+def stage_sections(result: RunResult) -> list[Section]:
+    """The early-warning and recovery sections, or what they need when they could not run."""
+    if result.early_warning is not None:
+        early = early_warning_section(result.early_warning)
+    elif result.early_warning_error is not None:
+        early = Section(
+            title=SECTION_TITLE,
+            anchor=SECTION_ANCHOR,
+            html="<p>Early warning could not run on this panel: "
+            f"{html.escape(result.early_warning_error)}</p>",
+        )
+    else:
+        early = no_panel_section()
+    sections = [early]
+    if result.recovery is not None:
+        sections.append(recovery_section(result.recovery))
+    return sections
+
+
+def render_report(result: RunResult) -> str:
     """The whole report as one self-contained HTML page (charts embedded)."""
-    sections = [*snapshot_sections(result), *result.sections]
+    sections = [*snapshot_sections(result), *stage_sections(result)]
     return _env.get_template("report.html.j2").render(
         sections=sections,
         source=result.source,
