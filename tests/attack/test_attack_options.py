@@ -61,7 +61,9 @@ def test_capacities_are_finite_and_unique(items: list[tuple[str, str]]) -> None:
     valid = all(math.isfinite(v) and v >= 0 and v == int(v) for v in values) and all(names)
     valid = valid and len(set(names)) == len(names)
     if valid:
-        assert parse_capacities(text) == {n: float(v) for n, (_, v) in zip(names, items)}
+        assert parse_capacities(text) == {
+            n: float(v) for n, (_, v) in zip(names, items, strict=True)
+        }
     else:
         with pytest.raises(PolicyError, match="--capacity"):
             parse_capacities(text)
