@@ -102,7 +102,7 @@ def _duplicate_actions(accepted: pd.DataFrame, rows: np.ndarray) -> tuple[np.nda
         + "); every copy rejected",
         "duplicate of row " + first.astype(str) + " (same Action_ID and values)",
     )
-    reason.iloc[positions] = pd.Series(why, index=reason.index[positions])
+    reason.iloc[positions] = pd.Series(why, index=reason.index[positions], dtype=str)
     return bad, reason
 
 
