@@ -34,8 +34,7 @@ def test_clean_table_passes_typed(loans):
     assert result.accepted["Monthly_Income"].dtype == float
     # extra columns are carried untouched (as read)
     assert (
-        result.accepted["Default_Next_6M"].tolist()
-        == loans.sort_values("Loan_ID")["Default_Next_6M"].astype(str).tolist()
+        result.accepted["Default_Next_6M"].tolist() == loans["Default_Next_6M"].astype(str).tolist()
     )
 
 

@@ -74,6 +74,24 @@ class ValidationResult:
         return len(self.rejects)
 
 
+def natural_order(ids: pd.Series) -> np.ndarray:
+    """Positions that sort identifiers naturally: ``LN_2`` before ``LN_10`` (text before a
+    trailing number, then the number, then the whole text), so that a file already in that
+    order keeps it."""
+    text = ids.astype(str).reset_index(drop=True)
+    digits = text.str.extract(r"(\d+)$")[0].fillna("")
+    number = digits.str.lstrip("0")
+    keys = pd.DataFrame(
+        {
+            "prefix": text.str.replace(r"\d+$", "", regex=True),
+            "length": number.str.len(),
+            "number": number,
+            "text": text,
+        }
+    )
+    return keys.sort_values(list(keys.columns), kind="stable").index.to_numpy()
+
+
 def _canonical_key(name: str) -> str:
     return re.sub(r"[\s_\-]+", "", str(name).strip().lstrip("\ufeff").casefold())
 
@@ -197,7 +215,8 @@ def validate_frame(
     unique_id : bool, default=True
         Reject rows whose key repeats an earlier row's.
     sort_by_id : bool, default=False
-        Sort the accepted rows by ``id_column`` (with ``row_numbers`` kept aligned), so that
+        Sort the accepted rows by ``id_column`` in natural order (:func:`natural_order`,
+        with ``row_numbers`` kept aligned), so that
         every later stage sees the same order whatever the file's row order.
 
     Returns
@@ -253,7 +272,7 @@ def validate_frame(
             accepted[spec.name] = accepted[spec.name].astype("int64")
     kept_rows = rows[~bad_index]
     if sort_by_id and id_column in accepted.columns:
-        order = np.argsort(accepted[id_column].astype(str).to_numpy(), kind="stable")
+        order = natural_order(accepted[id_column])
         accepted = accepted.iloc[order].reset_index(drop=True)
         kept_rows = kept_rows[order]
     result = ValidationResult(
