@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import zipfile
 from pathlib import Path
 
@@ -31,7 +32,11 @@ _FAST = {
 }
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
     lambda inner: (
         st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
     ),
@@ -83,6 +88,7 @@ def test_hash_consistent_foreign_payloads_are_refused(
     content=st.one_of(
         st.binary(max_size=300),
         st.builds(lambda c, p: _archive(c, p), json_values, st.binary(max_size=50)),
+        st.builds(lambda p: _archive({"format": FORMAT, "x": math.inf}, p), st.binary(max_size=9)),
     )
 )
 def test_any_bytes_as_a_model_file_are_refused(tmp_path: Path, content: bytes) -> None:

@@ -109,6 +109,10 @@ def save_model(model: Any, path: str | Path, card: dict[str, Any]) -> dict[str, 
     return full
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def _open(path: Path) -> tuple[dict[str, Any], bytes]:
     if not path.is_file():
         raise ModelFileError(f"{path}: model file not found")
@@ -120,14 +124,14 @@ def _open(path: Path) -> tuple[dict[str, Any], bytes]:
                     f"{path}: not a loanrecovery model file (expected {_CARD} and {_MODEL} "
                     f"inside, found {sorted(names)})"
                 )
-            card = json.loads(archive.read(_CARD))
+            card = json.loads(archive.read(_CARD), parse_constant=_no_constant)
             payload = archive.read(_MODEL)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
         raise ModelFileError(
             f"{path}: not a readable model file, truncated or damaged ({exc}); "
             "train it again with `loanrecovery train`"
         ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
         raise ModelFileError(f"{path}: the model card is not valid JSON ({exc})") from None
     if not isinstance(card, dict):
         raise ModelFileError(f"{path}: the model card is not a JSON object; refusing to load it")
