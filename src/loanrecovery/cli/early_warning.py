@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from loanrecovery.checks import output_dir, output_file
 from loanrecovery.cli import _book_options as opts
 from loanrecovery.cli._app import app, console, handle_errors
 from loanrecovery.cli.run import require_loans
@@ -34,6 +35,9 @@ def early_warning(
 ) -> None:
     """Flag borrowers 3 to 6 months before they default, from their monthly payments."""
     settings = opts.config_from_options(config, alert_budget=alert_budget, seed=seed)
+    output_dir(out, "--out")
+    if json_path is not None:
+        output_file(json_path, "--json", [data / "loans.csv", data / "payments.csv"])
     if not data.is_dir():
         raise DataFileError(data, "expected a folder holding loans.csv and payments.csv")
     book = read_book(data)
