@@ -26,6 +26,7 @@ from loanrecovery.modeling.candidates import (
     check_binary_target,
 )
 from loanrecovery.modeling.encoding import fitted_frame, validate_xy
+from loanrecovery.modeling.reason_text import fit_reference
 from loanrecovery.modeling.reasons import reason_codes
 from loanrecovery.modeling.validation import Splits, cross_fit, stratified_splits
 
@@ -126,6 +127,8 @@ class ChampionClassifier(BinaryNanTags, ClassifierMixin, BaseEstimator):
         Cross-fitted calibrated PD of every training row (never fit on that row).
     expected_value_ : float
         The log-odds score before any feature's contribution.
+    reason_reference_ : dict
+        Per numeric feature, its direction and training percentiles (for the reasons).
     feature_names_in_ : ndarray of str
     """
 
@@ -183,6 +186,7 @@ class ChampionClassifier(BinaryNanTags, ClassifierMixin, BaseEstimator):
             random_state=self.random_state,
         )
         self.models_ = {name: clone(estimators[name]).fit(frame, y01) for name in self.weights_}
+        self.reason_reference_ = fit_reference(frame, y01)
         self.expected_value_ = float(
             sum(w * self.models_[n].expected_value_ for n, w in self.weights_.items())
         )
@@ -236,7 +240,8 @@ class ChampionClassifier(BinaryNanTags, ClassifierMixin, BaseEstimator):
             part_score, part = self.models_[name].score_and_contributions(frame)
             score += weight * part_score
             total += weight * part
-        return score, reason_codes(total, frame, n_reasons)
+        reference = getattr(self, "reason_reference_", None)  # absent in older model files
+        return score, reason_codes(total, frame, n_reasons, reference)
 
     @property
     def feature_importances_(self) -> np.ndarray:
