@@ -15,6 +15,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from loanrecovery.cli import early_warning as _early_warning  # noqa: E402, F401
 from loanrecovery.cli import evaluate as _evaluate  # noqa: E402, F401
+from loanrecovery.cli import mapping_template as _mapping_template  # noqa: E402, F401
+from loanrecovery.cli import model_card as _model_card  # noqa: E402, F401
 from loanrecovery.cli import optimize as _optimize  # noqa: E402, F401
 from loanrecovery.cli import run as _run  # noqa: E402, F401  (registers `run`)
 from loanrecovery.cli import score as _score  # noqa: E402, F401
