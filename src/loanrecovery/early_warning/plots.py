@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from loanrecovery.report.format import legend_outside  # noqa: E402
+from loanrecovery.report.format import legend_outside
 
 __all__ = ["budget_figure", "lead_time_figure", "survival_figure"]
 
@@ -44,7 +39,8 @@ def _value(entry: dict, key: str) -> float:
 
 def budget_figure(horizons: dict, budget: float) -> Figure:
     """Recall and precision at the alert budget per horizon, model against baselines."""
-    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.4))
+    fig = Figure(figsize=(9.0, 3.4))
+    axes = fig.subplots(1, 2)
     names = ["model", *[k for k in horizons[next(iter(horizons))] if k.startswith("baseline")]]
     width = 0.8 / len(names)
     x = np.arange(len(horizons))
@@ -76,7 +72,8 @@ def budget_figure(horizons: dict, budget: float) -> Figure:
 
 def lead_time_figure(lead_months: pd.Series) -> Figure:
     """Histogram of months between the first flag and the default (never flagged apart)."""
-    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    fig = Figure(figsize=(5.5, 3.2))
+    ax = fig.subplots()
     flagged = lead_months.dropna().astype(int)
     if len(flagged):
         bins = [float(b) for b in np.arange(0.5, flagged.max() + 1.5)]
@@ -91,7 +88,8 @@ def lead_time_figure(lead_months: pd.Series) -> Figure:
 
 def survival_figure(curves: pd.DataFrame) -> Figure:
     """Kaplan-Meier share not yet in default, per segment."""
-    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    fig = Figure(figsize=(5.5, 3.4))
+    ax = fig.subplots()
     # Riskiest first: the segment with the fewest loans left out of default at the end.
     last = curves.ffill().iloc[-1] if len(curves) else pd.Series(dtype=float)
     order = sorted(curves.columns, key=lambda c: (float(last.get(c, 1.0)), str(c)))

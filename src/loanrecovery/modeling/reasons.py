@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from loanrecovery.delinquency import DEFAULT_DPD
 from loanrecovery.modeling.reason_text import (
     LOWERS_SUFFIX,
     ReasonGroup,
@@ -26,7 +27,7 @@ from loanrecovery.modeling.reason_text import (
 __all__ = ["readable_name", "reason_codes", "IN_DEFAULT_REASON"]
 
 #: The reason given to a loan already in default instead of the model's reasons.
-IN_DEFAULT_REASON = "Already 90+ days past due (in default)"
+IN_DEFAULT_REASON = f"Already {DEFAULT_DPD}+ days past due (in default)"
 
 
 def _values_index(X: pd.DataFrame, group: ReasonGroup) -> tuple[list[Values], np.ndarray]:

@@ -345,13 +345,21 @@ class ActionEffectEstimator:
 
     @staticmethod
     def _predict_all(model: _Outcome, Xn: pd.DataFrame, scale: np.ndarray, k: int) -> np.ndarray:
-        out = np.empty((len(Xn), k))
-        for j in range(k):
-            if isinstance(model, list):
-                out[:, j] = model[j].predict(Xn) * scale
-            else:
-                out[:, j] = model.predict(Xn.assign(_action=j)) * scale
-        return out
+        """Prediction of every action for every row (rows x actions), times ``scale``.
+
+        The boosters are called on the float matrix directly (what LightGBM's scikit-learn
+        wrapper hands them); the S-learner predicts all actions of all rows in one call.
+        """
+        X = Xn.to_numpy(dtype=np.float64)
+        n = len(X)
+        if isinstance(model, list):
+            out = np.column_stack([m.booster_.predict(X) for m in model[:k]])
+        else:
+            stacked = np.empty((n * k, X.shape[1] + 1))
+            stacked[:, :-1] = np.tile(X, (k, 1))
+            stacked[:, -1] = np.repeat(np.arange(k, dtype=np.float64), n)
+            out = np.asarray(model.booster_.predict(stacked)).reshape(k, n).T
+        return out * scale[:, None]
 
     def _table(self, seg: np.ndarray, code: np.ndarray, y: dict[str, np.ndarray]) -> pd.DataFrame:
         rows = []
@@ -409,6 +417,17 @@ class ActionEffectEstimator:
             out[f"{key}_diff_high"] = high
             out[f"{key}_reference"] = float(ps[:, r].mean())
         return out
+
+    def predictor(self) -> ActionEffectEstimator:
+        """A copy holding only what :meth:`predict` needs (no history-sized arrays or
+        tables), for a bundle: parameters, features, actions and the outcome models."""
+        if not hasattr(self, "models_"):
+            raise ValueError("ActionEffectEstimator is not fitted yet; call fit first")
+        copy = ActionEffectEstimator(self.n_folds, self.clip, self.n_estimators, self.random_state)
+        copy.feature_names_in_ = list(self.feature_names_in_)
+        copy.actions_ = tuple(self.actions_)
+        copy.models_ = self.models_
+        return copy
 
     def predict(self, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Expected recovery and cost of every action in :data:`ACTIONS` order.

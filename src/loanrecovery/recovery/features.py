@@ -20,8 +20,11 @@ import numpy as np
 import pandas as pd
 
 from loanrecovery.contract.schema import LOAN_SPECS, Kind, Role, columns_with_role
+from loanrecovery.delinquency import DEFAULT_DPD, DELINQUENT_DPD
 
 __all__ = [
+    "DELINQUENT_DPD",  # defined in loanrecovery.delinquency
+    "planned_loans",
     "decision_features",
     "snapshot_cases",
     "prior_actions",
@@ -45,7 +48,7 @@ _CATEGORICAL: tuple[str, ...] = (
 def segment_of(days_past_due: np.ndarray, secured: np.ndarray) -> np.ndarray:
     """Segment label: days-past-due bucket x secured, e.g. ``'60-89|secured'``."""
     dpd = np.asarray(days_past_due, dtype=float)
-    bucket = np.where(dpd >= 90, "90+", np.where(dpd >= 60, "60-89", "30-59"))
+    bucket = np.where(dpd >= DEFAULT_DPD, "90+", np.where(dpd >= 60, "60-89", "30-59"))
     kind = np.where(np.asarray(secured, dtype=bool), "secured", "unsecured")
     return np.char.add(np.char.add(bucket.astype(str), "|"), kind)
 
@@ -204,12 +207,25 @@ def decision_features(
     return _with_static(frame, loans).drop(columns=["Month"])
 
 
+def planned_loans(loans: pd.DataFrame) -> np.ndarray:
+    """Loans a recovery plan covers: active (by ``Loan_Status`` when present) and at least
+    :data:`DELINQUENT_DPD` days past due."""
+    status_ok = (
+        loans["Loan_Status"].eq("Active").to_numpy()
+        if "Loan_Status" in loans
+        else np.ones(len(loans), dtype=bool)
+    )
+    dpd = pd.to_numeric(loans["Days_Past_Due"], errors="coerce").fillna(0).to_numpy()
+    return status_ok & (dpd >= DELINQUENT_DPD)
+
+
 def snapshot_cases(
     loans: pd.DataFrame,
     payments: pd.DataFrame | None = None,
     collections: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The loans to plan for (active and at least 30 days past due) and their features.
+    """The loans to plan for (active and at least ``DELINQUENT_DPD`` = 30 days past due) and
+    their features.
 
     With ``collections`` (every past action, outcome closed or not) the
     :func:`prior_actions` of each case are added: actions of months before the snapshot
@@ -221,9 +237,7 @@ def snapshot_cases(
     cases, features : DataFrame
         ``cases`` holds the loan rows; ``features`` the decision features, same order.
     """
-    status_ok = loans["Loan_Status"].eq("Active") if "Loan_Status" in loans else True
-    dpd = pd.to_numeric(loans["Days_Past_Due"], errors="coerce").fillna(0)
-    cases = loans.loc[status_ok & (dpd >= 30)].reset_index(drop=True)
+    cases = loans.loc[planned_loans(loans)].reset_index(drop=True)
     frame = pd.DataFrame(
         {
             "Loan_ID": cases["Loan_ID"].to_numpy(),

@@ -7,10 +7,6 @@ percentage with an interval spanning both signs.
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure

@@ -12,19 +12,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
-
-from loanrecovery.modeling.reason_text import readable_name  # noqa: E402
-from loanrecovery.report.section import figure_to_data_uri  # noqa: E402
+from loanrecovery.modeling.reason_text import readable_name
+from loanrecovery.report.section import figure_to_data_uri
 
 __all__ = ["Chart", "chart", "label", "cell", "table", "thousands", "legend_outside", "PLAN_NAMES"]
 
@@ -132,25 +127,22 @@ class Chart:
 
 
 def chart(fig: Figure) -> Chart:
-    """Render ``fig`` (then close it) with its title and axis labels as the caption.
+    """Render ``fig`` with its title and axis labels as the caption.
 
     Raises
     ------
     ValueError
         When the figure has no title or an axis label is missing.
     """
-    try:
-        axes = [ax for ax in fig.get_axes() if ax.get_visible()]
-        sup = getattr(fig, "_suptitle", None)
-        suptitle = sup.get_text() if sup is not None else ""
-        title = suptitle or next((ax.get_title() for ax in axes if ax.get_title()), "")
-        x_label = next((ax.get_xlabel() for ax in axes if ax.get_xlabel()), "")
-        y_label = next((ax.get_ylabel() for ax in axes if ax.get_ylabel()), "")
-        if not (title and x_label and y_label):
-            raise ValueError(
-                f"a report chart needs a title and both axis labels; got title={title!r}, "
-                f"x={x_label!r}, y={y_label!r}"
-            )
-        return Chart(figure_to_data_uri(fig), title, x_label, y_label)
-    finally:
-        plt.close(fig)
+    axes = [ax for ax in fig.get_axes() if ax.get_visible()]
+    sup = getattr(fig, "_suptitle", None)
+    suptitle = sup.get_text() if sup is not None else ""
+    title = suptitle or next((ax.get_title() for ax in axes if ax.get_title()), "")
+    x_label = next((ax.get_xlabel() for ax in axes if ax.get_xlabel()), "")
+    y_label = next((ax.get_ylabel() for ax in axes if ax.get_ylabel()), "")
+    if not (title and x_label and y_label):
+        raise ValueError(
+            f"a report chart needs a title and both axis labels; got title={title!r}, "
+            f"x={x_label!r}, y={y_label!r}"
+        )
+    return Chart(figure_to_data_uri(fig), title, x_label, y_label)

@@ -4,15 +4,10 @@ both axis labels with units; legends sit outside the plot."""
 
 from __future__ import annotations
 
-import matplotlib
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from loanrecovery.report.format import label, legend_outside, thousands  # noqa: E402
+from loanrecovery.report.format import label, legend_outside, thousands
 
 __all__ = [
     "segment_shares_figure",
@@ -34,7 +29,8 @@ SEGMENT_COLOURS = {
 
 def segment_shares_figure(shares: pd.Series) -> Figure:
     """Bar chart of the share of loans in each segment (closed loans included)."""
-    fig, ax = plt.subplots(figsize=(6.0, 3.2))
+    fig = Figure(figsize=(6.0, 3.2))
+    ax = fig.subplots()
     colours = [SEGMENT_COLOURS.get(str(s), "#4a6fa5") for s in shares.index]
     ax.bar([str(s) for s in shares.index], shares.to_numpy() * 100, color=colours)
     ax.set_ylabel("loans (% of all loans)")
@@ -50,7 +46,8 @@ def segment_shares_figure(shares: pd.Series) -> Figure:
 def strategy_bars_figure(counts: pd.Series) -> Figure:
     """Horizontal bars of the loans given each action (largest first)."""
     counts = counts.sort_values()
-    fig, ax = plt.subplots(figsize=(6.0, 0.34 * len(counts) + 1.3))
+    fig = Figure(figsize=(6.0, 0.34 * len(counts) + 1.3))
+    ax = fig.subplots()
     ax.barh([str(s) for s in counts.index], counts.to_numpy(), color="#4a6fa5")
     total = float(counts.sum()) or 1.0
     for i, value in enumerate(counts.to_numpy()):
@@ -70,7 +67,8 @@ strategy_pie_figure = strategy_bars_figure
 
 def roc_figure(curves: list[tuple[str, list[float], list[float], float]]) -> Figure:
     """Out-of-fold ROC curves: one ``(label, fpr, tpr, auc)`` per model."""
-    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    fig = Figure(figsize=(6.4, 3.8))
+    ax = fig.subplots()
     for (name, fpr, tpr, auc), colour in zip(
         curves, ("#4a6fa5", "#e07000", "#4c9a2a"), strict=False
     ):
@@ -88,7 +86,8 @@ def importance_figure(importance: pd.Series, top: int = 15) -> Figure:
     """Horizontal bars of the largest feature importances, features named in words."""
     shown = importance.head(top)[::-1]
     total = float(importance.sum()) or 1.0
-    fig, ax = plt.subplots(figsize=(6.0, 0.28 * len(shown) + 1.2))
+    fig = Figure(figsize=(6.0, 0.28 * len(shown) + 1.2))
+    ax = fig.subplots()
     ax.barh([label(i) for i in shown.index], shown.to_numpy() / total * 100, color="#4a6fa5")
     ax.set_xlabel("importance (% of the total)")
     ax.set_ylabel("feature")

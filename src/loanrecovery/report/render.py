@@ -8,12 +8,20 @@ is a :class:`Section` rendered from a results object; the page only orders them.
 from __future__ import annotations
 
 import datetime as _dt
+import html
 from itertools import groupby
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from loanrecovery import __version__
+from loanrecovery.early_warning.section import (
+    SECTION_ANCHOR,
+    SECTION_TITLE,
+    early_warning_section,
+    no_panel_section,
+)
+from loanrecovery.recovery.section import recovery_section
 from loanrecovery.report.format import chart, table
 from loanrecovery.report.jinja_env import template_environment
 from loanrecovery.report.plots import (
@@ -22,13 +30,18 @@ from loanrecovery.report.plots import (
     segment_shares_figure,
     strategy_bars_figure,
 )
+from loanrecovery.report.results import RunResult
 from loanrecovery.report.section import Section
 from loanrecovery.report.worklist import WORKLIST_ANCHOR, worklist_section
 
-if TYPE_CHECKING:
-    from loanrecovery.pipeline import PipelineResult
-
-__all__ = ["render_report", "snapshot_sections", "format_table", "SECTION_ORDER"]
+__all__ = [
+    "render_report",
+    "snapshot_sections",
+    "stage_sections",
+    "order_sections",
+    "format_table",
+    "SECTION_ORDER",
+]
 
 _env = template_environment("loanrecovery.report")
 
@@ -72,7 +85,7 @@ def _metric_rows(metrics: dict[str, Any], baseline: dict[str, Any]) -> list[list
     return rows
 
 
-def _insights(result: PipelineResult) -> list[dict[str, Any]]:
+def _insights(result: RunResult) -> list[dict[str, Any]]:
     """Insights grouped under one heading per claim (none repeated from the recovery section)."""
     shown = [i for i in result.insights if not i.key.startswith(_REPEATED_INSIGHTS)]
     return [
@@ -87,7 +100,7 @@ def _insights(result: PipelineResult) -> list[dict[str, Any]]:
     ]
 
 
-def _shares(result: PipelineResult) -> pd.Series:
+def _shares(result: RunResult) -> pd.Series:
     """Share of every loan per segment, in the profile's order, closed loans last."""
     shares = pd.Series(result.segments).astype(str).value_counts(normalize=True)
     order = [str(s) for s in result.profile.index if str(s) in shares.index]
@@ -96,7 +109,7 @@ def _shares(result: PipelineResult) -> pd.Series:
     return shares.reindex(order)
 
 
-def snapshot_sections(result: PipelineResult) -> list[Section]:
+def snapshot_sections(result: RunResult) -> list[Section]:
     """The sections of the snapshot pipeline: data, profiles, model, strategies, insights."""
     counts = pd.Series(result.strategies).value_counts()
     metrics = result.risk.metrics
@@ -151,7 +164,26 @@ def snapshot_sections(result: PipelineResult) -> list[Section]:
     ]
 
 
-def _worklist(result: PipelineResult) -> Section:
+def stage_sections(result: RunResult) -> list[Section]:
+    """The early-warning and recovery sections, or what they need when they could not run."""
+    if result.early_warning is not None:
+        early = early_warning_section(result.early_warning)
+    elif result.early_warning_error is not None:
+        early = Section(
+            title=SECTION_TITLE,
+            anchor=SECTION_ANCHOR,
+            html="<p>Early warning could not run on this panel: "
+            f"{html.escape(result.early_warning_error)}</p>",
+        )
+    else:
+        early = no_panel_section()
+    sections = [early]
+    if result.recovery is not None:
+        sections.append(recovery_section(result.recovery))
+    return sections
+
+
+def _worklist(result: RunResult) -> Section:
     """The work list: ``result.accounts`` when the run has one, else the strategies."""
     accounts = getattr(result, "accounts", None)
     if isinstance(accounts, pd.DataFrame) and "Recommended_Action" in accounts.columns:
@@ -167,11 +199,10 @@ def order_sections(sections: list[Section]) -> list[Section]:
     return sorted(sections, key=lambda s: rank.get(s.anchor, before_model))
 
 
-def render_report(result: PipelineResult) -> str:
+def render_report(result: RunResult) -> str:
     """The whole report as one self-contained HTML page (charts embedded)."""
-    extra = list(result.sections)
-    lead = [] if any(s.anchor == WORKLIST_ANCHOR for s in extra) else [_worklist(result)]
-    sections = order_sections([*lead, *snapshot_sections(result), *extra])
+    extra = stage_sections(result)
+    sections = order_sections([_worklist(result), *snapshot_sections(result), *extra])
     return _env.get_template("report.html.j2").render(
         sections=sections,
         source=result.source,
