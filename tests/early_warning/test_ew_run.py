@@ -89,7 +89,7 @@ def test_section_renders_the_figures(result: EarlyWarningResult) -> None:
     assert section.anchor == "early-warning"
     assert section.html.count("data:image/png;base64,") == 3
     assert "baseline" not in section.title.lower()
-    assert "rule" in section.html and "static" in section.html
+    assert "simple rule" in section.html and "borrower and loan terms" in section.html
     assert "needs a monthly payment panel" in no_panel_section().html
 
 

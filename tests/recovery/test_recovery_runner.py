@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from loanrecovery.cli import app
 from loanrecovery.recovery.compliance import check_plan
 from loanrecovery.recovery.runner import POLICIES, run_recovery
-from loanrecovery.recovery.section import recovery_section
+from loanrecovery.recovery.section import effect_statement, recovery_section
 from loanrecovery.simulate import simulate_portfolio, write_book
 
 
@@ -66,9 +66,17 @@ def test_section_renders_charts_and_tables(result) -> None:
     section = recovery_section(result)
     assert section.anchor == "recovery-strategies"
     assert section.html.count("data:image/png;base64,") == 2
-    assert "seed_rules" in section.html and "Capacity use" in section.html
+    assert "original rules" in section.html and "Capacity use" in section.html
+    assert "seed_rules" not in section.html  # plan names in words
+    assert "upper bound" in section.html and "planned accounts" in section.html
     assert "agent call minutes per day x 22 / 12 per account" in section.html
     assert "set for this run (accounts)" in section.html  # Legal Action, Field Visit
+
+
+def test_effects_without_evidence_say_so() -> None:
+    assert effect_statement("recovery", 1314.0, -100.0, 3154.0).startswith("not enough evidence")
+    assert effect_statement("recovery", 500.0, 100.0, 450.0).startswith("+500 recovery")
+    assert effect_statement("cost", 7.0, 7.0, 7.0) == "+7 cost per account (95% interval +7 to +7)"
 
 
 def test_cli_optimize_and_compare(book, tmp_path) -> None:

@@ -14,6 +14,8 @@ from loanrecovery.cli import apply as _apply  # noqa: F401
 from loanrecovery.cli import early_warning as _early_warning  # noqa: F401
 from loanrecovery.cli import evaluate as _evaluate  # noqa: F401
 from loanrecovery.cli import fit as _fit  # noqa: F401
+from loanrecovery.cli import mapping_template as _mapping_template  # noqa: F401
+from loanrecovery.cli import model_card as _model_card  # noqa: F401
 from loanrecovery.cli import optimize as _optimize  # noqa: F401
 from loanrecovery.cli import run as _run  # noqa: F401  (registers `run`)
 from loanrecovery.cli import score as _score  # noqa: F401

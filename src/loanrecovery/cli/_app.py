@@ -4,16 +4,65 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from typer.core import TyperGroup
 
+from loanrecovery import __version__
 from loanrecovery.exceptions import LoanRecoveryError
 
+_VERBOSE = re.compile(r"-v+|--verbose")
+
+
+def _hoist_verbose(args: Sequence[str], commands: Sequence[str]) -> list[str]:
+    """``-v``/``--verbose`` given after the command moved before it (where the root reads them).
+
+    Arguments after ``--`` are left alone.
+    """
+    args = list(args)
+    command = next((i for i, a in enumerate(args) if a in commands), None)
+    if command is None:
+        return args
+    end = args.index("--") if "--" in args[command:] else len(args)
+    moved = [a for a in args[command + 1 : end] if _VERBOSE.fullmatch(a)]
+    if not moved:
+        return args
+    rest = [a for a in args[command + 1 : end] if not _VERBOSE.fullmatch(a)]
+    return [*moved, *args[: command + 1], *rest, *args[end:]]
+
+
+def _flags_as_flags(params: Sequence[Any]) -> None:
+    """Boolean flags and counters take no value: show no ``<bool>``/``<int>`` after them."""
+    for param in params:
+        if getattr(param, "is_flag", False) or getattr(param, "count", False):
+            param.metavar = ""
+
+
+class _Group(TyperGroup):
+    """The root group: verbosity accepted anywhere, flags shown as flags in every help."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _hoist_verbose(args, list(self.commands)))
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)
+        _flags_as_flags(params)
+        return params
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _flags_as_flags(command.get_params(ctx))
+        return command
+
+
 app = typer.Typer(
+    cls=_Group,
     name="loanrecovery",
     help="Default risk, early warning and recovery strategies for collections teams.",
     no_args_is_help=True,
@@ -30,10 +79,27 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_INPUT_ERROR = 2
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"loanrecovery {__version__}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     verbose: int = typer.Option(
-        0, "--verbose", "-v", count=True, help="More log output (-vv: debug)."
+        0,
+        "--verbose",
+        "-v",
+        count=True,
+        help="More log output (-vv: debug); accepted before or after the command.",
+    ),
+    version: bool = typer.Option(
+        False,
+        "--version",
+        is_eager=True,
+        callback=_print_version,
+        help="Print the version and exit.",
     ),
 ) -> None:
     """Configure logging once, at the entry point."""

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from loanrecovery.report.format import legend_outside
+
 __all__ = ["budget_figure", "lead_time_figure", "survival_figure"]
 
 _MODEL_COLOURS = {
@@ -19,6 +21,14 @@ _SEGMENT_COLOURS = {
     "Moderate Risk": "#e0b000",
     "High Risk": "#e07000",
     "Critical Risk": "#c0202a",
+}
+
+
+_MODEL_NAMES = {
+    "model": "early-warning model",
+    "baseline_snapshot": "snapshot",
+    "baseline_rule": "simple rule",
+    "baseline_static": "borrower and loan terms",
 }
 
 
@@ -43,14 +53,19 @@ def budget_figure(horizons: dict, budget: float) -> Figure:
                 x + i * width,
                 vals,
                 width,
-                label=name.replace("baseline_", ""),
+                label=_MODEL_NAMES.get(name, name),
                 color=_MODEL_COLOURS.get(name, "#555555"),
             )
         ax.set_xticks(x + width * (len(names) - 1) / 2)
         ax.set_xticklabels([f"within {h} months" for h in horizons])
-        ax.set_title(f"{title} at a {budget:.0%} alert budget")
+        ax.set_xlabel("default horizon")
+        ax.set_title(title)
         ax.set_ylim(0, 1)
-    axes[0].legend(fontsize=8)
+        ax.set_xlabel("default horizon")
+    axes[0].set_ylabel("share of defaults caught (0-1)")
+    axes[1].set_ylabel("share of alerts that default (0-1)")
+    fig.suptitle(f"Alerts at a {budget:.0%} alert budget: early-warning model against baselines")
+    legend_outside(axes[1])
     fig.tight_layout()
     return fig
 
@@ -64,8 +79,8 @@ def lead_time_figure(lead_months: pd.Series) -> Figure:
         bins = [float(b) for b in np.arange(0.5, flagged.max() + 1.5)]
         ax.hist(flagged, bins=bins, color="#2f5d9a")
     missed = int(lead_months.isna().sum())
-    ax.set_xlabel("months between the first alert and 90+ DPD")
-    ax.set_ylabel("defaults")
+    ax.set_xlabel("time from the first alert to 90+ days past due (months)")
+    ax.set_ylabel("defaults (count)")
     ax.set_title(f"Lead time of the test window's defaults ({missed} never flagged)")
     fig.tight_layout()
     return fig
@@ -75,8 +90,9 @@ def survival_figure(curves: pd.DataFrame) -> Figure:
     """Kaplan-Meier share not yet in default, per segment."""
     fig = Figure(figsize=(5.5, 3.4))
     ax = fig.subplots()
-    order = [s for s in _SEGMENT_COLOURS if s in curves.columns]
-    order += [c for c in curves.columns if c not in order]
+    # Riskiest first: the segment with the fewest loans left out of default at the end.
+    last = curves.ffill().iloc[-1] if len(curves) else pd.Series(dtype=float)
+    order = sorted(curves.columns, key=lambda c: (float(last.get(c, 1.0)), str(c)))
     for name in order:
         ax.step(
             curves.index,
@@ -85,9 +101,9 @@ def survival_figure(curves: pd.DataFrame) -> Figure:
             label=name,
             color=_SEGMENT_COLOURS.get(name),
         )
-    ax.set_xlabel("months after the cut-off")
-    ax.set_ylabel("% not yet 90+ DPD")
-    ax.set_title("Months to default per segment (test window)")
-    ax.legend(fontsize=8)
+    ax.set_xlabel("time after the cut-off (months)")
+    ax.set_ylabel("loans not yet 90+ days past due (%)")
+    ax.set_title("Months to default per segment, riskiest first (test window)")
+    legend_outside(ax)
     fig.tight_layout()
     return fig

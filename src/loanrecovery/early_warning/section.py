@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from loanrecovery.early_warning.plots import budget_figure, lead_time_figure, survival_figure
 from loanrecovery.early_warning.run import EarlyWarningResult
+from loanrecovery.report.format import chart, table
 from loanrecovery.report.jinja_env import template_environment
-from loanrecovery.report.section import Section, figure_to_data_uri
+from loanrecovery.report.section import Section
 
 __all__ = ["early_warning_section", "no_panel_section", "SECTION_TITLE", "SECTION_ANCHOR"]
 
@@ -21,6 +24,15 @@ def _fmt(value: object) -> str:
 
 def _share(value: object) -> str:
     return "–" if value is None else f"{float(value):.0%}"  # type: ignore[arg-type]
+
+
+#: The comparison models as readers see them.
+MODEL_NAMES = {
+    "model": "early-warning model",
+    "rule": "simple rule",
+    "static": "borrower and loan terms",
+    "snapshot": "snapshot",
+}
 
 
 def early_warning_section(result: EarlyWarningResult, *, top: int = 15) -> Section:
@@ -46,34 +58,28 @@ def early_warning_section(result: EarlyWarningResult, *, top: int = 15) -> Secti
         for name, r in named:
             rows.append(
                 {
-                    "horizon": f"{h} months",
-                    "name": name,
-                    "auc": _fmt(r["auc"]),
-                    "recall": _fmt(r["recall_at_budget"]),
-                    "precision": _fmt(r["precision_at_budget"]),
+                    "Horizon": f"within {h} months",
+                    "Model": MODEL_NAMES.get(name, name),
+                    "AUC": r["auc"],
+                    "Defaults caught at the budget (recall)": r["recall_at_budget"],
+                    "Alerts that default (precision)": r["precision_at_budget"],
                 }
             )
     shown = result.watchlist.head(top).drop(columns=["Month"])
-    watch = {
-        "header": list(shown.columns),
-        "rows": [
-            [_fmt(v) if isinstance(v, float) else str(v) for v in r]
-            for r in shown.itertuples(index=False)
-        ],
-    }
+    shown = shown.assign(Days_Past_Due=shown["Days_Past_Due"].round().astype("Int64"))
     html = _env.get_template("early_warning.html.j2").render(
         cutoff=d["cutoff"],
         n_loans=d["n_loans"],
         n_loan_months=d["n_loan_months"],
         budget=m["alert_budget"],
-        rows=rows,
+        scores=table(pd.DataFrame(rows)),
         share3=_share(m["lead_time"]["share_flagged_3m_before"]),
         share6=_share(m["lead_time"]["share_flagged_6m_before"]),
         concordance=_fmt(m["concordance"]),
-        budget_img=figure_to_data_uri(budget_figure(m["horizons"], m["alert_budget"])),
-        lead_img=figure_to_data_uri(lead_time_figure(d["lead_months"])),
-        survival_img=figure_to_data_uri(survival_figure(d["km_curves"])),
-        watch=watch,
+        budget_chart=chart(budget_figure(m["horizons"], m["alert_budget"])),
+        lead_chart=chart(lead_time_figure(d["lead_months"])),
+        survival_chart=chart(survival_figure(d["km_curves"])),
+        watch=table(shown),
         n_watch=len(result.watchlist),
         n_alert=int(result.watchlist["Alert"].sum()),
     )

@@ -18,11 +18,18 @@ import pandas as pd
 from loanrecovery.early_warning.features import (
     EMPLOYMENT_TYPES,
     FEATURE_LABELS,
+    FULL_SHARE,
     LOAN_TYPES,
     NEVER_MONTHS,
 )
 
-__all__ = ["WATCHLIST_COLUMNS", "describe_reason", "top_reasons", "build_watchlist"]
+__all__ = [
+    "WATCHLIST_COLUMNS",
+    "describe_reason",
+    "reason_allowed",
+    "top_reasons",
+    "build_watchlist",
+]
 
 #: Columns of ``watchlist.csv``.
 WATCHLIST_COLUMNS: tuple[str, ...] = (
@@ -128,6 +135,47 @@ def describe_reason(feature: str, value: float) -> str:
     return f"{FEATURE_LABELS.get(feature, feature)}: {value:,.4g}"
 
 
+def _worse_when(feature: str, value: float) -> bool | None:
+    """Whether ``value`` of ``feature`` is on the risky side (None: no fixed side)."""
+    if feature == "DPD" or feature.startswith(("Missed_", "Partial_", "DPD_Max_", "DPD_Change_")):
+        return value > 0
+    if feature.startswith("Pay_Ratio_"):
+        return value < FULL_SHARE
+    if feature in ("Months_Since_Missed", "Months_Since_Partial"):
+        return value < 6
+    if feature == "Months_Since_Full":
+        return value >= 1
+    if feature == "Due_To_EMI":
+        return value > 1.05
+    if feature == "Balance_Vs_Schedule":
+        return value > 1.0
+    if feature == "Secured":
+        return value < 0.5
+    return None
+
+
+def reason_allowed(feature: str, value: float, raises: bool) -> bool:
+    """False when the reason would contradict the value ("0 days past due" raising risk).
+
+    Parameters
+    ----------
+    feature : str
+        A feature name of :mod:`loanrecovery.early_warning.features`.
+    value : float
+        The loan's value.
+    raises : bool
+        The feature raises the loan's risk (else it lowers it).
+
+    Returns
+    -------
+    bool
+    """
+    if value != value:
+        return True
+    worse = _worse_when(feature, value)
+    return worse is None or worse == raises
+
+
 def top_reasons(contributions: pd.DataFrame, values: pd.DataFrame, n_reasons: int = 3) -> list[str]:
     """The ``n_reasons`` features raising each row's risk most, as one "; "-joined text.
 
@@ -146,11 +194,16 @@ def top_reasons(contributions: pd.DataFrame, values: pd.DataFrame, n_reasons: in
     """
     contrib = contributions.to_numpy()
     names = list(contributions.columns)
-    order = np.argsort(-contrib, axis=1, kind="stable")[:, :n_reasons]
+    order = np.argsort(-contrib, axis=1, kind="stable")
     vals = values[names].to_numpy(dtype=np.float64)
     out: list[str] = []
     for i, idx in enumerate(order):
-        parts = [describe_reason(names[j], vals[i, j]) for j in idx if contrib[i, j] > 0]
+        parts: list[str] = []
+        for j in idx:
+            if contrib[i, j] <= 0 or len(parts) == n_reasons:
+                break
+            if reason_allowed(names[j], vals[i, j], raises=True):
+                parts.append(describe_reason(names[j], vals[i, j]))
         out.append("; ".join(parts) if parts else "no warning sign stands out")
     return out
 

@@ -61,6 +61,14 @@ def check_binary_target(y: object, estimator: BaseEstimator) -> tuple[np.ndarray
     return classes, y01.astype(np.int64)
 
 
+def _positive_share(value: np.ndarray) -> np.ndarray:
+    """Share of the positive class in tree node values (``(nodes, 1, 2)`` or ``(1, 2)``)."""
+    value = np.asarray(value, dtype=float)
+    total = value.sum(axis=-1)
+    share = np.divide(value[..., 1], total, out=np.zeros_like(total), where=total > 0)
+    return share.reshape(-1) if share.ndim > 1 else share
+
+
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-7, 1 - 1e-7)
     return np.log(p / (1 - p))
@@ -542,6 +550,60 @@ class BaselineForest(_EncodedInput, BinaryNanTags, ClassifierMixin, BaseEstimato
     def decision_function(self, X: object) -> np.ndarray:
         """Log-odds of the forest's probability (for ranking and calibration)."""
         return _logit(self.predict_proba(X)[:, 1])
+
+    @property
+    def expected_value_(self) -> float:
+        """The log-odds score before any feature's contribution (the trees' mean root)."""
+        check_is_fitted(self, "forest_")
+        roots = [_positive_share(t.tree_.value[0]) for t in self.forest_.estimators_]
+        return float(_logit(np.array([np.mean(roots)]))[0])
+
+    def contributions(self, X: object) -> np.ndarray:
+        """Per row and feature, the move of the log-odds score credited to the feature.
+
+        Each row's contributions plus ``expected_value_`` equal ``decision_function``.
+        """
+        return self.score_and_contributions(X)[1]
+
+    def score_and_contributions(self, X: object) -> tuple[np.ndarray, np.ndarray]:
+        """Log-odds score and per-feature contributions (path attribution, then log-odds).
+
+        Along each tree's path, the change of the positive share at a split is credited to
+        the split's feature (the credits add up to the forest's probability minus its mean
+        root); each row's credits are then rescaled so that they add up to its log-odds
+        score minus :attr:`expected_value_`.
+        """
+        check_is_fitted(self, "forest_")
+        matrix = self._impute(self.encoder_.transform(fitted_frame(self, X)))
+        n_rows = len(matrix)
+        credit = np.zeros((n_rows, self.n_features_in_))
+        for tree in self.forest_.estimators_:
+            t = tree.tree_
+            share = _positive_share(t.value)
+            parent = np.full(t.node_count, -1)
+            inner = np.flatnonzero(t.children_left >= 0)
+            parent[t.children_left[inner]] = inner
+            parent[t.children_right[inner]] = inner
+            child = np.flatnonzero(parent >= 0)
+            table = sparse.csr_matrix(
+                (share[child] - share[parent[child]], (child, t.feature[parent[child]])),
+                shape=(t.node_count, self.n_features_in_),
+            )
+            credit += (tree.decision_path(matrix.astype(np.float32)) @ table).toarray()
+        credit /= len(self.forest_.estimators_)
+        score = self.decision_function(X)
+        base = self.expected_value_
+        p0 = 1.0 / (1.0 + np.exp(-base))
+        moved = credit.sum(axis=1)
+        slope = np.where(
+            np.abs(moved) > 1e-9, (score - base) / np.where(moved == 0, 1.0, moved), 0.0
+        )
+        slope = np.where(np.abs(moved) > 1e-9, slope, 1.0 / (p0 * (1 - p0)))
+        contributions = credit * slope[:, None]
+        # rows whose probability did not move from the root: spread the (tiny) rest evenly
+        rest = score - base - contributions.sum(axis=1)
+        contributions += rest[:, None] / self.n_features_in_
+        return score, contributions
 
     @property
     def feature_importances_(self) -> np.ndarray:

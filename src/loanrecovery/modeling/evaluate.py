@@ -21,6 +21,7 @@ from sklearn.metrics import roc_auc_score
 from loanrecovery.modeling.calibration import ScoreCalibrator, cross_fitted_pd
 from loanrecovery.modeling.candidates import BaselineForest
 from loanrecovery.modeling.champion import (
+    DEFAULT_CANDIDATES,
     ChampionClassifier,
     candidate_estimators,
     choose_champion,
@@ -170,11 +171,10 @@ def _by_folds(
 ) -> _Scored:
     X, y = prepared.X, prepared.y
     estimators = candidate_estimators(candidates, n_jobs=n_jobs, random_state=random_state)
-    estimators_all = dict(
-        estimators, baseline=BaselineForest(n_jobs=n_jobs, random_state=random_state)
-    )
-    oof = cross_fit(estimators_all, X, y, splits)
-    baseline_score = oof.pop("baseline")
+    # The original forest is fit once, on the same folds: as a candidate when it is one.
+    forest = BaselineForest(n_jobs=n_jobs, random_state=random_state)
+    oof = cross_fit({"forest": forest, **estimators}, X, y, splits)
+    baseline_score = oof["forest"] if "forest" in estimators else oof.pop("forest")
     name, weights, aucs = choose_champion(oof, y)
     score = combine(oof, weights)
     calibrator = ScoreCalibrator("auto", random_state=random_state).fit(score, y)
@@ -257,7 +257,7 @@ def evaluate_table(
     prepared: PreparedTable,
     *,
     folds: int = 5,
-    candidates: tuple[str, ...] = ("gbm", "scorecard"),
+    candidates: tuple[str, ...] = DEFAULT_CANDIDATES,
     n_jobs: int = 2,
     random_state: int = 42,
     time_column: str | None = None,

@@ -221,7 +221,8 @@ class LoanScoringModel:
                 part_score = part.sum(axis=1) + model.expected_value_
             score += weight * part_score
             total += weight * part
-        return score, reason_codes(total, X, n_reasons)
+        reference = getattr(champion, "reason_reference_", None)  # absent in older files
+        return score, reason_codes(total, X, n_reasons, reference)
 
     def raw_score(self, X: pd.DataFrame) -> np.ndarray:
         """The champion's log-odds score, GBM trees from compiled code when available."""

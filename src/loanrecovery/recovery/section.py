@@ -1,4 +1,9 @@
-"""The recovery-strategy section of ``report.html``, rendered from a :class:`RecoveryResult`."""
+"""The recovery-strategy section of ``report.html``, rendered from a :class:`RecoveryResult`.
+
+Effects are stated only where the data supports them: a corrected difference whose 95%
+interval is wider than the difference itself is shown as "not enough evidence", never as a
+percentage with an interval spanning both signs.
+"""
 
 from __future__ import annotations
 
@@ -7,76 +12,136 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from loanrecovery.recovery.challenger import ChallengerTest
-from loanrecovery.recovery.runner import POLICIES, RecoveryResult
+from loanrecovery.recovery.runner import BOUND_CHAMPION_ARM, POLICIES, RecoveryResult
+from loanrecovery.report.format import PLAN_NAMES, chart, legend_outside, table, thousands
 from loanrecovery.report.jinja_env import template_environment
-from loanrecovery.report.section import Section, figure_to_data_uri
+from loanrecovery.report.section import Section
 
-__all__ = ["recovery_section", "recovery_section_html", "effects_figure", "plans_figure"]
+__all__ = [
+    "recovery_section",
+    "recovery_section_html",
+    "effects_figure",
+    "plans_figure",
+    "effect_statement",
+    "effect_statements",
+    "CONTRASTS",
+]
 
 _env = template_environment("loanrecovery.recovery")
 
-
-def _fmt(value: object) -> str:
-    if isinstance(value, bool | np.bool_):
-        return "yes" if value else "no"
-    if isinstance(value, float | np.floating):
-        number = float(value)
-        if not np.isfinite(number):
-            return "–"
-        return f"{number:,.0f}" if abs(number) >= 100 else f"{number:,.3g}"
-    if isinstance(value, int | np.integer):
-        return f"{value:,}"
-    return "–" if value is None else str(value)
+#: Pairs of actions compared in the section (action, reference).
+CONTRASTS = (
+    ("Legal Action", "Settlement Offer"),
+    ("Call", "Automated Reminder"),
+    ("Agency Placement", "Legal Notice"),
+)
 
 
-def _table(frame: pd.DataFrame) -> dict[str, list]:
-    return {
-        "header": [str(c) for c in frame.columns],
-        "rows": [[_fmt(v) for v in row] for row in frame.itertuples(index=False)],
-    }
+def effect_statement(what: str, diff: float, low: float, high: float) -> str:
+    """One corrected difference per account in words, or "not enough evidence".
+
+    Parameters
+    ----------
+    what : str
+        What is compared ("recovery", "cost").
+    diff, low, high : float
+        The difference per account and its 95% interval.
+    """
+    if not all(np.isfinite([diff, low, high])) or (high - low) > abs(diff) or low <= 0 <= high:
+        return (
+            f"not enough evidence of a difference in {what} (95% interval "
+            f"{low:+,.0f} to {high:+,.0f} per account)"
+        )
+    return f"{diff:+,.0f} {what} per account (95% interval {low:+,.0f} to {high:+,.0f})"
+
+
+def effect_statements(result: RecoveryResult) -> list[str]:
+    """The corrected effects of :data:`CONTRASTS`, in words, from the result's estimator."""
+    est = result.estimator
+    out = []
+    for action, reference in CONTRASTS:
+        if action not in est.actions_ or reference not in est.actions_:
+            continue
+        c = est.contrast(action, reference)
+        recovery = effect_statement(
+            "recovery", c["recovery_diff"], c["recovery_diff_low"], c["recovery_diff_high"]
+        )
+        cost = effect_statement("cost", c["cost_diff"], c["cost_diff_low"], c["cost_diff_high"])
+        out.append(f"{action} rather than {reference}: {recovery}; {cost}.")
+    return out
 
 
 def effects_figure(effects: pd.DataFrame) -> Figure:
     """Naive and corrected mean recovery per action (all segments) with 95% intervals."""
     rows = effects[effects["segment"] == "All"]
-    fig = Figure(figsize=(8, 3.6))
+    fig = Figure(figsize=(8.6, 3.8))
     ax = fig.subplots()
     x = np.arange(len(rows))
-    for offset, kind, label in ((-0.2, "naive", "naive"), (0.2, "dr", "corrected (doubly robust)")):
+    for offset, kind, name in ((-0.2, "naive", "naive"), (0.2, "dr", "corrected (doubly robust)")):
         mean = rows[f"recovery_{kind}"].to_numpy()
         err = np.vstack([mean - rows[f"recovery_{kind}_low"], rows[f"recovery_{kind}_high"] - mean])
-        ax.bar(x + offset, mean, width=0.4, yerr=err, capsize=3, label=label)
+        ax.bar(x + offset, mean, width=0.4, yerr=err, capsize=3, label=name)
     ax.set_xticks(x, rows["action"], rotation=30, ha="right")
+    ax.axhline(0, color="#777777", linewidth=0.8)
+    thousands(ax.yaxis)
+    ax.set_xlabel("action")
     ax.set_ylabel("12-month recovery per account (USD)")
-    ax.legend()
+    ax.set_title("What each action recovers: naive against corrected (95% intervals)")
+    legend_outside(ax)
+    fig.tight_layout()
     return fig
 
 
 def plans_figure(summary: dict) -> Figure:
     """Expected net recovery and cost of each plan."""
-    fig = Figure(figsize=(6, 3))
+    fig = Figure(figsize=(7.2, 3.2))
     ax = fig.subplots()
     net = [summary[p]["expected_net_recovery"] for p in POLICIES]
     cost = [summary[p]["cost"] for p in POLICIES]
     x = np.arange(len(POLICIES))
     ax.bar(x - 0.2, net, width=0.4, label="expected net recovery")
     ax.bar(x + 0.2, cost, width=0.4, label="cost")
-    ax.set_xticks(x, POLICIES)
-    ax.set_ylabel("USD")
-    ax.legend()
+    ax.set_xticks(x, [PLAN_NAMES.get(p, p) for p in POLICIES])
+    thousands(ax.yaxis)
+    ax.set_xlabel("plan")
+    ax.set_ylabel("amount (USD)")
+    ax.set_title("Expected net recovery and cost per plan")
+    legend_outside(ax)
+    fig.tight_layout()
     return fig
+
+
+def _bound_text(result: RecoveryResult) -> str:
+    summary = result.summary
+    scope = summary.get("bound_scope")
+    who = (
+        "the champion arm's accounts"
+        if scope == BOUND_CHAMPION_ARM
+        else f"all {len(result.cases):,} planned accounts"
+    )
+    gap = float(summary.get("gap", float("nan")))
+    gap_text = (
+        "the optimized plan reaches it (optimal)"
+        if np.isfinite(gap) and gap < 5e-5
+        else f"the optimized plan is within {gap:.2%} of it"
+    )
+    return (
+        f"No plan for {who} under the same capacities, budget and contact rules can expect more "
+        f"than {float(summary['upper_bound']):,.0f} net recovery (upper bound from the LP "
+        f"relaxation); {gap_text}."
+    )
 
 
 def _context(result: RecoveryResult, challenger: ChallengerTest | None) -> dict:
     plans = pd.DataFrame(
         [
             {
-                "plan": p,
-                "accounts": result.summary[p]["accounts"],
-                "expected recovery": result.summary[p]["expected_recovery"],
-                "cost": result.summary[p]["cost"],
-                "expected net recovery": result.summary[p]["expected_net_recovery"],
-                "constraints satisfied": result.summary[p]["constraints_satisfied"],
+                "Plan": PLAN_NAMES.get(p, p),
+                "Accounts": result.summary[p]["accounts"],
+                "Expected recovery": result.summary[p]["expected_recovery"],
+                "Cost": result.summary[p]["cost"],
+                "Expected net recovery": result.summary[p]["expected_net_recovery"],
+                "Constraints satisfied": bool(result.summary[p]["constraints_satisfied"]),
             }
             for p in POLICIES
         ]
@@ -84,28 +149,33 @@ def _context(result: RecoveryResult, challenger: ChallengerTest | None) -> dict:
     opt = result.plans["optimized"]
     by_segment = opt.pivot_table(
         index="Segment", columns="Action", values="Loan_ID", aggfunc="count", fill_value=0
-    ).reset_index()
-    capacity = result.capacity_use.reset_index().rename(columns={"index": "Action"})
+    )
+    by_segment.columns.name = None
+    capacity = result.capacity_use.rename(columns=lambda c: PLAN_NAMES.get(str(c), str(c)))
     text = None
     if challenger is not None:
+        lift = effect_statement(
+            "net recovery (share)",
+            100 * challenger.lift,
+            100 * challenger.lift_low,
+            100 * challenger.lift_high,
+        )
         text = (
             f"Challenger {challenger.mean_challenger:,.0f} against champion "
-            f"{challenger.mean_champion:,.0f} net per account: lift {challenger.lift:+.1%} "
-            f"(95% interval {challenger.lift_low:+.1%} to {challenger.lift_high:+.1%}, "
-            f"p = {challenger.p_value:.3g}); {challenger.sample_size_per_arm:,} accounts per "
-            f"arm would detect a {challenger.detect_lift:.0%} lift."
+            f"{challenger.mean_champion:,.0f} net per account: {lift} (p = "
+            f"{challenger.p_value:.3g}); {challenger.sample_size_per_arm:,} accounts per arm "
+            f"would detect a {challenger.detect_lift:.0%} lift."
         )
     return {
         "n_cases": len(result.cases),
         "history_note": result.history_note,
-        "plans": _table(plans),
-        "upper_bound": _fmt(result.summary["upper_bound"]),
-        "gap": f"{result.summary['gap']:.2e}",
-        "plan_chart": figure_to_data_uri(plans_figure(result.summary)),
-        "effect_chart": figure_to_data_uri(effects_figure(result.effects)),
-        "insights": result.insights,
-        "by_segment": _table(by_segment),
-        "capacity": _table(capacity),
+        "plans": table(plans),
+        "bound": _bound_text(result),
+        "plan_chart": chart(plans_figure(result.summary)),
+        "effect_chart": chart(effects_figure(result.effects)),
+        "insights": effect_statements(result),
+        "by_segment": table(by_segment, index=True),
+        "capacity": table(capacity.rename_axis("Action"), index=True),
         "challenger": text,
     }
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 
 __all__ = ["template_environment"]
 
@@ -28,10 +28,14 @@ def template_environment(package: str) -> Environment:
     -------
     jinja2.Environment
         Autoescaping ``.html`` and ``.j2`` templates, with ``trim_blocks`` and
-        ``lstrip_blocks`` on. One environment per package, shared by every caller.
+        ``lstrip_blocks`` on. One environment per package, shared by every caller. The
+        report's shared macros (``_table.html.j2``: tables and captioned charts) are found
+        from every package.
     """
+    own = PackageLoader(package, "templates")
+    shared = PackageLoader("loanrecovery.report", "templates")
     return Environment(
-        loader=PackageLoader(package, "templates"),
+        loader=own if package == "loanrecovery.report" else ChoiceLoader([own, shared]),
         autoescape=select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,

@@ -1,12 +1,17 @@
-"""Render ``report.html``: the snapshot pipeline's sections, then any extra sections
-(early warning, recovery strategies) that other stages contributed."""
+"""Render ``report.html``: one page a manager reads top-down.
+
+What to do this month (the work list summary), who is about to default (early warning), why
+(action effects, strategies, risk profiles), then the model and the data's limits. Each part
+is a :class:`Section` rendered from a results object; the page only orders them.
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
 import html
+from itertools import groupby
+from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from loanrecovery import __version__
@@ -17,61 +22,113 @@ from loanrecovery.early_warning.section import (
     no_panel_section,
 )
 from loanrecovery.recovery.section import recovery_section
+from loanrecovery.report.format import chart, table
 from loanrecovery.report.jinja_env import template_environment
 from loanrecovery.report.plots import (
     importance_figure,
     roc_figure,
     segment_shares_figure,
-    strategy_pie_figure,
+    strategy_bars_figure,
 )
 from loanrecovery.report.results import RunResult
-from loanrecovery.report.section import Section, figure_to_data_uri
+from loanrecovery.report.section import Section
+from loanrecovery.report.worklist import WORKLIST_ANCHOR, worklist_section
 
-__all__ = ["render_report", "snapshot_sections", "stage_sections", "format_table"]
-
+__all__ = [
+    "render_report",
+    "snapshot_sections",
+    "stage_sections",
+    "order_sections",
+    "format_table",
+    "SECTION_ORDER",
+]
 
 _env = template_environment("loanrecovery.report")
 
+#: Top-down order of the report's sections by anchor; unknown anchors go before the model.
+SECTION_ORDER = (
+    WORKLIST_ANCHOR,
+    "early-warning",
+    "recovery-strategies",
+    "strategies",
+    "profiles",
+    "model",
+    "insights",
+    "data",
+)
+#: Insights the recovery section already states (with the evidence rule); not repeated.
+_REPEATED_INSIGHTS = "action_effect_"
+_METRICS = (
+    ("roc_auc", "ROC AUC (ranking of risk; 0.5 = chance)"),
+    ("accuracy", "Accuracy (share classified right)"),
+    ("precision", "Precision (flagged loans that went bad)"),
+    ("recall", "Recall (bad loans flagged)"),
+    ("f1", "F1 (balance of precision and recall)"),
+    ("threshold", "Default risk from which a loan is flagged"),
+)
 
-def _fmt(value: object) -> str:
-    if isinstance(value, float | np.floating):
-        value = float(value)
-        if not np.isfinite(value):
-            return "–"
-        if abs(value) >= 1000:
-            return f"{value:,.0f}"
-        if abs(value) >= 10:
-            return f"{value:,.1f}"
-        return f"{value:.3f}"
-    if isinstance(value, int | np.integer):
-        return f"{value:,}"
-    return "–" if value is None else str(value)
+
+def format_table(frame: pd.DataFrame, *, index: bool = True) -> dict[str, Any]:
+    """A DataFrame as labelled header, alignment and display rows for the templates."""
+    return table(frame, index=index)
 
 
-def format_table(frame: pd.DataFrame, *, index: bool = True) -> dict[str, list]:
-    """A DataFrame as header + rows of display strings for the templates."""
-    shown = frame.reset_index() if index else frame
-    return {
-        "header": [str(c) for c in shown.columns],
-        "rows": [[_fmt(v) for v in row] for row in shown.itertuples(index=False)],
-    }
+def _metric_rows(metrics: dict[str, Any], baseline: dict[str, Any]) -> list[list[str]]:
+    def show(value: object) -> str:
+        return "–" if value is None else f"{float(value):.3f}"  # type: ignore[arg-type]
+
+    rows = [[name, show(metrics.get(k)), show(baseline.get(k))] for k, name in _METRICS]
+    if metrics.get("brier") is not None:
+        rows.append(
+            ["Brier score (mean squared error of the risk)", f"{metrics['brier']:.4f}", "–"]
+        )
+    return rows
+
+
+def _insights(result: RunResult) -> list[dict[str, Any]]:
+    """Insights grouped under one heading per claim (none repeated from the recovery section)."""
+    shown = [i for i in result.insights if not i.key.startswith(_REPEATED_INSIGHTS)]
+    return [
+        {
+            "claim": claim,
+            "items": [
+                {"insight": i, "table": table(i.table, index=True) if len(i.table) else None}
+                for i in items
+            ],
+        }
+        for claim, items in ((c, list(g)) for c, g in groupby(shown, key=lambda i: i.claim))
+    ]
+
+
+def _shares(result: RunResult) -> pd.Series:
+    """Share of every loan per segment, in the profile's order, closed loans last."""
+    shares = pd.Series(result.segments).astype(str).value_counts(normalize=True)
+    order = [str(s) for s in result.profile.index if str(s) in shares.index]
+    order += sorted(s for s in shares.index if s not in order and s != "Closed")
+    order += ["Closed"] if "Closed" in shares.index else []
+    return shares.reindex(order)
 
 
 def snapshot_sections(result: RunResult) -> list[Section]:
     """The sections of the snapshot pipeline: data, profiles, model, strategies, insights."""
-    shares = pd.Series(result.segments).value_counts(normalize=True)
-    shares = shares.reindex([s for s in result.profile.index if s in shares.index])
     counts = pd.Series(result.strategies).value_counts()
     metrics = result.risk.metrics
+    curves = [
+        (m.metrics["model"], m.roc["fpr"], m.roc["tpr"], m.metrics["roc_auc"])
+        for m in (result.risk, result.baseline)
+        if m.roc
+    ]
     context = {
         "result": result,
         "metrics": metrics,
+        "metric_rows": _metric_rows(metrics, result.baseline.metrics),
         "limits": result.limits,
-        "profile": format_table(result.profile),
-        "strategy_table": format_table(
-            pd.DataFrame({"Loans": counts, "Share": counts / counts.sum()}).rename_axis("Strategy")
+        "profile": table(result.profile, index=True),
+        "strategy_table": table(
+            pd.DataFrame({"Loans": counts, "Share": counts / counts.sum()}).rename_axis("Action"),
+            index=True,
         ),
-        "rule_table": format_table(
+        "rule_table": table(
             pd.DataFrame(
                 [
                     {
@@ -81,31 +138,15 @@ def snapshot_sections(result: RunResult) -> list[Section]:
                     }
                     for r in result.policy.rules
                 ]
-            ),
-            index=False,
-        ),
-        "rejects": format_table(result.validation.rejects.head(20), index=False),
-        "insights": [
-            {"insight": i, "table": format_table(i.table) if len(i.table) else None}
-            for i in result.insights
-        ],
-        "segment_img": figure_to_data_uri(segment_shares_figure(shares)),
-        "strategy_img": figure_to_data_uri(strategy_pie_figure(counts)),
-        "baseline": result.baseline.metrics,
-        "roc_img": (
-            figure_to_data_uri(
-                roc_figure(
-                    [
-                        (m.metrics["model"], m.roc["fpr"], m.roc["tpr"], m.metrics["roc_auc"])
-                        for m in (result.risk, result.baseline)
-                        if m.roc
-                    ]
-                )
             )
-            if result.risk.roc
-            else None
         ),
-        "importance_img": figure_to_data_uri(importance_figure(result.risk.importance)),
+        "rejects": table(result.validation.rejects.head(20)),
+        "insight_groups": _insights(result),
+        "segment_chart": chart(segment_shares_figure(_shares(result))),
+        "strategy_chart": chart(strategy_bars_figure(counts)),
+        "baseline": result.baseline.metrics,
+        "roc_chart": chart(roc_figure(curves)) if result.risk.roc else None,
+        "importance_chart": chart(importance_figure(result.risk.importance)),
     }
     names = ("data", "profiles", "model", "strategies", "insights")
     titles = (
@@ -142,9 +183,26 @@ def stage_sections(result: RunResult) -> list[Section]:
     return sections
 
 
+def _worklist(result: RunResult) -> Section:
+    """The work list: ``result.accounts`` when the run has one, else the strategies."""
+    accounts = getattr(result, "accounts", None)
+    if isinstance(accounts, pd.DataFrame) and "Recommended_Action" in accounts.columns:
+        return worklist_section(accounts)
+    frame = pd.DataFrame({"Strategy": result.strategies, "Segment": result.segments})
+    return worklist_section(frame, action_column="Strategy")
+
+
+def order_sections(sections: list[Section]) -> list[Section]:
+    """Sections in :data:`SECTION_ORDER` (others before the model, in their own order)."""
+    rank = {a: i for i, a in enumerate(SECTION_ORDER)}
+    before_model = SECTION_ORDER.index("model") - 0.5
+    return sorted(sections, key=lambda s: rank.get(s.anchor, before_model))
+
+
 def render_report(result: RunResult) -> str:
     """The whole report as one self-contained HTML page (charts embedded)."""
-    sections = [*snapshot_sections(result), *stage_sections(result)]
+    extra = stage_sections(result)
+    sections = order_sections([_worklist(result), *snapshot_sections(result), *extra])
     return _env.get_template("report.html.j2").render(
         sections=sections,
         source=result.source,
