@@ -138,7 +138,7 @@ def _panel(session: Session, panel: pd.DataFrame | None, report: ImportReport) -
     if panel is None or panel.empty:
         report.inserted["panel"] = 0
         return
-    existing = set(session.execute(select(PanelMonth.loan_id, PanelMonth.month)).tuples())
+    existing = {tuple(r) for r in session.execute(select(PanelMonth.loan_id, PanelMonth.month))}
     rows = [
         {
             "loan_id": str(r["Loan_ID"]),
@@ -159,11 +159,12 @@ def _history(session: Session, history: pd.DataFrame | None, report: ImportRepor
     if history is None or history.empty:
         report.inserted["collections"] = 0
         return
-    existing = set(
-        session.execute(
+    existing = {
+        tuple(r)
+        for r in session.execute(
             select(CollectionAction.loan_id, CollectionAction.month, CollectionAction.action)
-        ).tuples()
-    )
+        )
+    }
     rows, seen = [], set()
     for r in records(history):
         key = (str(r["Loan_ID"]), int(r["Month"]), str(r["Action"]))
