@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from loanrecovery.service import audit
 from loanrecovery.service.api.access import check_case_access
+from loanrecovery.service.api.errors import invalid
 from loanrecovery.service.api.views import activity_out, case_out, promise_out
 from loanrecovery.service.db.models import Activity, Case, Loan, PlanItem, Promise, User
 from loanrecovery.service.deps import DbSession, require
@@ -124,10 +125,11 @@ def add_promise(
     """Record a promise to pay on a case (the date may not be in the past)."""
     today = datetime.now(UTC).date()
     if body.promised_date < today:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"promised_date {body.promised_date.isoformat()} is in the past (today {today})",
-        )
+        raise invalid(
+            "body", "promised_date",
+            message=f"promised_date {body.promised_date.isoformat()} is in the past "
+            f"(today {today})",
+        )  # fmt: skip
     with db.begin():
         case = _open_case(db, case_id, user)
         promise = Promise(
@@ -157,7 +159,7 @@ def add_promise(
 @router.post(
     "/cases/{case_id}/assign",
     response_model=CaseOut,
-    responses={**_MISSING, 409: {"description": "case closed"}, 422: {}},
+    responses={**_MISSING, 409: {"description": "case closed"}},
 )
 def assign(
     case_id: CaseId,
@@ -170,9 +172,8 @@ def assign(
         case = _open_case(db, case_id, user)
         target = db.get(User, body.user_id)
         if target is None or target.role != "collector" or not target.active:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
-                f"user_id {body.user_id} is not an active collector",
+            raise invalid(
+                "body", "user_id", message=f"user_id {body.user_id} is not an active collector"
             )
         before = case.assigned_to
         case.assigned_to = target.id

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Response, status
 from sqlalchemy import select
 
+from loanrecovery.service.api.errors import invalid
 from loanrecovery.service.api.views import payment_out
 from loanrecovery.service.db.models import PaymentEvent, Suspense, User
 from loanrecovery.service.deps import DbSession, ServicesDep, require
@@ -84,9 +85,10 @@ def post_batch(
     """Record up to 10,000 events; one result per event, in order (each event is its own
     transaction, so a failure part-way leaves the earlier ones acknowledged on retry)."""
     if len(body) > services.settings.batch_limit:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"batch of {len(body)} events exceeds the limit of {services.settings.batch_limit}",
+        raise invalid(
+            "body",
+            message=f"batch of {len(body)} events exceeds the limit of "
+            f"{services.settings.batch_limit}",
         )
     return [_ingest(services, item, user) for item in body]
 
