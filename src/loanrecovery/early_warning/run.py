@@ -23,7 +23,7 @@ from loanrecovery.early_warning.evaluation import (
     lead_time_by_warning,
     rule_score,
 )
-from loanrecovery.early_warning.features import PANEL_FEATURES, STATIC_FEATURES, build_features
+from loanrecovery.early_warning.features import build_features
 from loanrecovery.early_warning.horizon import HorizonClassifiers
 from loanrecovery.early_warning.segments import PanelSegmenter
 from loanrecovery.early_warning.snapshot import snapshot_rows
@@ -33,7 +33,7 @@ from loanrecovery.early_warning.survival import (
     landmark_frame,
 )
 from loanrecovery.early_warning.targets import make_targets
-from loanrecovery.early_warning.watchlist import build_watchlist, top_reasons
+from loanrecovery.early_warning.watchlist_model import FEATURES, HORIZONS, WatchlistModel
 from loanrecovery.exceptions import LoanRecoveryError
 
 __all__ = [
@@ -46,14 +46,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Horizons of the models, in months.
-HORIZONS: tuple[int, ...] = (3, 6)
-#: Model features, in order.
-FEATURES: tuple[str, ...] = (*STATIC_FEATURES, *PANEL_FEATURES)
 #: Months between training landmarks of the survival view.
 _LANDMARK_STEP = 3
-#: Reasons are written for the top ``_REASON_BAND x alert budget`` of the watchlist.
-_REASON_BAND = 2.0
 
 
 class EarlyWarningDataError(LoanRecoveryError, ValueError):
@@ -82,12 +76,15 @@ class EarlyWarningResult:
         default), ``lead_by_warning`` (lead-time share of *sudden* and *gradual* defaults),
         ``km_curves`` (Kaplan-Meier curves per segment), ``survival`` (landmark counts),
         ``stage_seconds``, ``n_rows_in`` and ``n_rows_rejected``.
+    model : WatchlistModel
+        The fitted model behind the watchlist, to apply to later months.
     """
 
     watchlist: pd.DataFrame
     metrics: dict[str, Any]
     rejects: pd.DataFrame
     details: dict[str, Any] = field(default_factory=dict)
+    model: WatchlistModel | None = None
 
 
 class _Laps:
@@ -278,9 +275,11 @@ def run_early_warning(
         feats, snaps, train_t, full_t, cutoff, random_state
     )
     lap("survival and segments")
-    watchlist = _watchlist(
-        feats, snaps, full_t, model, view, segmenter, loans, alert_budget, refit_for_watchlist
+    watch_model = _watchlist_model(
+        feats, full_t, model, view, segmenter, alert_budget, refit_for_watchlist
     )
+    watchlist = watch_model.apply_features(feats, snaps, full_t, loans)
+    watch_model.set_alert_threshold(watchlist)
     lap("watchlist")
     seconds = time.perf_counter() - start
     metrics = {
@@ -310,50 +309,28 @@ def run_early_warning(
         "n_rows_rejected": validation.n_rows_rejected,
     }
     return EarlyWarningResult(
-        watchlist=watchlist, metrics=metrics, rejects=validation.rejects, details=details
+        watchlist=watchlist,
+        metrics=metrics,
+        rejects=validation.rejects,
+        details=details,
+        model=watch_model,
     )
 
 
-def _watchlist(
+def _watchlist_model(
     feats: pd.DataFrame,
-    snaps: pd.DataFrame,
     full_t: pd.DataFrame,
     model: HorizonClassifiers,
     view: SurvivalView,
     segmenter: PanelSegmenter,
-    loans: pd.DataFrame,
     budget: float,
     refit: bool,
-) -> pd.DataFrame:
-    end = int(feats["Month"].max())
-    rows = np.flatnonzero((feats["Month"].to_numpy() == end) & full_t["Performing"].to_numpy())
+) -> WatchlistModel:
+    """The watchlist's model: the horizon models refit on every labelled month (or the
+    evaluated ones), with the survival view and the segmenter."""
     if refit:
         labelled = np.flatnonzero(full_t["Performing"].to_numpy())
         model = HorizonClassifiers(**model.get_params()).fit(
             feats.loc[labelled, list(FEATURES)], full_t.loc[labelled]
         )
-    latest = feats.loc[rows]
-    X = latest[list(FEATURES)]
-    probs = model.predict_proba_horizons(X)
-    # Reasons (TreeSHAP, about a millisecond per loan) for the alert list and the band
-    # just below it: the loans a team works or may work next.
-    n_band = max(int(math.ceil(_REASON_BAND * budget * len(X))), min(len(X), 200))
-    band = np.argsort(-probs["P_3"].to_numpy(), kind="stable")[:n_band]
-    reasons = [""] * len(X)
-    band_reasons = top_reasons(model.contributions(X.iloc[band], HORIZONS[0]), X.iloc[band])
-    for i, text in zip(band, band_reasons, strict=True):
-        reasons[i] = text
-    borrower = loans.drop_duplicates("Loan_ID").set_index(
-        loans.drop_duplicates("Loan_ID")["Loan_ID"].astype("string").str.strip()
-    )
-    latest = latest.assign(DPD=latest["DPD"])
-    if "Borrower_ID" in borrower.columns:
-        latest = latest.assign(Borrower_ID=latest["Loan_ID"].map(borrower["Borrower_ID"]))
-    return build_watchlist(
-        latest,
-        probs,
-        view.expected_months(latest),
-        segmenter.predict(snaps.loc[rows]),
-        reasons,
-        alert_budget=budget,
-    )
+    return WatchlistModel(model, view, segmenter, budget)
