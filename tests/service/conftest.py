@@ -25,10 +25,9 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from loanrecovery.inputs import RunInputs
+from loanrecovery.contract.book import Book, validate_book
 from loanrecovery.service.audit import SYSTEM
 from loanrecovery.service.auth import create_user, issue_token
-from loanrecovery.service.books import ValidatedBook, validate_inputs
 from loanrecovery.service.db import make_engine, make_sessionmaker, transaction, upgrade
 from loanrecovery.service.importer import import_book
 from loanrecovery.simulate import simulate_portfolio
@@ -102,14 +101,10 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
 
 
 @pytest.fixture(scope="session")
-def small_book() -> ValidatedBook:
+def small_book() -> Book:
     """A simulated book of 400 loans x 12 months, through the data contract."""
     sim = simulate_portfolio(n_loans=400, n_months=12, seed=7, truth=False)
-    inputs = RunInputs(
-        loans=sim.loans, source="simulated test book", payments=sim.payments,
-        collections=sim.collections,
-    )  # fmt: skip
-    return validate_inputs(inputs)
+    return validate_book(sim.loans, sim.payments, sim.collections, source="simulated test book")
 
 
 def _free_port() -> int:
@@ -185,7 +180,7 @@ class World:
         return self.server.client(None if role is None else self.tokens[role])
 
 
-def prepare_database(url: str, book: ValidatedBook) -> tuple[dict[str, str], dict[str, int]]:
+def prepare_database(url: str, book: Book) -> tuple[dict[str, str], dict[str, int]]:
     """Migrate, add users (admin, manager, auditor, collector, collector2), import the book;
     returns the tokens and user ids by name."""
     engine = make_engine(url)
@@ -206,7 +201,7 @@ def prepare_database(url: str, book: ValidatedBook) -> tuple[dict[str, str], dic
     return tokens, ids
 
 
-def make_world(backend: str, databases: Databases, book: ValidatedBook, tmp: Path) -> World:
+def make_world(backend: str, databases: Databases, book: Book, tmp: Path) -> World:
     db = databases.new(backend)
     tokens, ids = prepare_database(db, book)
     server = Server(db=db, log=tmp / f"server-{backend}.log").start()
@@ -217,7 +212,7 @@ def make_world(backend: str, databases: Databases, book: ValidatedBook, tmp: Pat
 def world(
     request: pytest.FixtureRequest,
     databases: Databases,
-    small_book: ValidatedBook,
+    small_book: Book,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[World]:
     """One server per backend, shared by the API, role and schema tests."""

@@ -51,9 +51,11 @@ def import_command(
         released = ledger.release_suspense(actor=SYSTEM)
     finally:
         engine.dispose()
-    for table, n_in in book.rows_in.items():
-        n_rej = int(book.rejects[table]["Row"].nunique()) if len(book.rejects[table]) else 0
-        console.print(f"{table}: {n_in} rows in, {n_in - n_rej} accepted, {n_rej} rejected")
+    for table, counts in book.counts().items():
+        n_rej = counts["rejected"]
+        console.print(
+            f"{table}: {counts['in']} rows in, {counts['accepted']} accepted, {n_rej} rejected"
+        )
         if n_rej:
             rejects.mkdir(parents=True, exist_ok=True)
             book.rejects[table].to_csv(rejects / _REJECT_FILES[table], index=False)

@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from loanrecovery.modeling.scoring import BAND_NAMES
 from loanrecovery.service import audit
 from loanrecovery.service.alerts import raise_alert
 from loanrecovery.service.db.models import CollectionAction, Loan, PanelMonth, PlanItem, Score
@@ -25,15 +26,11 @@ logger = logging.getLogger(__name__)
 
 _PANEL = ["Loan_ID", "Month", "Amount_Due", "Amount_Paid", "Days_Past_Due", "Outstanding_Balance"]
 _HISTORY = ["Loan_ID", "Month", "Action", "Cost", "Recovered_Amount"]
-#: Risk bands from least to most risky; a band not listed ranks by its place in the bundle.
-_BAND_ORDER = ("low", "moderate", "medium", "elevated", "high", "very high", "critical")
 
 
 def _band_rank(band: str | None) -> int:
-    if not band:
-        return -1
-    key = band.strip().lower()
-    return _BAND_ORDER.index(key) if key in _BAND_ORDER else -1
+    """Place of a risk band in the core's order (A safest); -1 when unknown."""
+    return BAND_NAMES.index(band) if band in BAND_NAMES else -1
 
 
 def loan_row(loan: Loan) -> dict[str, Any]:
@@ -80,7 +77,7 @@ class Scorer:
     @property
     def as_of(self) -> int | None:
         """The month the bundle was fitted as of."""
-        value = self.bundle.manifest.get("as_of")
+        value = self.bundle.manifest.get("data", {}).get("as_of")
         return None if value is None else int(value)
 
     def _inputs(self, session: Session, loan: Loan) -> tuple[pd.DataFrame, pd.DataFrame]:
