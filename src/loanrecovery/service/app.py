@@ -14,7 +14,13 @@ from fastapi import FastAPI, Request, Response
 from sqlalchemy import func, select
 
 from loanrecovery.service.api import api_router, ops
-from loanrecovery.service.db import current_revision, make_engine, make_sessionmaker, redact
+from loanrecovery.service.db import (
+    current_revision,
+    make_engine,
+    make_read_sessionmaker,
+    make_sessionmaker,
+    redact,
+)
 from loanrecovery.service.db.migrate import HEAD
 from loanrecovery.service.db.models import Case, OutboxRow, Suspense
 from loanrecovery.service.deps import Services
@@ -91,12 +97,14 @@ def create_app(settings: Settings | None = None, *, scorer: Scorer | None = None
     if scorer is None:
         scorer = load_scorer(settings.bundle)
     factory = make_sessionmaker(engine)
+    reader = make_read_sessionmaker(engine)
     services = Services(
         settings=settings,
         factory=factory,
-        ledger=Ledger(factory, scorer=scorer, capacity=settings.collector_capacity),
+        reader=reader,
+        ledger=Ledger(factory, scorer=scorer, capacity=settings.collector_capacity, reader=reader),
         scorer=scorer,
-        metrics=Metrics(_depths(factory)),
+        metrics=Metrics(_depths(reader)),
         dialect=engine.dialect.name,
     )
 

@@ -24,6 +24,8 @@ __all__ = [
     "current_user",
     "require",
     "DbSession",
+    "WriteSession",
+    "get_writer",
     "CurrentUser",
     "ServicesDep",
 ]
@@ -35,6 +37,7 @@ class Services:
 
     settings: Settings
     factory: sessionmaker[Session]
+    reader: sessionmaker[Session]
     ledger: Ledger
     scorer: Scorer | None
     metrics: Metrics
@@ -51,12 +54,21 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def get_db(services: ServicesDep) -> Iterator[Session]:
-    """A session for one request (each write opens its own transaction with ``begin``)."""
-    with services.factory() as session:
+    """A read-only session for one request."""
+    with services.reader() as session:
         yield session
 
 
 DbSession = Annotated[Session, Depends(get_db)]
+
+
+def get_writer(services: ServicesDep) -> Iterator[Session]:
+    """A session for a request that writes (open its transaction with ``begin``)."""
+    with services.factory() as session:
+        yield session
+
+
+WriteSession = Annotated[Session, Depends(get_writer)]
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `loanrecovery users add`.")
 

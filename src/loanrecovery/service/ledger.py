@@ -99,12 +99,20 @@ class Ledger:
         Re-scores the loan after each payment; None when no bundle is loaded.
     capacity : int
         Default open cases per collector (for cases opened by a payment).
+    reader : sessionmaker, optional
+        Read-only sessions (looking up repeats without taking SQLite's write lock).
     """
 
     def __init__(
-        self, factory: sessionmaker[Session], *, scorer: Scorer | None, capacity: int
+        self,
+        factory: sessionmaker[Session],
+        *,
+        scorer: Scorer | None,
+        capacity: int,
+        reader: sessionmaker[Session] | None = None,
     ) -> None:
         self.factory = factory
+        self.reader = reader or factory
         self.scorer = scorer
         self.capacity = capacity
 
@@ -129,7 +137,7 @@ class Ledger:
             return self._duplicate(existing, event)
 
     def _find(self, event: PaymentIn) -> PaymentEvent | None:
-        with self.factory() as session:
+        with self.reader() as session:
             return session.scalar(
                 select(PaymentEvent).where(
                     PaymentEvent.source == event.source, PaymentEvent.event_id == event.event_id

@@ -14,7 +14,7 @@ from loanrecovery.service.api.access import check_case_access
 from loanrecovery.service.api.errors import invalid
 from loanrecovery.service.api.views import activity_out, case_out, promise_out
 from loanrecovery.service.db.models import Activity, Case, Loan, PlanItem, Promise, User
-from loanrecovery.service.deps import DbSession, require
+from loanrecovery.service.deps import DbSession, WriteSession, require
 from loanrecovery.service.schemas import (
     ActivityCreate,
     ActivityOut,
@@ -81,7 +81,7 @@ def queue(
 def add_activity(
     case_id: CaseId,
     body: ActivityCreate,
-    db: DbSession,
+    db: WriteSession,
     user: Annotated[User, Depends(require("cases.work"))],
 ) -> ActivityOut:
     """Log a contact and its outcome on a case."""
@@ -119,7 +119,7 @@ def add_activity(
 def add_promise(
     case_id: CaseId,
     body: PromiseCreate,
-    db: DbSession,
+    db: WriteSession,
     user: Annotated[User, Depends(require("cases.work"))],
 ) -> PromiseOut:
     """Record a promise to pay on a case (the date may not be in the past)."""
@@ -164,7 +164,7 @@ def add_promise(
 def assign(
     case_id: CaseId,
     body: AssignIn,
-    db: DbSession,
+    db: WriteSession,
     user: Annotated[User, Depends(require("cases.assign"))],
 ) -> CaseOut:
     """Give a case to a collector (managers)."""

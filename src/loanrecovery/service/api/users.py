@@ -10,7 +10,7 @@ from sqlalchemy import select
 from loanrecovery.service import audit
 from loanrecovery.service.auth import create_user, issue_token, revoke_tokens
 from loanrecovery.service.db.models import User
-from loanrecovery.service.deps import DbSession, require
+from loanrecovery.service.deps import DbSession, WriteSession, require
 from loanrecovery.service.errors import ServiceInputError
 from loanrecovery.service.schemas import TokenOut, UserCreate, UserOut
 
@@ -34,7 +34,7 @@ def list_users(db: DbSession, _admin: Admin) -> list[UserOut]:
 
 
 @router.post("", response_model=TokenOut, status_code=201, responses={409: {}})
-def add_user(body: UserCreate, db: DbSession, admin: Admin) -> TokenOut:
+def add_user(body: UserCreate, db: WriteSession, admin: Admin) -> TokenOut:
     """Add a user; the token in the answer is shown this once."""
     with db.begin():
         try:
@@ -51,7 +51,9 @@ def add_user(body: UserCreate, db: DbSession, admin: Admin) -> TokenOut:
 
 
 @router.post("/{user_id}/revoke", response_model=UserOut, responses={404: {}})
-def revoke(user_id: Annotated[int, Path(ge=1, le=2**62)], db: DbSession, admin: Admin) -> UserOut:
+def revoke(
+    user_id: Annotated[int, Path(ge=1, le=2**62)], db: WriteSession, admin: Admin
+) -> UserOut:
     """Revoke every token of a user."""
     with db.begin():
         user = db.get(User, user_id)

@@ -3,6 +3,7 @@
 from loanrecovery.service.db.engine import (
     is_sqlite,
     make_engine,
+    make_read_sessionmaker,
     make_sessionmaker,
     redact,
     transaction,
@@ -13,6 +14,7 @@ __all__ = [
     "current_revision",
     "is_sqlite",
     "make_engine",
+    "make_read_sessionmaker",
     "make_sessionmaker",
     "redact",
     "transaction",

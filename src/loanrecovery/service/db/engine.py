@@ -15,7 +15,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from loanrecovery.service.errors import ServiceConfigError
 
-__all__ = ["make_engine", "make_sessionmaker", "transaction", "is_sqlite", "redact"]
+__all__ = [
+    "make_engine",
+    "make_sessionmaker",
+    "make_read_sessionmaker",
+    "transaction",
+    "is_sqlite",
+    "redact",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +56,8 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -98,6 +106,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def make_read_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for reading: on SQLite their transactions begin DEFERRED, so readers do not
+    queue behind writers (WAL gives them a snapshot). Never write through them."""
+    return sessionmaker(engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False)
 
 
 @contextmanager
