@@ -34,7 +34,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
 from loanrecovery.modeling.encoding import FrameEncoder, fitted_frame, validate_xy
-from loanrecovery.risk import baseline_forest
+from loanrecovery.modeling.forest import baseline_forest
 
 __all__ = ["GBMScorer", "ScorecardModel", "BaselineForest", "check_binary_target"]
 
@@ -399,6 +399,9 @@ class ScorecardModel(_ScoreClassifier):
         self.random_state = random_state
 
     def _fit_bins(self, name: str, values: pd.Series, y: np.ndarray) -> tuple[Any, ...]:
+        # Imported here on purpose (not a cycle): optbinning loads OR-Tools, about 2 s of
+        # import time, and only fitting a scorecard needs it; scoring with a saved model
+        # and every command that fits no scorecard never pay for it.
         from optbinning import OptimalBinning
 
         is_cat = isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == object
@@ -481,8 +484,8 @@ class ScorecardModel(_ScoreClassifier):
 class BaselineForest(_EncodedInput, BinaryNanTags, ClassifierMixin, BaseEstimator):
     """The original write-up's forest, on any feature frame.
 
-    :func:`loanrecovery.risk.baseline_forest` (the parameters of
-    :data:`loanrecovery.risk.ORIGINAL_FOREST`) on the frame with categories as codes and
+    :func:`loanrecovery.modeling.forest.baseline_forest` (the parameters of
+    :data:`loanrecovery.modeling.forest.ORIGINAL_FOREST`) on the frame with categories as codes and
     missing values as the training median (both learned at fit time).
 
     Parameters
