@@ -8,6 +8,11 @@ import typer
 
 from loanrecovery.cli._app import app, console, handle_errors
 from loanrecovery.cli._service_options import DB_OPTION, settings_for
+from loanrecovery.service.audit import SYSTEM
+from loanrecovery.service.books import read_validated_book
+from loanrecovery.service.db import make_engine, make_sessionmaker, transaction
+from loanrecovery.service.importer import import_book
+from loanrecovery.service.ledger import Ledger
 
 _REJECT_FILES = {
     "loans": "rejects.csv",
@@ -31,11 +36,6 @@ def import_command(
     ),
 ) -> None:
     """Import a book (validated by the data contract; importing it twice changes nothing)."""
-    from loanrecovery.service.audit import SYSTEM
-    from loanrecovery.service.books import read_validated_book
-    from loanrecovery.service.db import make_engine, make_sessionmaker, transaction
-    from loanrecovery.service.importer import import_book
-    from loanrecovery.service.ledger import Ledger
 
     settings = settings_for(db)
     book = read_validated_book(data)

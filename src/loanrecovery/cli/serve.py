@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+import uvicorn
 
 from loanrecovery.cli._app import app, console, handle_errors
 from loanrecovery.cli._service_options import DB_OPTION, settings_for
+from loanrecovery.service.app import create_app
+from loanrecovery.service.db import redact
 
 
 @app.command("serve")
@@ -24,10 +27,6 @@ def serve(
     ),
 ) -> None:
     """Serve the API (OpenAPI at /openapi.json); stop with Ctrl-C."""
-    import uvicorn
-
-    from loanrecovery.service.app import create_app
-    from loanrecovery.service.db import redact
 
     settings = settings_for(db, bundle=bundle, sweep_seconds=sweep_seconds)
     application = create_app(settings)

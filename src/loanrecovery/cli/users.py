@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import typer
+from sqlalchemy import select
 
 from loanrecovery.cli._app import app, console, handle_errors
 from loanrecovery.cli._service_options import DB_OPTION, settings_for
+from loanrecovery.service import audit
+from loanrecovery.service.auth import create_user, issue_token, revoke_tokens
+from loanrecovery.service.cases import assign_open_cases
+from loanrecovery.service.db import make_engine, make_sessionmaker, transaction
+from loanrecovery.service.db.models import User
+from loanrecovery.service.errors import ServiceInputError
 
 users_app = typer.Typer(help="Users of the service and their API tokens.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
@@ -22,10 +29,6 @@ def add(
     db: str | None = DB_OPTION,
 ) -> None:
     """Add a user and print a new API token, once, as the last line (only its hash is kept)."""
-    from loanrecovery.service import audit
-    from loanrecovery.service.auth import create_user, issue_token
-    from loanrecovery.service.cases import assign_open_cases
-    from loanrecovery.service.db import make_engine, make_sessionmaker, transaction
 
     settings = settings_for(db)
     engine = make_engine(settings.db)
@@ -53,13 +56,6 @@ def revoke(
     db: str | None = DB_OPTION,
 ) -> None:
     """Revoke every API token of a user."""
-    from sqlalchemy import select
-
-    from loanrecovery.service import audit
-    from loanrecovery.service.auth import revoke_tokens
-    from loanrecovery.service.db import make_engine, make_sessionmaker, transaction
-    from loanrecovery.service.db.models import User
-    from loanrecovery.service.errors import ServiceInputError
 
     engine = make_engine(settings_for(db).db)
     try:

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from sqlalchemy import func, select
 
+from loanrecovery.bundle import load_bundle
 from loanrecovery.service.api import api_router, ops
 from loanrecovery.service.db import (
     current_revision,
@@ -48,8 +49,6 @@ def load_scorer(path: Path | None) -> Scorer | None:
         return None
     if not Path(path).is_file():
         raise ServiceConfigError(f"bundle file {path} does not exist")
-    from loanrecovery.bundle import load_bundle
-
     return Scorer(load_bundle(path))
 
 
