@@ -77,6 +77,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             "postgresql+psycopg://USER@HOST:PORT/DB"
         ) from exc
     backend = parsed.get_backend_name()
+    # SQL errors would otherwise carry the statement's values (a borrower's data) into logs.
+    kwargs.setdefault("hide_parameters", True)
     if backend == "sqlite":
         database = parsed.database or ""
         if database in ("", ":memory:"):
