@@ -200,7 +200,11 @@ def run_backend(backend: str, book, args: argparse.Namespace, folder: Path) -> N
     finally:
         if proc is not None:
             proc.send_signal(signal.SIGTERM)
-            proc.wait(30)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
         _drop(name)
 
 
