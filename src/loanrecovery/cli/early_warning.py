@@ -11,6 +11,7 @@ from rich.table import Table
 from loanrecovery.cli._app import app, console, handle_errors
 from loanrecovery.contract import validate_loans
 from loanrecovery.early_warning import read_panel, run_early_warning
+from loanrecovery.early_warning.model_choice import MODEL_CHOICES, ModelChoiceError
 from loanrecovery.exceptions import DataFileError
 from loanrecovery.io import read_table
 
@@ -31,6 +32,13 @@ def early_warning(
     json_path: Path | None = typer.Option(None, "--json", help="Write the metrics JSON here."),
     out: Path = typer.Option(Path("out"), "--out", help="Folder for watchlist.csv."),
     seed: int = typer.Option(42, "--seed", help="Seed of every model."),
+    model: str = typer.Option(
+        "auto",
+        "--model",
+        help="gbm | sequence | blend | auto: auto keeps gradient boosting unless the sequence "
+        "model or the blend beats it on validation months (sequence and blend need "
+        "pip install 'loanrecovery[deep]').",
+    ),
 ) -> None:
     """Flag borrowers 3 to 6 months before they default, from their monthly payments."""
     if not data.is_dir():
@@ -39,7 +47,11 @@ def early_warning(
     payments_file = _find(data, "payments")
     loans = validate_loans(read_table(loans_file, as_text=True), source=str(loans_file))
     panel = read_panel(payments_file, loans.accepted)
-    result = run_early_warning(loans.accepted, panel, alert_budget=alert_budget, random_state=seed)
+    if model not in MODEL_CHOICES:
+        raise ModelChoiceError(f"--model {model!r} is not one of {', '.join(MODEL_CHOICES)}")
+    result = run_early_warning(
+        loans.accepted, panel, alert_budget=alert_budget, random_state=seed, model=model
+    )
     out.mkdir(parents=True, exist_ok=True)
     result.watchlist.to_csv(out / "watchlist.csv", index=False)
     if len(result.rejects):
@@ -84,6 +96,7 @@ def _summary(
                 _fmt(r["precision_at_budget"]),
             )
     console.print(table)
+    _choice(metrics["model_choice"])
     lead = metrics["lead_time"]
     console.print(
         f"defaults flagged >= 3 months ahead: {_fmt(lead['share_flagged_3m_before'])}, "
@@ -95,3 +108,25 @@ def _summary(
         console.print(f"{n_panel_rejects} payment rows rejected -> {out / 'payment_rejects.csv'}")
     if n_loan_rejects:
         console.print(f"{n_loan_rejects} loan rows rejected -> {out / 'loan_rejects.csv'}")
+
+
+def _choice(choice: dict) -> None:
+    console.print(f"model: {choice['chosen']} ({choice['reason']})")
+    for window in ("validation", "test"):
+        block = {k: v for k, v in choice[window].items() if k != "months"}
+        if len(block) < 2:
+            continue
+        table = Table(title=f"Candidates on the {window} months")
+        for col in ("horizon", "candidate", "AUC", "recall", "Brier", "ECE"):
+            table.add_column(col)
+        for name, by_h in block.items():
+            for h, r in by_h.items():
+                table.add_row(
+                    f"{h} months",
+                    name,
+                    _fmt(r["auc"]),
+                    _fmt(r["recall_at_budget"]),
+                    _fmt(r["brier"]),
+                    _fmt(r["ece"]),
+                )
+        console.print(table)
