@@ -17,10 +17,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from loanrecovery.inputs import load_run_inputs
-from loanrecovery.pipeline import run_pipeline, write_outputs
+from loanrecovery.config import Config
+from loanrecovery.contract.book import read_book
+from loanrecovery.pipeline import run_pipeline
+from loanrecovery.report.files import write_outputs
 from loanrecovery.simulate import simulate_portfolio, write_book
-from loanrecovery.strategy import load_policy
 
 
 def main() -> None:
@@ -44,14 +45,7 @@ def main() -> None:
         else:
             data = args.data
         started = time.perf_counter()
-        inputs = load_run_inputs(data)
-        result = run_pipeline(
-            inputs.loans,
-            source=inputs.source,
-            policy=load_policy(),
-            collections=inputs.collections,
-            payments=inputs.payments,
-        )
+        result = run_pipeline(read_book(data), Config())
         write_outputs(result, folder / "out")
         seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -7,15 +7,22 @@ import json
 import numpy as np
 import pandas as pd
 
-from loanrecovery.pipeline import SCORED_LEADING_COLUMNS, run_pipeline, write_outputs
-from loanrecovery.strategy import load_policy
+from loanrecovery.config import Config
+from loanrecovery.contract.book import validate_book
+from loanrecovery.pipeline import SCORED_LEADING_COLUMNS, PipelineResult
+from loanrecovery.pipeline import run_pipeline as _run_pipeline
+from loanrecovery.report.files import write_outputs
+
+
+def run_pipeline(loans: pd.DataFrame, *, source: str) -> PipelineResult:
+    return _run_pipeline(validate_book(loans, source=source), Config())
 
 
 def test_outputs_and_row_conservation(tmp_path, loans):
     frame = loans.astype(str)
     frame.loc[3, "Age"] = "old"
     frame.loc[8, "Loan_ID"] = "LN_1"
-    result = run_pipeline(frame, source="loans.csv", policy=load_policy())
+    result = run_pipeline(frame, source="loans.csv")
     paths = write_outputs(result, tmp_path)
     scored = pd.read_csv(paths["scored"])
     rejects = pd.read_csv(paths["rejects"])
@@ -38,8 +45,7 @@ def test_outputs_and_row_conservation(tmp_path, loans):
 
 
 def test_treatment_columns_do_not_change_scores(loans):
-    policy = load_policy()
-    base = run_pipeline(loans, source="a", policy=policy)
+    base = run_pipeline(loans, source="a")
     shuffled = loans.copy()
     rng = np.random.default_rng(1)
     for column in (
@@ -50,23 +56,20 @@ def test_treatment_columns_do_not_change_scores(loans):
         "Gender",
     ):
         shuffled[column] = rng.permutation(shuffled[column].to_numpy())
-    other = run_pipeline(shuffled, source="b", policy=policy)
+    other = run_pipeline(shuffled, source="b")
     np.testing.assert_allclose(base.risk.scores, other.risk.scores, rtol=1e-12)
     np.testing.assert_array_equal(base.segments, other.segments)
 
 
 def test_same_input_same_output(tmp_path, loans):
-    policy = load_policy()
-    a = write_outputs(run_pipeline(loans, source="x", policy=policy), tmp_path / "a")
-    b = write_outputs(run_pipeline(loans, source="x", policy=policy), tmp_path / "b")
+    a = write_outputs(run_pipeline(loans, source="x"), tmp_path / "a")
+    b = write_outputs(run_pipeline(loans, source="x"), tmp_path / "b")
     for key in ("scored", "rejects"):
         assert a[key].read_bytes() == b[key].read_bytes()
 
 
 def test_original_style_data_states_its_limits(loans):
-    result = run_pipeline(
-        loans.drop(columns="Default_Next_6M"), source="orig.csv", policy=load_policy()
-    )
+    result = run_pipeline(loans.drop(columns="Default_Next_6M"), source="orig.csv")
     text = " ".join(result.limits)
     assert "No time axis" in text
     assert "payment history" in text
@@ -74,6 +77,6 @@ def test_original_style_data_states_its_limits(loans):
 
 
 def test_segments_survive_reseeding(loans):
-    result = run_pipeline(loans, source="x", policy=load_policy())
+    result = run_pipeline(loans, source="x")
     assert result.segment_stability > 0.9
     assert result.metrics()["segments"]["reseeding_agreement"] == result.segment_stability

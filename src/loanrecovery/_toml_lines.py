@@ -11,7 +11,46 @@ from typing import Any
 
 from loanrecovery.exceptions import PolicyError
 
-__all__ = ["read_toml", "table_lines", "key_line"]
+__all__ = ["read_toml", "read_text", "builtin_text", "parse_toml", "table_lines", "key_line"]
+
+
+def read_text(path: str | Path, what: str) -> tuple[str, str]:
+    """Text and source name of a user's TOML file (UTF-8, an optional BOM).
+
+    Raises
+    ------
+    PolicyError
+        The file is missing, a folder, or not UTF-8 text.
+    """
+    source = str(path)
+    if not Path(path).is_file():
+        raise PolicyError(source, f"{what} file not found")
+    try:
+        return Path(path).read_bytes().decode("utf-8-sig"), source
+    except UnicodeDecodeError as exc:
+        raise PolicyError(
+            source, f"{what} file is not UTF-8 text (byte {exc.start}); save it as UTF-8 TOML"
+        ) from None
+
+
+def builtin_text(builtin: tuple[str, ...]) -> tuple[str, str]:
+    """Text and source name (``<built-in NAME>``) of a TOML file shipped in the package."""
+    package, *parts = builtin
+    return resources.files(package).joinpath(*parts).read_text("utf-8"), f"<built-in {parts[-1]}>"
+
+
+def parse_toml(text: str, source: str) -> dict[str, Any]:
+    """Parse TOML text; a syntax error names the source and line.
+
+    Raises
+    ------
+    PolicyError
+        Not valid TOML.
+    """
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(source, f"not valid TOML ({exc})") from None
 
 
 def read_toml(
@@ -31,22 +70,10 @@ def read_toml(
     Raises
     ------
     PolicyError
-        The file is missing or not valid TOML.
+        The file is missing, not UTF-8 text, or not valid TOML.
     """
-    if path is None:
-        package, *parts = builtin
-        text = resources.files(package).joinpath(*parts).read_text("utf-8")
-        source = f"<built-in {parts[-1]}>"
-    else:
-        source = str(path)
-        if not Path(path).is_file():
-            raise PolicyError(source, f"{what} file not found")
-        text = Path(path).read_text(encoding="utf-8-sig")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(source, f"not valid TOML ({exc})") from None
-    return text, source, data
+    text, source = builtin_text(builtin) if path is None else read_text(path, what)
+    return text, source, parse_toml(text, source)
 
 
 def table_lines(text: str, header: str) -> list[int]:

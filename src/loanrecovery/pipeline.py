@@ -1,55 +1,48 @@
-"""``loanrecovery run``: contract → features → segmentation → risk → strategy → insights.
+"""``loanrecovery run``: validate the book, fit every stage once, apply the bundle, report.
 
-This module only composes the stages; each lives in its own module.
+This module only composes: :func:`~loanrecovery.bundle.fit_with_report` fits the stages,
+:meth:`~loanrecovery.bundle.Bundle.apply` applies them, and :class:`PipelineResult` gathers
+what the report (:mod:`loanrecovery.report`) renders.
 """
 
 from __future__ import annotations
 
-import html
 import logging
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from loanrecovery.actions import NO_ACTION
-from loanrecovery.contract import ValidationResult, validate_collections, validate_loans
-from loanrecovery.exceptions import DataFileError, NoValidRowsError
-from loanrecovery.features import LoanFeatures
+from loanrecovery.bundle import BookResult, Bundle, FitReport, fit_with_report
+from loanrecovery.bundle.results import SCORED_LEADING_COLUMNS
+from loanrecovery.config import Config
+from loanrecovery.contract.book import Book
+from loanrecovery.early_warning.run import EarlyWarningResult
 from loanrecovery.insights import Insight, compute_insights
-from loanrecovery.modeling.reasons import IN_DEFAULT_REASON
-from loanrecovery.report.section import Section
-from loanrecovery.risk import (
-    RiskModelResult,
-    RiskTarget,
-    fit_champion_model,
-    fit_risk_model,
-    resolve_target,
-)
+from loanrecovery.jsonable import to_jsonable
+from loanrecovery.recovery.runner import RecoveryResult, recovery_json
+from loanrecovery.risk import RiskModelResult, RiskTarget
+from loanrecovery.risk_model import CLOSED
 from loanrecovery.segmentation import PROFILE_FEATURES, RiskSegmenter, segment_profile
-from loanrecovery.strategy import StrategyPolicy, assign_strategies, explain_strategies
+from loanrecovery.strategy import StrategyPolicy
 
 __all__ = [
     "PipelineResult",
     "run_pipeline",
-    "write_outputs",
     "auc_interval",
     "to_jsonable",
     "SCORED_LEADING_COLUMNS",
+    "CLOSED",
 ]
 
 logger = logging.getLogger(__name__)
 
-SCORED_LEADING_COLUMNS = ["Loan_ID", "Segment", "Risk_Score", "Strategy"]
 _SMALL_SAMPLE = 1000
-#: Segment of loans with nothing outstanding (paid off or settled).
-CLOSED = "Closed"
 
 
 def auc_interval(auc: float, n_pos: int, n_neg: int) -> tuple[float, float]:
@@ -64,12 +57,22 @@ def auc_interval(auc: float, n_pos: int, n_neg: int) -> tuple[float, float]:
     return (max(0.0, auc - half), min(1.0, auc + half))
 
 
+@dataclass(frozen=True)
+class LoanCounts:
+    """Rows of the loan table: read, scored, rejected, and the rejects themselves."""
+
+    n_rows_in: int
+    n_accepted: int
+    n_rejected: int
+    rejects: pd.DataFrame
+
+
 @dataclass
 class PipelineResult:
     """Everything ``run`` computed; the report and output files are rendered from it."""
 
     source: str
-    validation: ValidationResult
+    book: Book
     target: RiskTarget
     features: pd.DataFrame
     segments: np.ndarray
@@ -82,47 +85,57 @@ class PipelineResult:
     insights: list[Insight]
     limits: list[str]
     has_payment_panel: bool
+    bundle: Bundle
+    fit_report: FitReport
+    applied: BookResult
     reasons: pd.DataFrame | None = None
     segment_stability: float = float("nan")
-    watchlist: pd.DataFrame | None = None
-    plan: pd.DataFrame | None = None
-    history_rejects: pd.DataFrame | None = None
-    panel_rejects: pd.DataFrame | None = None
+    early_warning: EarlyWarningResult | None = None
+    early_warning_error: str | None = None
+    recovery: RecoveryResult | None = None
     seconds: float = 0.0
-    sections: list[Section] = field(default_factory=list)
     extra_metrics: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def scored(self) -> pd.DataFrame:
-        """One row per accepted loan: Loan_ID, Segment, Risk_Score, Strategy, inputs, rule."""
-        loans = self.validation.accepted
-        lead = pd.DataFrame(
-            {
-                "Loan_ID": loans["Loan_ID"].to_numpy(),
-                "Segment": self.segments,
-                "Risk_Score": np.round(self.risk.scores, 6),
-                "Strategy": self.strategies,
-            }
+    def validation(self) -> LoanCounts:
+        """Rows read, scored and rejected of the loan table, with its rejects."""
+        counts = self.book.counts()["loans"]
+        return LoanCounts(
+            n_rows_in=counts["in"],
+            n_accepted=counts["accepted"],
+            n_rejected=counts["rejected"],
+            rejects=self.book.rejects["loans"],
         )
-        rest = loans.drop(columns=["Loan_ID"]).reset_index(drop=True)
-        out = pd.concat([lead, rest], axis=1)
-        out["Strategy_Rule"] = self.strategy_rules
-        if self.reasons is not None:
-            out = pd.concat([out, self.reasons.reset_index(drop=True)], axis=1)
-        return out
+
+    @property
+    def watchlist(self) -> pd.DataFrame | None:
+        """The early-warning watchlist of the book's latest month."""
+        return self.applied.watchlist
+
+    @property
+    def plan(self) -> pd.DataFrame | None:
+        """The optimized recovery plan."""
+        return self.applied.plan
+
+    @property
+    def scored(self) -> pd.DataFrame:
+        """One row per accepted loan (``scored_loans.csv``; see :attr:`BookResult.scored`)."""
+        return self.applied.scored
 
     def metrics(self) -> dict[str, Any]:
         """The JSON-ready figures of the run (``metrics.json``)."""
         shares = pd.Series(self.segments).value_counts(normalize=True)
         counts = pd.Series(self.strategies).value_counts()
         profile = self.profile.reset_index().replace({np.nan: None})
+        loans = self.book.counts()["loans"]
         return {
             "source": self.source,
             "rows": {
-                "in": self.validation.n_rows_in,
-                "scored": self.validation.n_accepted,
-                "rejected": self.validation.n_rejected,
+                "in": loans["in"],
+                "scored": loans["accepted"],
+                "rejected": loans["rejected"],
             },
+            "tables": self.book.counts(),
             "target": {"column": self.target.name, "definition": self.target.description},
             "model": self.risk.metrics,
             "baseline": self.baseline.metrics,
@@ -219,283 +232,103 @@ def _data_limits(
 
 
 def run_pipeline(
-    loans: pd.DataFrame,
+    book: Book,
+    config: Config | None = None,
     *,
-    source: str,
-    policy: StrategyPolicy,
-    collections: pd.DataFrame | None = None,
-    payments: pd.DataFrame | None = None,
-    random_state: int = 42,
     progress: Callable[[str], None] | None = None,
 ) -> PipelineResult:
-    """Run every stage on a loan table.
+    """Fit every stage on a validated book, apply the bundle to it, and gather the results.
+
+    The loans the risk model was trained on keep their out-of-fold PDs (no loan is judged by
+    a model that saw its outcome); the other stages apply the bundle as ``apply`` would.
 
     Parameters
     ----------
-    loans : DataFrame
-        The loan table as read (text or typed); validated here against the contract.
-    source : str
-        Where it came from, for messages.
-    policy : StrategyPolicy
-        The strategy ladder.
-    collections, payments : DataFrame, optional
-        Collection history and monthly payment panel, when available.
-    random_state : int, default=42
-        Seed of every random step.
+    book : Book
+        The validated book (:func:`~loanrecovery.contract.book.validate_book`).
+    config : Config, optional
+        Policy, catalogue, limits and seed (defaults otherwise).
     progress : callable, optional
         Called with the name of each stage as it starts.
 
     Raises
     ------
     DataFileError
-        No loan passed the contract, or the data has no target to learn from.
+        No loan passed the contract, the data has no target to learn from, or too little
+        collection history.
     """
     started = time.perf_counter()
+    config = config if config is not None else Config()
     step = progress or (lambda _name: None)
-    step("contract")
-    validation = validate_loans(loans, source=source)
-    accepted = validation.accepted
-    if validation.n_accepted == 0:
-        raise NoValidRowsError(source, validation.rejects)
-    history: ValidationResult | None = None
-    if collections is not None:
-        history = validate_collections(
-            collections, source="collection history", loan_ids=accepted["Loan_ID"]
-        )
-        collections = history.accepted
-    target = resolve_target(accepted)
-    if target is None:
-        raise DataFileError(
-            source,
-            "no outcome to learn from: expected a 'Default_Next_6M' (0/1) or 'Recovery_Status' "
-            "column; to score new loans with a trained model use `loanrecovery score`",
-        )
-    step("features")
-    features = LoanFeatures().fit_transform(accepted)
-
-    step("segmentation")
-    observed = np.where(target.in_default, 1.0, target.values)
-    open_loans = ~target.closed
-    if open_loans.sum() < 4:
-        raise DataFileError(
-            source,
-            f"only {int(open_loans.sum())} open loans; at least 4 are needed to form risk profiles",
-        )
-    profile_features = features.loc[open_loans, list(PROFILE_FEATURES)]
-    segmenter = RiskSegmenter(random_state=random_state)
-    segments = np.full(len(accepted), CLOSED, dtype=object)
-    segments[open_loans] = segmenter.fit_predict(profile_features, observed[open_loans])
-    stability = reseeding_agreement(profile_features, observed[open_loans], segments[open_loans])
-
-    step("risk model")
-    known = target.values[target.trainable]
-    if len(np.unique(known)) < 2:
-        raise DataFileError(
-            source,
-            f"the target has {len(known)} usable values, all "
-            f"{'missing' if len(known) == 0 else int(known[0])}: a risk model needs both good (0) "
-            "and bad (1) outcomes among open loans",
-            column=target.name,
-        )
-    risk = fit_champion_model(features, target, random_state=random_state)
-    step("baseline forest")
-    baseline = fit_risk_model(features, target, random_state=random_state)
-    reasons = _reasons(risk, features, target)
-
-    step("strategy")
-    dpd = accepted["Days_Past_Due"].to_numpy(dtype=float)
-    strategies = assign_strategies(policy, risk.scores, segments, dpd)
-    rules = explain_strategies(policy, risk.scores, segments, dpd)
-    strategies[target.closed] = NO_ACTION
-    rules[target.closed] = "Closed: nothing outstanding"
-
+    bundle, fitted = fit_with_report(book, config, progress=step)
+    step("apply")
+    risk = fitted.risk.risk
+    applied = bundle.apply(book, risk_scores=risk.scores)
+    target, segments = fitted.target, applied.risk.segments
+    observed, open_loans = fitted.risk.observed, ~target.closed
     step("insights")
     insights = compute_insights(
-        accepted,
+        book.loans,
         observed,
         segments,
-        collections=collections,
-        payments=payments,
+        collections=book.collections,
+        payments=book.payments,
         outcome="default" if target.name != "Recovery_Status" else "a recovery short of full",
     )
+    profile_features = applied.risk.features.loc[open_loans, list(PROFILE_FEATURES)]
     profile = segment_profile(
-        features.loc[open_loans, list(PROFILE_FEATURES)],
-        segments[open_loans],
-        observed[open_loans],
-        risk.scores[open_loans],
+        profile_features, segments[open_loans], observed[open_loans], risk.scores[open_loans]
     )
-    has_panel = payments is not None
-    result = PipelineResult(
-        source=source,
-        validation=validation,
-        target=target,
-        features=features,
-        segments=segments,
-        profile=profile,
-        risk=risk,
-        baseline=baseline,
-        reasons=reasons,
-        strategies=strategies,
-        strategy_rules=rules,
-        policy=policy,
-        insights=insights,
-        limits=[
-            *_data_limits(target, risk, validation.n_accepted, has_panel),
-            *filter(None, [_segment_risk_test(segments[open_loans], observed[open_loans])]),
-        ],
-        has_payment_panel=has_panel,
-        segment_stability=stability,
-        history_rejects=None if history is None else history.rejects,
-    )
-    step("early warning")
-    _add_early_warning(result, payments, random_state=random_state)
-    step("recovery plan")
-    _add_recovery(result, collections, payments, random_state=random_state)
-    result.seconds = time.perf_counter() - started
-    return result
-
-
-def _add_recovery(
-    result: PipelineResult,
-    collections: pd.DataFrame | None,
-    payments: pd.DataFrame | None,
-    *,
-    random_state: int,
-) -> None:
-    """Action effects from the collection history and an optimized plan for the
-    delinquent loans, when the data has a history; otherwise the report says it needs one."""
-    from loanrecovery.recovery import recovery_json, recovery_section, run_recovery
-
-    if collections is None or not len(collections):
-        result.limits.append(
+    stability = reseeding_agreement(profile_features, observed[open_loans], segments[open_loans])
+    has_panel = book.payments is not None
+    limits = [
+        *_data_limits(target, risk, len(book.loans), has_panel),
+        *filter(None, [_segment_risk_test(segments[open_loans], observed[open_loans])]),
+    ]
+    extra: dict[str, Any] = {}
+    if fitted.early_warning is not None:
+        extra["early_warning"] = fitted.early_warning.metrics
+    elif fitted.early_warning_error is not None:
+        limits.append(f"Early warning could not run: {fitted.early_warning_error}")
+    if applied.recovery is not None:
+        extra["recovery"] = recovery_json(applied.recovery)
+        insights.extend(
+            Insight(
+                key=f"action_effect_{k + 1}",
+                claim="Effect of collection actions (corrected "
+                "for the legacy policy's choice of accounts)",
+                finding=text,
+            )
+            for k, text in enumerate(applied.recovery.insights)
+        )
+    elif book.collections is None or not len(book.collections):
+        limits.append(
             "No collection history: the effect of each action and an optimized plan need one "
             "(collections.csv: Loan_ID, Month, Action, Cost, Recovered_Amount)."
         )
-        return
-    loans = result.validation.accepted
-    policy_path = None if result.policy.source.startswith("<built-in") else result.policy.source
-    recovery = run_recovery(
-        loans,
-        collections,
-        payments,
-        policy_path=policy_path,
-        risk_score=pd.Series(result.risk.scores, index=loans["Loan_ID"].to_numpy()),
-        seed=random_state,
+    return PipelineResult(
+        source=book.source,
+        book=book,
+        target=target,
+        features=applied.risk.features,
+        segments=segments,
+        profile=profile,
+        risk=risk,
+        baseline=fitted.baseline,
+        reasons=applied.risk.reasons,
+        strategies=applied.strategies,
+        strategy_rules=applied.strategy_rules,
+        policy=config.policy,
+        insights=insights,
+        limits=limits,
+        has_payment_panel=has_panel,
+        bundle=bundle,
+        fit_report=fitted,
+        applied=applied,
+        segment_stability=stability,
+        early_warning=fitted.early_warning,
+        early_warning_error=fitted.early_warning_error,
+        recovery=applied.recovery,
+        seconds=time.perf_counter() - started,
+        extra_metrics=extra,
     )
-    result.sections.append(recovery_section(recovery))
-    result.extra_metrics["recovery"] = recovery_json(recovery)
-    result.plan = recovery.plans["optimized"]
-    result.insights.extend(
-        Insight(
-            key=f"action_effect_{k + 1}",
-            claim="Effect of collection actions (corrected "
-            "for the legacy policy's choice of accounts)",
-            finding=text,
-        )
-        for k, text in enumerate(recovery.insights)
-    )
-
-
-def _add_early_warning(
-    result: PipelineResult, payments: pd.DataFrame | None, *, random_state: int
-) -> None:
-    """Early warning from the payment panel when there is one; otherwise say it needs one."""
-    from loanrecovery.early_warning import (
-        EarlyWarningDataError,
-        early_warning_section,
-        no_panel_section,
-        run_early_warning,
-    )
-    from loanrecovery.early_warning.section import SECTION_ANCHOR, SECTION_TITLE
-
-    if payments is None:
-        result.sections.append(no_panel_section())
-        return
-    try:
-        ew = run_early_warning(result.validation.accepted, payments, random_state=random_state)
-    except EarlyWarningDataError as exc:
-        logger.warning("early warning skipped: %s", exc)
-        result.sections.append(
-            Section(
-                title=SECTION_TITLE,
-                anchor=SECTION_ANCHOR,
-                html=f"<p>Early warning could not run on this panel: {html.escape(str(exc))}</p>",
-            )
-        )
-        result.limits.append(f"Early warning could not run: {exc}")
-        return
-    result.sections.append(early_warning_section(ew))
-    result.extra_metrics["early_warning"] = ew.metrics
-    result.watchlist = ew.watchlist
-    result.panel_rejects = ew.rejects
-
-
-N_REASONS = 4
-
-
-def _reasons(risk: RiskModelResult, features: pd.DataFrame, target: RiskTarget) -> pd.DataFrame:
-    """The champion's principal reasons for every open loan not already in default."""
-    columns = [f"Reason_{k}" for k in range(1, N_REASONS + 1)]
-    out = pd.DataFrame("", index=features.index, columns=columns)
-    scored = ~target.closed & ~target.in_default
-    if scored.any():
-        explained = risk.model.explain(features.loc[scored], n_reasons=N_REASONS)
-        out.loc[scored, columns] = explained.iloc[:, :N_REASONS].to_numpy()
-    out.loc[target.in_default, "Reason_1"] = IN_DEFAULT_REASON
-    return out
-
-
-def write_outputs(result: PipelineResult, out_dir: Path) -> dict[str, Path]:
-    """Write scored_loans.csv, rejects.csv, metrics.json and report.html into ``out_dir``."""
-    import json
-
-    from loanrecovery.report import render_report
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "scored": out_dir / "scored_loans.csv",
-        "rejects": out_dir / "rejects.csv",
-        "metrics": out_dir / "metrics.json",
-        "report": out_dir / "report.html",
-    }
-    result.scored.to_csv(paths["scored"], index=False)
-    if result.watchlist is not None:
-        paths["watchlist"] = out_dir / "watchlist.csv"
-        result.watchlist.to_csv(paths["watchlist"], index=False)
-    if result.plan is not None:
-        paths["plan"] = out_dir / "plan.csv"
-        result.plan.to_csv(paths["plan"], index=False)
-    if result.history_rejects is not None and len(result.history_rejects):
-        paths["collection_rejects"] = out_dir / "collection_rejects.csv"
-        result.history_rejects.to_csv(paths["collection_rejects"], index=False)
-    if result.panel_rejects is not None and len(result.panel_rejects):
-        paths["payment_rejects"] = out_dir / "payment_rejects.csv"
-        result.panel_rejects.to_csv(paths["payment_rejects"], index=False)
-    result.validation.rejects.to_csv(paths["rejects"], index=False)
-    paths["metrics"].write_text(
-        json.dumps(to_jsonable(result.metrics()), indent=2, allow_nan=False) + "\n",
-        encoding="utf-8",
-    )
-    paths["report"].write_text(render_report(result), encoding="utf-8")
-    return paths
-
-
-def to_jsonable(value: Any) -> Any:
-    """Recursively turn numpy/pandas values into JSON types; NaN and inf become None."""
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [to_jsonable(v) for v in value.tolist()]
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(float(value)) else None
-    if value is None or isinstance(value, str):
-        return value
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return str(value)

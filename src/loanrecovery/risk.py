@@ -34,6 +34,7 @@ __all__ = [
     "RiskModelResult",
     "resolve_target",
     "closed_loans",
+    "loan_states",
     "ORIGINAL_FOREST",
     "baseline_forest",
     "fit_risk_model",
@@ -91,18 +92,25 @@ def closed_loans(loans: pd.DataFrame) -> np.ndarray:
     return ((outstanding <= 0) & (dpd <= 0)).to_numpy()
 
 
+def loan_states(loans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Loans in default (``DEFAULT_DPD``+ days past due) and closed loans (nothing owed,
+    nothing past due, not in default), as the future target treats them."""
+    dpd = pd.to_numeric(loans["Days_Past_Due"], errors="coerce").to_numpy(dtype=float)
+    in_default = dpd >= DEFAULT_DPD
+    return in_default, closed_loans(loans) & ~in_default
+
+
 def resolve_target(loans: pd.DataFrame) -> RiskTarget | None:
     """Find the leakage-free target of ``loans``, or ``None`` when it has none."""
     n = len(loans)
     if FUTURE_TARGET in loans.columns:
         values = pd.to_numeric(loans[FUTURE_TARGET], errors="coerce").to_numpy(dtype=float)
         values[~np.isin(values, [0.0, 1.0])] = np.nan
-        dpd = pd.to_numeric(loans["Days_Past_Due"], errors="coerce").to_numpy(dtype=float)
-        in_default = dpd >= DEFAULT_DPD
+        in_default, closed = loan_states(loans)
         return RiskTarget(
             values=values,
             in_default=in_default,
-            closed=closed_loans(loans) & ~in_default,
+            closed=closed,
             name=FUTURE_TARGET,
             description="90+ days past due within the 6 months after the snapshot "
             "(loans already 90+ days past due are in default, and closed loans have no "

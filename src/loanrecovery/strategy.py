@@ -8,12 +8,12 @@ the rule's name says why.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from loanrecovery._toml_lines import read_toml, table_lines
+from loanrecovery._toml_lines import builtin_text, parse_toml, read_text, table_lines
 from loanrecovery.actions import ACTIONS
 from loanrecovery.exceptions import PolicyError
 
@@ -21,6 +21,7 @@ __all__ = [
     "StrategyRule",
     "StrategyPolicy",
     "load_policy",
+    "parse_policy",
     "assign_strategies",
     "explain_strategies",
     "DEFAULT_POLICY",
@@ -42,6 +43,8 @@ class StrategyRule:
     dpd_at_least: float | None = None
     dpd_below: float | None = None
     segments: tuple[str, ...] | None = None
+    #: Line of the rule's ``[[rule]]`` header in its file (0 when unknown).
+    line: int = field(default=0, compare=False)
 
     @property
     def is_catch_all(self) -> bool:
@@ -66,11 +69,24 @@ class StrategyRule:
 
 @dataclass(frozen=True)
 class StrategyPolicy:
-    """An ordered ladder of rules ending with a catch-all."""
+    """An ordered ladder of rules ending with a catch-all.
+
+    Attributes
+    ----------
+    name : str
+        The policy's name (``[policy] name``, else the file's stem).
+    rules : tuple of StrategyRule
+        The ladder, each rule with the line it was written at.
+    source : str
+        The file it was parsed from (``<built-in policy.toml>`` for the default).
+    text : str
+        The TOML text it was parsed from, so it can be stored and parsed again.
+    """
 
     name: str
     rules: tuple[StrategyRule, ...]
     source: str
+    text: str = field(default="", compare=False, repr=False)
 
 
 def _check_number(path: str, line: int, key: str, value: object, low: float, high: float) -> float:
@@ -116,7 +132,12 @@ def _parse_rule(path: str, line: int, raw: dict) -> StrategyRule:
             path, f"unknown action {raw['action']!r}; expected one of {list(ACTIONS)}", line=line
         )
     values = _parse_conditions(path, line, raw)
-    return StrategyRule(name=raw["name"], action=raw["action"], **values)  # type: ignore[arg-type]
+    return StrategyRule(
+        name=raw["name"],
+        action=raw["action"],
+        line=line,
+        **values,  # type: ignore[arg-type]
+    )
 
 
 def load_policy(path: str | Path | None = None) -> StrategyPolicy:
@@ -125,31 +146,66 @@ def load_policy(path: str | Path | None = None) -> StrategyPolicy:
     Raises
     ------
     PolicyError
-        The file is missing or invalid; the message names the line.
+        The file is missing, not UTF-8 text, or invalid; the message names the line.
     """
-    text, source, data = read_toml(path, ("loanrecovery.data", DEFAULT_POLICY), "policy")
+    if path is None:
+        text, source = builtin_text(("loanrecovery.data", DEFAULT_POLICY))
+    else:
+        text, source = read_text(path, "policy")
+    return parse_policy(text, source)
+
+
+def parse_policy(text: str, source: str = "<policy>") -> StrategyPolicy:
+    """Parse a strategy policy from its TOML text.
+
+    Parameters
+    ----------
+    text : str
+        The policy file's content (``[[rule]]`` tables, first match wins, a catch-all last).
+    source : str, default="<policy>"
+        Where the text came from, for messages (a file name, a database row).
+
+    Returns
+    -------
+    StrategyPolicy
+        Frozen; every rule keeps its line for later messages.
+
+    Raises
+    ------
+    PolicyError
+        Invalid TOML or an invalid rule; the message names the source and line.
+    """
+    data = parse_toml(text, source)
     raw_rules = data.get("rule")
     if not isinstance(raw_rules, list) or not raw_rules:
         raise PolicyError(source, "no [[rule]] entries; a policy needs at least a catch-all rule")
-    lines = table_lines(text, "rule") or [0] * len(raw_rules)
+    lines = table_lines(text, "rule")
+    if len(lines) != len(raw_rules):
+        lines = [0] * len(raw_rules)
     rules = tuple(
-        _parse_rule(source, line, raw) for line, raw in zip(lines, raw_rules, strict=False)
+        _parse_rule(source, line, raw) for line, raw in zip(lines, raw_rules, strict=True)
     )
-    for line, rule in zip(lines[:-1], rules[:-1], strict=False):
+    for rule in rules[:-1]:
         if rule.is_catch_all:
             raise PolicyError(
                 source,
                 f"rule {rule.name!r} has no condition, so the rules after it never apply",
-                line=line,
+                line=rule.line or None,
             )
     if not rules[-1].is_catch_all:
         raise PolicyError(
             source,
             "the last rule must have no condition (a catch-all), so every loan gets a strategy",
-            line=lines[-1] or None,
+            line=rules[-1].line or None,
         )
-    name = data.get("policy", {}).get("name", Path(source).stem)
-    return StrategyPolicy(name=str(name), rules=rules, source=source)
+    header = data.get("policy", {})
+    name = header.get("name") if isinstance(header, dict) else None
+    return StrategyPolicy(
+        name=str(name or Path(source.strip("<>")).stem or "policy"),
+        rules=rules,
+        source=source,
+        text=text,
+    )
 
 
 def _matched_rule(

@@ -71,7 +71,7 @@ def test_gbm_choice_is_todays_model(book: Book) -> None:
 def test_auto_without_torch_is_gbm_and_says_so(book: Book, monkeypatch: pytest.MonkeyPatch) -> None:
     loans, payments = book
     monkeypatch.setitem(sys.modules, "torch", None)
-    r = run_early_warning(loans, payments, refit_for_watchlist=False)
+    r = run_early_warning(loans, payments, model="auto", refit_for_watchlist=False)
     assert r.metrics["model_choice"]["chosen"] == "gbm"
     assert "pip install 'loanrecovery[deep]'" in r.metrics["model_choice"]["reason"]
     with pytest.raises(DeepExtraMissingError):

@@ -13,8 +13,10 @@ import sys
 # 2-core machine; set before any library starts its thread pool.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from loanrecovery.cli import apply as _apply  # noqa: E402, F401
 from loanrecovery.cli import early_warning as _early_warning  # noqa: E402, F401
 from loanrecovery.cli import evaluate as _evaluate  # noqa: E402, F401
+from loanrecovery.cli import fit as _fit  # noqa: E402, F401
 from loanrecovery.cli import optimize as _optimize  # noqa: E402, F401
 from loanrecovery.cli import run as _run  # noqa: E402, F401  (registers `run`)
 from loanrecovery.cli import score as _score  # noqa: E402, F401

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
+from loanrecovery.cli import _book_options as opts
 from loanrecovery.cli._app import app, console, handle_errors
-from loanrecovery.contract import validate_loans
-from loanrecovery.early_warning import read_panel, run_early_warning
+from loanrecovery.cli.run import require_loans
+from loanrecovery.contract.book import read_book
+from loanrecovery.contract.payments import PanelValidation
+from loanrecovery.early_warning import run_early_warning
 from loanrecovery.early_warning.model_choice import MODEL_CHOICES, ModelChoiceError
 from loanrecovery.exceptions import DataFileError
-from loanrecovery.io import read_table
+from loanrecovery.jsonable import to_jsonable
+from loanrecovery.report.files import write_json
 
 __all__ = ["early_warning"]
 
@@ -24,52 +27,52 @@ def early_warning(
     data: Path = typer.Option(
         ..., "--data", help="Folder with loans.csv and payments.csv (the simulator's layout)."
     ),
-    alert_budget: float = typer.Option(
-        0.10,
-        "--alert-budget",
-        help="Share of performing accounts the team can work per month (0-1].",
-    ),
+    alert_budget: opts.AlertBudgetOption = None,
     json_path: Path | None = typer.Option(None, "--json", help="Write the metrics JSON here."),
     out: Path = typer.Option(Path("out"), "--out", help="Folder for watchlist.csv."),
-    seed: int = typer.Option(42, "--seed", help="Seed of every model."),
+    seed: opts.SeedOption = None,
+    config: opts.ConfigOption = None,
     model: str = typer.Option(
         "auto",
         "--model",
         help="gbm | sequence | blend | auto: auto keeps gradient boosting unless the sequence "
         "model or the blend beats it on validation months (sequence and blend need "
-        "pip install 'loanrecovery[deep]').",
+        "pip install 'loanrecovery[deep]'). The watchlist is scored by gradient boosting.",
     ),
 ) -> None:
     """Flag borrowers 3 to 6 months before they default, from their monthly payments."""
+    settings = opts.config_from_options(config, alert_budget=alert_budget, seed=seed)
     if not data.is_dir():
         raise DataFileError(data, "expected a folder holding loans.csv and payments.csv")
-    loans_file = _find(data, "loans")
-    payments_file = _find(data, "payments")
-    loans = validate_loans(read_table(loans_file, as_text=True), source=str(loans_file))
-    panel = read_panel(payments_file, loans.accepted)
     if model not in MODEL_CHOICES:
         raise ModelChoiceError(f"--model {model!r} is not one of {', '.join(MODEL_CHOICES)}")
+    book = read_book(data)
+    if book.payments is None:
+        raise DataFileError(data / "payments.csv", f"not found; expected payments.csv in {data}")
+    require_loans(book, out)
+    panel = PanelValidation(
+        accepted=book.payments,
+        rejects=book.rejects["payments"],
+        n_rows_in=book.counts()["payments"]["in"],
+    )
     result = run_early_warning(
-        loans.accepted, panel, alert_budget=alert_budget, random_state=seed, model=model
+        book.loans,
+        panel,
+        alert_budget=settings.limits.alert_budget,
+        random_state=settings.seed,
+        model=model,
     )
     out.mkdir(parents=True, exist_ok=True)
     result.watchlist.to_csv(out / "watchlist.csv", index=False)
     if len(result.rejects):
         result.rejects.to_csv(out / "payment_rejects.csv", index=False)
-    if loans.n_rejected:
-        loans.rejects.to_csv(out / "loan_rejects.csv", index=False)
+    n_loan_rejects = len(book.rejects["loans"])
+    if n_loan_rejects:
+        book.rejects["loans"].to_csv(out / "loan_rejects.csv", index=False)
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(result.metrics, indent=2) + "\n", encoding="utf-8")
-    _summary(result.metrics, result.details, out, len(result.rejects), loans.n_rejected)
-
-
-def _find(folder: Path, stem: str) -> Path:
-    for suffix in (".csv", ".parquet", ".csv.gz"):
-        path = folder / f"{stem}{suffix}"
-        if path.exists():
-            return path
-    raise DataFileError(folder / f"{stem}.csv", f"not found; expected {stem}.csv in {folder}")
+        write_json(to_jsonable(result.metrics), json_path)
+    _summary(result.metrics, result.details, out, len(result.rejects), n_loan_rejects)
 
 
 def _fmt(value: object) -> str:

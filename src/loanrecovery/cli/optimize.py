@@ -9,11 +9,16 @@ import pandas as pd
 import typer
 from rich.table import Table
 
+from loanrecovery.cli import _book_options as opts
 from loanrecovery.cli._app import app, console, handle_errors
-from loanrecovery.contract import ValidationResult, validate_collections, validate_loans
-from loanrecovery.exceptions import DataFileError, NoValidRowsError, PolicyError
+from loanrecovery.config import load_config, parse_capacities
+from loanrecovery.contract.book import Book, read_book
+from loanrecovery.exceptions import DataFileError, NoValidRowsError
 from loanrecovery.io import read_table
+from loanrecovery.jsonable import to_jsonable
+from loanrecovery.recovery.catalogue import load_catalogue
 from loanrecovery.recovery.challenger import compare_strategies, expected_outcomes
+from loanrecovery.recovery.features import planned_loans
 from loanrecovery.recovery.runner import (
     BOUND_ALL_ACCOUNTS,
     POLICIES,
@@ -21,46 +26,23 @@ from loanrecovery.recovery.runner import (
     run_recovery,
 )
 from loanrecovery.recovery.section import recovery_section_html
+from loanrecovery.report.files import write_json
+from loanrecovery.strategy import load_policy
 
 
-def parse_capacities(text: str | None) -> dict[str, float] | None:
-    """``"Legal Action=20,Field Visit=50"`` -> ``{"Legal Action": 20.0, ...}``."""
-    if not text:
-        return None
-    out: dict[str, float] = {}
-    for item in text.split(","):
-        name, sep, value = item.partition("=")
-        try:
-            number = float(value)
-        except ValueError:
-            number = -1.0
-        if not sep or not name.strip() or number < 0:
-            raise PolicyError("--capacity", f"expected ACTION=N with N >= 0, got {item.strip()!r}")
-        out[name.strip()] = number
-    return out
-
-
-def _read_book(
-    data: Path,
-) -> tuple[ValidationResult, ValidationResult, pd.DataFrame | None, dict | None]:
+def _read_book(data: Path) -> tuple[Book, dict | None]:
     if not data.is_dir():
         raise DataFileError(data, "not a directory; expected loans.csv and collections.csv in it")
-    for name in ("loans.csv", "collections.csv"):
-        if not (data / name).is_file():
-            raise DataFileError(
-                data / name, "file not found (optimize needs loans.csv and collections.csv)"
-            )
-    loans = validate_loans(read_table(data / "loans.csv"), source=str(data / "loans.csv"))
-    collections = validate_collections(
-        read_table(data / "collections.csv"),
-        source=str(data / "collections.csv"),
-        loan_ids=loans.accepted["Loan_ID"],
-    )
-    payments = read_table(data / "payments.csv") if (data / "payments.csv").is_file() else None
+    book = read_book(data)
+    if book.collections is None:
+        raise DataFileError(
+            data / "collections.csv",
+            "file not found (optimize needs loans.csv and collections.csv)",
+        )
     truth = None
     if (data / "truth.json").is_file():  # evaluation only: the true_net_recovery figure
         truth = json.loads((data / "truth.json").read_text(encoding="utf-8"))
-    return loans, collections, payments, truth
+    return book, truth
 
 
 #: Score columns accepted by ``--scores``: ``run``'s scored_loans.csv, then ``score``'s output.
@@ -107,38 +89,47 @@ def optimize(
     data: Path = typer.Option(
         ..., "--data", help="Directory with loans.csv, collections.csv (and payments.csv)."
     ),
-    budget: float = typer.Option(None, "--budget", min=0, help="Total cost limit (USD)."),
-    capacity: str = typer.Option(
-        None, "--capacity", help="Capacities, e.g. 'Legal Action=20,Field Visit=50'."
-    ),
+    budget: opts.BudgetOption = None,
+    capacity: opts.CapacityOption = None,
     policy: Path = typer.Option(None, "--policy", help="Rule ladder of seed_rules (TOML)."),
     catalogue: Path = typer.Option(None, "--catalogue", help="Action catalogue (TOML)."),
     challenger: Path = typer.Option(None, "--challenger", help="Challenger rule ladder (TOML)."),
-    challenger_share: float = typer.Option(0.1, "--challenger-share", min=0.0, max=0.9),
+    challenger_share: float = typer.Option(
+        0.1, "--challenger-share", min=0.0, max=0.9, help="Share of accounts for the challenger."
+    ),
     scores: Path = typer.Option(
         None,
         "--scores",
         help="Risk scores for the original rules: run's scored_loans.csv (Risk_Score) or "
         "score's output (pd). Default: a logistic proxy fit on loans.csv.",
     ),
-    seed: int = typer.Option(42, "--seed", min=0, help="Seed of models and arm assignment."),
+    seed: opts.SeedOption = None,
+    config: opts.ConfigOption = None,
     json_path: Path = typer.Option(
         None, "--json", help="JSON summary (default OUT/optimize.json)."
     ),
     out: Path = typer.Option(Path("recovery_out"), "--out", help="Output directory."),
 ) -> None:
     """Estimate action effects and write the optimized plan against the original rules."""
-    loan_check, history_check, payments, truth = _read_book(data)
-    for check in (loan_check, history_check):
-        if check.n_accepted == 0:
-            raise NoValidRowsError(check.source, check.rejects)
+    settings = load_config(config).with_overrides(
+        policy=None if policy is None else load_policy(policy),
+        catalogue=None if catalogue is None else load_catalogue(catalogue),
+        challenger=None if challenger is None else load_policy(challenger),
+        budget=budget,
+        capacities=parse_capacities(capacity),
+        challenger_share=challenger_share if challenger else None,
+        seed=seed,
+    )
+    book, truth = _read_book(data)
+    history = book.collections
+    for name, frame in (("loans", book.loans), ("collections", history)):
+        if frame is None or len(frame) == 0:
+            raise NoValidRowsError(book.sources.get(name, name), book.rejects[name])
+    assert history is not None  # checked by _read_book
     risk = None
     if scores is not None:
         risk = read_risk_scores(scores)
-        delinquent = loan_check.accepted.loc[
-            pd.to_numeric(loan_check.accepted["Days_Past_Due"], errors="coerce").fillna(0) >= 30,
-            "Loan_ID",
-        ].astype(str)
+        delinquent = book.loans.loc[planned_loans(book.loans), "Loan_ID"].astype(str)
         missing = delinquent[~delinquent.isin(risk.index)]
         if len(missing):
             raise DataFileError(
@@ -147,26 +138,29 @@ def optimize(
                 "expected a score for every loan of loans.csv",
                 column="Loan_ID",
             )
+    limits = settings.limits
     result = run_recovery(
-        loan_check.accepted,
-        history_check.accepted,
-        payments,
-        budget=budget,
-        capacities=parse_capacities(capacity),
-        policy_path=policy,
-        catalogue_path=catalogue,
-        challenger_path=challenger,
-        challenger_share=challenger_share if challenger else 0.0,
+        book.loans,
+        history,
+        book.payments,
+        budget=limits.budget,
+        capacities=dict(limits.capacities) or None,
+        policy=settings.policy,
+        catalogue=settings.catalogue,
+        challenger=settings.challenger,
+        challenger_share=limits.challenger_share if settings.challenger else 0.0,
         risk_score=risk,
-        seed=seed,
+        seed=settings.seed,
     )
     out.mkdir(parents=True, exist_ok=True)
-    for name, check in (("loan", loan_check), ("collection", history_check)):
-        if check.n_rejected:
-            check.rejects.to_csv(out / f"{name}_rejects.csv", index=False)
+    counts = book.counts()
+    for kind, name in (("loans", "loan"), ("collections", "collection")):
+        rejects = book.rejects[kind]
+        if len(rejects):
+            rejects.to_csv(out / f"{name}_rejects.csv", index=False)
             console.print(
-                f"{check.n_rejected} of {check.n_rows_in} rows of {check.source} rejected: "
-                f"{out / f'{name}_rejects.csv'}"
+                f"{counts[kind]['rejected']} of {counts[kind]['in']} rows of "
+                f"{book.sources.get(kind, kind)} rejected: {out / f'{name}_rejects.csv'}"
             )
     plan = result.plans["optimized"]
     plan.to_csv(out / "plan.csv", index=False)
@@ -174,7 +168,7 @@ def optimize(
     result.effects.to_csv(out / "effects.csv", index=False)
     payload = recovery_json(result, truth)
     json_path = json_path or out / "optimize.json"
-    json_path.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
+    write_json(to_jsonable(payload), json_path)
     (out / "recovery_section.html").write_text(recovery_section_html(result), encoding="utf-8")
     table = Table(title=f"{len(result.cases)} delinquent loans")
     for col in ("plan", "expected net", "cost", "true net", "constraints"):

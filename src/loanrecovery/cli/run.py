@@ -1,4 +1,4 @@
-"""``loanrecovery run``: the whole pipeline on a loan file or the built-in book."""
+"""``loanrecovery run``: fit every stage on a book, apply it, and write the outputs and report."""
 
 from __future__ import annotations
 
@@ -8,39 +8,53 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from loanrecovery.bundle import save_bundle
+from loanrecovery.cli import _book_options as opts
 from loanrecovery.cli._app import app, console, handle_errors
+from loanrecovery.contract.book import Book
 from loanrecovery.exceptions import NoValidRowsError
-from loanrecovery.inputs import builtin_book, load_run_inputs
-from loanrecovery.pipeline import run_pipeline, write_outputs
-from loanrecovery.recovery.catalogue import load_catalogue
-from loanrecovery.recovery.policy import load_validated_policy
+from loanrecovery.pipeline import PipelineResult, run_pipeline
+from loanrecovery.report.files import write_outputs
 
 __all__ = ["run"]
+
+
+def require_loans(book: Book, out: Path) -> None:
+    """Stop with the loan rejects written when no loan passed the contract."""
+    if len(book.loans) == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        book.rejects["loans"].to_csv(out / "rejects.csv", index=False)
+        raise NoValidRowsError(book.source, book.rejects["loans"])
 
 
 @app.command()
 @handle_errors
 def run(
-    data: Path | None = typer.Option(
-        None,
-        "--data",
-        help="Loan file (CSV/Parquet) or a folder with loans.csv "
-        "(+ payments.csv, collections.csv). Default: the built-in 10,000-loan book.",
-    ),
-    mapping: Path | None = typer.Option(
-        None, "--mapping", help="TOML file mapping your column names onto the canonical ones."
-    ),
-    policy: Path | None = typer.Option(None, "--policy", help="Strategy policy TOML file."),
+    data: opts.DataOption = None,
+    mapping: opts.MappingOption = None,
+    policy: opts.PolicyOption = None,
     out: Path = typer.Option(Path("out"), "--out", help="Output folder."),
-    delimiter: str | None = typer.Option(None, "--delimiter", help="CSV delimiter (default ',')."),
-    payments: Path | None = typer.Option(None, "--payments", help="Monthly payment panel."),
-    collections: Path | None = typer.Option(None, "--collections", help="Collection history."),
-    seed: int = typer.Option(42, "--seed", help="Seed of every random step."),
+    delimiter: opts.DelimiterOption = None,
+    payments: opts.PaymentsOption = None,
+    collections: opts.CollectionsOption = None,
+    seed: opts.SeedOption = None,
+    config: opts.ConfigOption = None,
+    budget: opts.BudgetOption = None,
+    capacity: opts.CapacityOption = None,
+    alert_budget: opts.AlertBudgetOption = None,
+    bundle: Path | None = typer.Option(
+        None, "--bundle", help="Also save the fitted bundle to this file (for `apply`)."
+    ),
 ) -> None:
     """Score loans: segments, default risk, a recovery strategy each, insights and a report."""
-    # The same checks as `optimize` (overlapping or gapped thresholds, actions missing from
-    # the catalogue), before any stage runs.
-    strategy_policy = load_validated_policy(policy, load_catalogue())
+    settings = opts.config_from_options(
+        config,
+        policy=policy,
+        budget=budget,
+        capacity=capacity,
+        alert_budget=alert_budget,
+        seed=seed,
+    )
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -49,38 +63,22 @@ def run(
         transient=True,
     ) as progress:
         task = progress.add_task("reading data", total=None)
-        if data is None:
-            progress.update(task, description="simulating the built-in book")
-            inputs = builtin_book()
-        else:
-            inputs = load_run_inputs(
-                data,
-                mapping=mapping,
-                delimiter=delimiter,
-                payments=payments,
-                collections=collections,
-            )
-        try:
-            result = run_pipeline(
-                inputs.loans,
-                source=inputs.source,
-                policy=strategy_policy,
-                collections=inputs.collections,
-                payments=inputs.payments,
-                random_state=seed,
-                progress=lambda name: progress.update(task, description=name),
-            )
-        except NoValidRowsError as exc:
-            out.mkdir(parents=True, exist_ok=True)
-            exc.rejects.to_csv(out / "rejects.csv", index=False)  # type: ignore[attr-defined]
-            raise
+        book = opts.book_from_options(
+            data, mapping=mapping, delimiter=delimiter, payments=payments, collections=collections
+        )
+        require_loans(book, out)
+        result = run_pipeline(
+            book, settings, progress=lambda name: progress.update(task, description=name)
+        )
         progress.update(task, description="writing outputs")
         paths = write_outputs(result, out)
+        if bundle is not None:
+            paths["bundle"] = save_bundle(result.bundle, bundle)
     _summary(result, paths)
 
 
-def _summary(result: object, paths: dict[str, Path]) -> None:
-    metrics = result.metrics()  # type: ignore[attr-defined]
+def _summary(result: PipelineResult, paths: dict[str, Path]) -> None:
+    metrics = result.metrics()
     rows = metrics["rows"]
     table = Table(title=f"loanrecovery run — {metrics['source']}", show_header=False)
     table.add_row(

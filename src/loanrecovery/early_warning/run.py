@@ -23,7 +23,7 @@ from loanrecovery.early_warning.evaluation import (
     lead_time_by_warning,
     rule_score,
 )
-from loanrecovery.early_warning.features import PANEL_FEATURES, STATIC_FEATURES, build_features
+from loanrecovery.early_warning.features import build_features
 from loanrecovery.early_warning.horizon import HorizonClassifiers
 from loanrecovery.early_warning.model_choice import choose_model
 from loanrecovery.early_warning.segments import PanelSegmenter
@@ -34,7 +34,7 @@ from loanrecovery.early_warning.survival import (
     landmark_frame,
 )
 from loanrecovery.early_warning.targets import make_targets
-from loanrecovery.early_warning.watchlist import build_watchlist, top_reasons
+from loanrecovery.early_warning.watchlist_model import FEATURES, HORIZONS, WatchlistModel
 from loanrecovery.exceptions import LoanRecoveryError
 
 __all__ = [
@@ -47,14 +47,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Horizons of the models, in months.
-HORIZONS: tuple[int, ...] = (3, 6)
-#: Model features, in order.
-FEATURES: tuple[str, ...] = (*STATIC_FEATURES, *PANEL_FEATURES)
 #: Months between training landmarks of the survival view.
 _LANDMARK_STEP = 3
-#: Reasons are written for the top ``_REASON_BAND x alert budget`` of the watchlist.
-_REASON_BAND = 2.0
 
 
 class EarlyWarningDataError(LoanRecoveryError, ValueError):
@@ -83,12 +77,15 @@ class EarlyWarningResult:
         default), ``lead_by_warning`` (lead-time share of *sudden* and *gradual* defaults),
         ``km_curves`` (Kaplan-Meier curves per segment), ``survival`` (landmark counts),
         ``stage_seconds``, ``n_rows_in`` and ``n_rows_rejected``.
+    model : WatchlistModel
+        The fitted model behind the watchlist, to apply to later months.
     """
 
     watchlist: pd.DataFrame
     metrics: dict[str, Any]
     rejects: pd.DataFrame
     details: dict[str, Any] = field(default_factory=dict)
+    model: WatchlistModel | None = None
 
 
 class _Laps:
@@ -209,7 +206,7 @@ def run_early_warning(
     alert_budget: float = 0.10,
     random_state: int = 42,
     refit_for_watchlist: bool = True,
-    model: str = "auto",
+    model: str = "gbm",
     sequence_params: dict[str, Any] | None = None,
 ) -> EarlyWarningResult:
     """Build features, train and test out of time, and rank the current book.
@@ -226,12 +223,13 @@ def run_early_warning(
         Seed of every model.
     refit_for_watchlist : bool, default=True
         Refit the horizon models on every labelled month before scoring the latest month
-        (the evaluation always uses the models fit before the cut-off). Only the GBM is
-        refitted; a sequence or blend model scores the watchlist as fitted at the cut-off.
-    model : {"auto", "gbm", "sequence", "blend"}, default="auto"
-        Which model scores the book (:mod:`~loanrecovery.early_warning.model_choice`);
-        ``auto`` keeps the GBM unless another candidate beats it on validation months by the
-        bar, and is the GBM when PyTorch is not installed.
+        (the evaluation always uses the models fit before the cut-off).
+    model : {"gbm", "auto", "sequence", "blend"}, default="gbm"
+        Which model is evaluated out of time (the ``horizons`` and ``lead_time`` figures;
+        :mod:`~loanrecovery.early_warning.model_choice`), with every candidate's figures in
+        ``metrics["model_choice"]``. ``auto`` keeps the GBM unless another candidate beats
+        it on validation months by the bar, and is the GBM when PyTorch is not installed.
+        The watchlist and :attr:`EarlyWarningResult.model` use the GBM in every case.
     sequence_params : dict, optional
         Extra parameters of the sequence model (e.g. tiny networks in tests).
 
@@ -269,11 +267,10 @@ def run_early_warning(
     except ValueError as exc:
         raise EarlyWarningDataError(f"cannot train before month {cutoff}: {exc}") from None
     logger.info("trained horizon models on months <= %d", cutoff)
-    latest = np.flatnonzero(feats["Month"].to_numpy() == feats["Month"].max())
     try:
         choice = choose_model(
             model, panel=panel, loans=loans, feats=feats, features=FEATURES, gbm=gbm,
-            cutoff=cutoff, full_t=full_t, test_rows=test_rows, score_rows=latest,
+            cutoff=cutoff, full_t=full_t, test_rows=test_rows, score_rows=test_rows[:0],
             budget=alert_budget, random_state=random_state, sequence_params=sequence_params,
         )  # fmt: skip
     except ValueError as exc:
@@ -298,10 +295,13 @@ def run_early_warning(
         feats, snaps, train_t, full_t, cutoff, random_state
     )
     lap("survival and segments")
-    refit = refit_for_watchlist and choice.chosen == "gbm"
-    watchlist = _watchlist(
-        feats, snaps, full_t, model_, view, segmenter, loans, alert_budget, refit
+    # The watchlist (and so a bundle) is scored by the GBM whatever the choice: the
+    # sequence model reads the payment panel, which WatchlistModel does not take yet.
+    watch_model = _watchlist_model(
+        feats, full_t, gbm, view, segmenter, alert_budget, refit_for_watchlist
     )
+    watchlist = watch_model.apply_features(feats, snaps, full_t, loans)
+    watch_model.set_alert_threshold(watchlist)
     lap("watchlist")
     seconds = time.perf_counter() - start
     metrics = {
@@ -332,50 +332,28 @@ def run_early_warning(
         "n_rows_rejected": validation.n_rows_rejected,
     }
     return EarlyWarningResult(
-        watchlist=watchlist, metrics=metrics, rejects=validation.rejects, details=details
+        watchlist=watchlist,
+        metrics=metrics,
+        rejects=validation.rejects,
+        details=details,
+        model=watch_model,
     )
 
 
-def _watchlist(
+def _watchlist_model(
     feats: pd.DataFrame,
-    snaps: pd.DataFrame,
     full_t: pd.DataFrame,
     model: HorizonClassifiers,
     view: SurvivalView,
     segmenter: PanelSegmenter,
-    loans: pd.DataFrame,
     budget: float,
     refit: bool,
-) -> pd.DataFrame:
-    end = int(feats["Month"].max())
-    rows = np.flatnonzero((feats["Month"].to_numpy() == end) & full_t["Performing"].to_numpy())
+) -> WatchlistModel:
+    """The watchlist's model: the horizon models refit on every labelled month (or the
+    evaluated ones), with the survival view and the segmenter."""
     if refit:
         labelled = np.flatnonzero(full_t["Performing"].to_numpy())
         model = HorizonClassifiers(**model.get_params()).fit(
             feats.loc[labelled, list(FEATURES)], full_t.loc[labelled]
         )
-    latest = feats.loc[rows]
-    X = latest[list(FEATURES)]
-    probs = model.predict_proba_horizons(X)
-    # Reasons (TreeSHAP, about a millisecond per loan) for the alert list and the band
-    # just below it: the loans a team works or may work next.
-    n_band = max(int(math.ceil(_REASON_BAND * budget * len(X))), min(len(X), 200))
-    band = np.argsort(-probs["P_3"].to_numpy(), kind="stable")[:n_band]
-    reasons = [""] * len(X)
-    band_reasons = top_reasons(model.contributions(X.iloc[band], HORIZONS[0]), X.iloc[band])
-    for i, text in zip(band, band_reasons, strict=True):
-        reasons[i] = text
-    borrower = loans.drop_duplicates("Loan_ID").set_index(
-        loans.drop_duplicates("Loan_ID")["Loan_ID"].astype("string").str.strip()
-    )
-    latest = latest.assign(DPD=latest["DPD"])
-    if "Borrower_ID" in borrower.columns:
-        latest = latest.assign(Borrower_ID=latest["Loan_ID"].map(borrower["Borrower_ID"]))
-    return build_watchlist(
-        latest,
-        probs,
-        view.expected_months(latest),
-        segmenter.predict(snaps.loc[rows]),
-        reasons,
-        alert_budget=budget,
-    )
+    return WatchlistModel(model, view, segmenter, budget)

@@ -91,12 +91,15 @@ class SurvivalView:
 
     Attributes
     ----------
-    cox_ : CoxPHFitter
-        Fitted model.
     covariates_ : list of str
         Covariates used (those with any spread in the training rows).
-    means_, scales_ : Series
+    means_, scales_ : ndarray
         Standardisation learned on the training rows.
+    coef_, norm_mean_ : ndarray
+        The Cox model's coefficients and the means of the standardised training rows it
+        centres on (fitted with lifelines' ``CoxPHFitter``).
+    baseline_cumulative_hazard_ : ndarray of shape (max_months + 1,)
+        Baseline cumulative hazard at months 0 .. ``max_months``.
     """
 
     def __init__(
@@ -109,9 +112,9 @@ class SurvivalView:
         self.penalizer = penalizer
         self.max_months = max_months
 
-    def _design(self, frame: pd.DataFrame) -> pd.DataFrame:
-        X = frame[self.covariates_].astype(float)
-        return ((X - self.means_) / self.scales_).fillna(0.0).clip(-8, 8)
+    def _design(self, frame: pd.DataFrame) -> np.ndarray:
+        X = frame[self.covariates_].to_numpy(dtype=float)
+        return np.clip(np.nan_to_num((X - self.means_) / self.scales_, nan=0.0), -8, 8)
 
     def fit(self, landmarks: pd.DataFrame) -> SurvivalView:
         """Fit on stacked landmark rows (``Duration``, ``Event`` and the covariates).
@@ -129,23 +132,33 @@ class SurvivalView:
         spread = X.std().fillna(0.0)
         # A covariate without spread (e.g. every loan secured) makes the Cox fit singular.
         self.covariates_ = [c for c in self.covariates if spread[c] > 0]
-        self.means_ = X[self.covariates_].mean()
-        self.scales_ = spread[self.covariates_]
-        data = self._design(landmarks)
+        self.means_ = X[self.covariates_].mean().to_numpy(dtype=float)
+        self.scales_ = spread[self.covariates_].to_numpy(dtype=float)
+        data = pd.DataFrame(self._design(landmarks), columns=self.covariates_)
         data["Duration"] = landmarks["Duration"].to_numpy()
         data["Event"] = landmarks["Event"].to_numpy()
         try:
-            self.cox_ = CoxPHFitter(penalizer=self.penalizer)
-            self.cox_.fit(data, duration_col="Duration", event_col="Event")
+            cox = CoxPHFitter(penalizer=self.penalizer)
+            cox.fit(data, duration_col="Duration", event_col="Event")
         except ConvergenceError:
             logger.warning("Cox fit did not converge; refitting with a 10x stronger penalty")
-            self.cox_ = CoxPHFitter(penalizer=10 * self.penalizer)
-            self.cox_.fit(data, duration_col="Duration", event_col="Event")
+            cox = CoxPHFitter(penalizer=10 * self.penalizer)
+            cox.fit(data, duration_col="Duration", event_col="Event")
+        # The fitted model as plain arrays (what lifelines' predictions use): the
+        # coefficients, the training means it centres on, and the baseline cumulative
+        # hazard at months 0 .. max_months (linearly interpolated, as lifelines does).
+        self.coef_ = cox.params_[self.covariates_].to_numpy(dtype=float)
+        self.norm_mean_ = cox._norm_mean[self.covariates_].to_numpy(dtype=float)
+        times = np.arange(0, self.max_months + 1, dtype=float)
+        base = cox.baseline_cumulative_hazard_
+        self.baseline_cumulative_hazard_ = np.interp(
+            times, base.index.to_numpy(dtype=float), base.to_numpy(dtype=float).ravel()
+        )
         return self
 
     def risk(self, frame: pd.DataFrame) -> np.ndarray:
         """Partial hazard (higher = sooner default)."""
-        return np.asarray(self.cox_.predict_partial_hazard(self._design(frame))).ravel()
+        return np.exp((self._design(frame) - self.norm_mean_) @ self.coef_)
 
     def concordance(self, landmarks: pd.DataFrame) -> float:
         """Harrell's concordance index on landmark rows."""
@@ -158,8 +171,8 @@ class SurvivalView:
     def survival_curves(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Predicted survival ``S(k)`` for ``k = 0 .. max_months`` (rows = months)."""
         times = np.arange(0, self.max_months + 1, dtype=float)
-        surv = self.cox_.predict_survival_function(self._design(frame), times=times)
-        return pd.DataFrame(np.asarray(surv), index=times, columns=frame.index)
+        surv = np.exp(-np.outer(self.baseline_cumulative_hazard_, self.risk(frame)))
+        return pd.DataFrame(surv, index=times, columns=frame.index)
 
     def expected_months(self, frame: pd.DataFrame) -> np.ndarray:
         """Expected months to default given a default within :attr:`max_months`.

@@ -4,18 +4,25 @@ and the compliance rules every plan must satisfy (``data/actions.toml``)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from loanrecovery._toml_lines import key_line, read_toml, table_lines
+from loanrecovery._toml_lines import builtin_text, key_line, parse_toml, read_text, table_lines
 from loanrecovery.actions import ACTIONS
 from loanrecovery.exceptions import PolicyError
 
-__all__ = ["ActionSpec", "ComplianceRules", "Catalogue", "load_catalogue", "CHANNELS"]
+__all__ = [
+    "ActionSpec",
+    "ComplianceRules",
+    "Catalogue",
+    "load_catalogue",
+    "parse_catalogue",
+    "CHANNELS",
+]
 
 #: Channels an action can use.
 CHANNELS: tuple[str, ...] = ("contact", "letter", "legal")
@@ -94,6 +101,8 @@ class Catalogue:
     rules: ComplianceRules
     period: str
     source: str
+    #: The TOML text it was parsed from, so it can be stored and parsed again.
+    text: str = field(default="", compare=False, repr=False)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -107,7 +116,7 @@ class Catalogue:
                 return action
         raise KeyError(name)
 
-    def capacities(self, overrides: dict[str, float] | None = None) -> np.ndarray:
+    def capacities(self, overrides: Mapping[str, float] | None = None) -> np.ndarray:
         """Capacity per action (catalogue order), with ``overrides`` applied."""
         caps = np.array([a.capacity for a in self.actions], dtype=float)
         for name, value in (overrides or {}).items():
@@ -261,20 +270,43 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
     Raises
     ------
     PolicyError
-        The file is missing, not TOML, or an entry is invalid; the message names the line.
+        The file is missing, not UTF-8 TOML, or an entry is invalid; the message names the
+        line.
     """
-    text, source, data = read_toml(
-        path, ("loanrecovery.recovery", "data", _DEFAULT_FILE), "action catalogue"
-    )
+    if path is None:
+        text, source = builtin_text(("loanrecovery.recovery", "data", _DEFAULT_FILE))
+    else:
+        text, source = read_text(path, "action catalogue")
+    return parse_catalogue(text, source)
+
+
+def parse_catalogue(text: str, source: str = "<action catalogue>") -> Catalogue:
+    """Parse an action catalogue from its TOML text.
+
+    Parameters
+    ----------
+    text : str
+        ``[[action]]`` tables, an optional ``[compliance]`` table and ``[period]``.
+    source : str, default="<action catalogue>"
+        Where the text came from, for messages.
+
+    Raises
+    ------
+    PolicyError
+        Not TOML, or an entry is invalid; the message names the source and line.
+    """
+    data = parse_toml(text, source)
     raw_actions = data.get("action")
     if not isinstance(raw_actions, list) or not raw_actions:
         raise PolicyError(source, "no [[action]] entries")
-    lines = table_lines(text, "action") or [0] * len(raw_actions)
+    lines = table_lines(text, "action")
+    if len(lines) != len(raw_actions):
+        lines = [0] * len(raw_actions)
     actions = [
-        _parse_action(source, text, ln, raw) for ln, raw in zip(lines, raw_actions, strict=False)
+        _parse_action(source, text, ln, raw) for ln, raw in zip(lines, raw_actions, strict=True)
     ]
     seen: set[str] = set()
-    for line, action in zip(lines, actions, strict=False):
+    for line, action in zip(lines, actions, strict=True):
         if action.name in seen:
             raise PolicyError(source, f"action {action.name!r} is listed twice", line=line)
         seen.add(action.name)
@@ -282,4 +314,4 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
     names = tuple(a.name for a in order)
     rules = _parse_rules(source, text, data.get("compliance", {}), names)
     period = str(data.get("period", {}).get("name", "period"))
-    return Catalogue(actions=tuple(order), rules=rules, period=period, source=source)
+    return Catalogue(actions=tuple(order), rules=rules, period=period, source=source, text=text)

@@ -410,6 +410,17 @@ class ActionEffectEstimator:
             out[f"{key}_reference"] = float(ps[:, r].mean())
         return out
 
+    def predictor(self) -> ActionEffectEstimator:
+        """A copy holding only what :meth:`predict` needs (no history-sized arrays or
+        tables), for a bundle: parameters, features, actions and the outcome models."""
+        if not hasattr(self, "models_"):
+            raise ValueError("ActionEffectEstimator is not fitted yet; call fit first")
+        copy = ActionEffectEstimator(self.n_folds, self.clip, self.n_estimators, self.random_state)
+        copy.feature_names_in_ = list(self.feature_names_in_)
+        copy.actions_ = tuple(self.actions_)
+        copy.models_ = self.models_
+        return copy
+
     def predict(self, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Expected recovery and cost of every action in :data:`ACTIONS` order.
 

@@ -22,6 +22,8 @@ import pandas as pd
 from loanrecovery.contract.schema import LOAN_SPECS, Kind, Role, columns_with_role
 
 __all__ = [
+    "DELINQUENT_DPD",
+    "planned_loans",
     "decision_features",
     "snapshot_cases",
     "prior_actions",
@@ -29,6 +31,9 @@ __all__ = [
     "STATIC_COLUMNS",
     "PRIOR_ACTION_COLUMNS",
 ]
+
+#: Days past due from which an active loan is delinquent and enters the recovery plan.
+DELINQUENT_DPD = 30
 
 #: Not in the contract: the simulator's contact opt-out flag ("Yes"/"No").
 _OPT_OUT = "Contact_Opt_Out"
@@ -204,6 +209,18 @@ def decision_features(
     return _with_static(frame, loans).drop(columns=["Month"])
 
 
+def planned_loans(loans: pd.DataFrame) -> np.ndarray:
+    """Loans a recovery plan covers: active (by ``Loan_Status`` when present) and at least
+    :data:`DELINQUENT_DPD` days past due."""
+    status_ok = (
+        loans["Loan_Status"].eq("Active").to_numpy()
+        if "Loan_Status" in loans
+        else np.ones(len(loans), dtype=bool)
+    )
+    dpd = pd.to_numeric(loans["Days_Past_Due"], errors="coerce").fillna(0).to_numpy()
+    return status_ok & (dpd >= DELINQUENT_DPD)
+
+
 def snapshot_cases(
     loans: pd.DataFrame,
     payments: pd.DataFrame | None = None,
@@ -221,9 +238,7 @@ def snapshot_cases(
     cases, features : DataFrame
         ``cases`` holds the loan rows; ``features`` the decision features, same order.
     """
-    status_ok = loans["Loan_Status"].eq("Active") if "Loan_Status" in loans else True
-    dpd = pd.to_numeric(loans["Days_Past_Due"], errors="coerce").fillna(0)
-    cases = loans.loc[status_ok & (dpd >= 30)].reset_index(drop=True)
+    cases = loans.loc[planned_loans(loans)].reset_index(drop=True)
     frame = pd.DataFrame(
         {
             "Loan_ID": cases["Loan_ID"].to_numpy(),

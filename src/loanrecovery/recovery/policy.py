@@ -20,12 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from loanrecovery._toml_lines import table_lines
 from loanrecovery.exceptions import PolicyError
 from loanrecovery.recovery.catalogue import Catalogue
 from loanrecovery.strategy import StrategyPolicy, StrategyRule, assign_strategies, load_policy
 
-__all__ = ["load_validated_policy", "ladder_actions"]
+__all__ = ["load_validated_policy", "validate_policy", "ladder_actions"]
 
 
 def _bounds(rule: StrategyRule) -> tuple[float, float, float, float]:
@@ -84,8 +83,31 @@ def _check_gaps(policy: StrategyPolicy, lines: list[int]) -> None:
         covered_from = min(covered_from, max(lo, 0.0))
 
 
+def validate_policy(policy: StrategyPolicy, catalogue: Catalogue) -> StrategyPolicy:
+    """Check a parsed ladder policy against ``catalogue``; return it unchanged.
+
+    Raises
+    ------
+    PolicyError
+        An action missing from the catalogue, overlapping or gapped thresholds; the
+        message names the policy's source and the rule's line.
+    """
+    lines = [rule.line for rule in policy.rules]
+    for rule in policy.rules:
+        if rule.action not in catalogue.names:
+            raise PolicyError(
+                policy.source,
+                f"rule {rule.name!r}: action {rule.action!r} is not in the action catalogue "
+                f"({catalogue.source}: {list(catalogue.names)})",
+                line=rule.line or None,
+            )
+    _check_overlaps(policy, lines)
+    _check_gaps(policy, lines)
+    return policy
+
+
 def load_validated_policy(path: str | Path | None, catalogue: Catalogue) -> StrategyPolicy:
-    """Load a ladder policy (default: the built-in one) and validate it against ``catalogue``.
+    """Load a ladder policy file (default: the built-in one) and :func:`validate_policy` it.
 
     Raises
     ------
@@ -93,22 +115,7 @@ def load_validated_policy(path: str | Path | None, catalogue: Catalogue) -> Stra
         Invalid file, unknown action, action missing from the catalogue, overlapping or
         gapped thresholds; the message names the file and line.
     """
-    policy = load_policy(path)
-    text = Path(path).read_text(encoding="utf-8-sig") if path is not None else ""
-    lines = table_lines(text, "rule") if text else []
-    if len(lines) != len(policy.rules):
-        lines = [0] * len(policy.rules)
-    for rule, line in zip(policy.rules, lines, strict=True):
-        if rule.action not in catalogue.names:
-            raise PolicyError(
-                policy.source,
-                f"rule {rule.name!r}: action {rule.action!r} is not in the action catalogue "
-                f"({catalogue.source}: {list(catalogue.names)})",
-                line=line or None,
-            )
-    _check_overlaps(policy, lines)
-    _check_gaps(policy, lines)
-    return policy
+    return validate_policy(load_policy(path), catalogue)
 
 
 def ladder_actions(

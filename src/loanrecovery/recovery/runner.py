@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,10 +32,14 @@ from loanrecovery.recovery.effects import ActionEffectEstimator
 from loanrecovery.recovery.evaluation import true_net_recovery
 from loanrecovery.recovery.features import decision_features, segment_of, snapshot_cases
 from loanrecovery.recovery.optimizer import Assignment, optimize_assignment
-from loanrecovery.recovery.policy import ladder_actions, load_validated_policy
+from loanrecovery.recovery.policy import ladder_actions, validate_policy
+from loanrecovery.strategy import StrategyPolicy, load_policy
 
 __all__ = [
     "RecoveryResult",
+    "EffectsFit",
+    "fit_effects",
+    "case_values",
     "run_recovery",
     "recovery_json",
     "POLICIES",
@@ -279,13 +283,66 @@ def _insights(est: ActionEffectEstimator) -> list[str]:
     return out
 
 
-def _estimate(
+@dataclass
+class EffectsFit:
+    """The action-effect estimator fitted on a collection history, and what it found.
+
+    Attributes
+    ----------
+    estimator : ActionEffectEstimator
+    history_rows : int
+        History rows the effects were estimated from.
+    history_note : str
+        Which history, in a sentence.
+    table : dict of str to list
+        The effect table (:attr:`ActionEffectEstimator.effects_`) column by column.
+    insights : list of str
+        Causal statements about actions, with intervals.
+    """
+
+    estimator: ActionEffectEstimator
+    history_rows: int
+    history_note: str
+    table: dict[str, list[Any]] = field(default_factory=dict)
+    insights: list[str] = field(default_factory=list)
+
+    @property
+    def effects(self) -> pd.DataFrame:
+        """The effect table: per segment and action, naive and corrected means."""
+        return pd.DataFrame(self.table)
+
+    def for_prediction(self) -> EffectsFit:
+        """A copy whose estimator keeps only what prediction needs (for a bundle file)."""
+        return EffectsFit(
+            estimator=self.estimator.predictor(),
+            history_rows=self.history_rows,
+            history_note=self.history_note,
+            table=self.table,
+            insights=self.insights,
+        )
+
+
+def fit_effects(
     loans: pd.DataFrame,
     collections: pd.DataFrame,
-    payments: pd.DataFrame | None,
-    catalogue: Catalogue,
-    seed: int,
-) -> tuple[ActionEffectEstimator, pd.DataFrame, np.ndarray, np.ndarray, int, str]:
+    payments: pd.DataFrame | None = None,
+    *,
+    seed: int = 0,
+) -> EffectsFit:
+    """Fit the doubly robust effect of each action on the history (see :func:`_history`).
+
+    Parameters
+    ----------
+    loans, collections, payments : DataFrame
+        A validated book's tables (``collections`` with ``Days_Past_Due_At_Action`` and
+        ``Balance_At_Action``).
+    seed : int, default 0
+
+    Raises
+    ------
+    DataFileError
+        The history lacks a column, or fewer than two actions have enough history.
+    """
     history, note = _history(collections, loans, "collections")
     # Earlier actions (dates and kinds, before each decision) are pre-decision history of the
     # account: a legal case already under way changes what any new action can add.
@@ -297,6 +354,28 @@ def _estimate(
         history["Cost"].to_numpy(float),
         _history_segments(history, loans),
     )
+    table = {
+        str(col): [v.item() if isinstance(v, np.generic) else v for v in est.effects_[col]]
+        for col in est.effects_.columns
+    }
+    return EffectsFit(
+        estimator=est,
+        history_rows=len(history),
+        history_note=note,
+        table=table,
+        insights=_insights(est),
+    )
+
+
+def case_values(
+    loans: pd.DataFrame,
+    collections: pd.DataFrame | None,
+    payments: pd.DataFrame | None,
+    est: ActionEffectEstimator,
+    catalogue: Catalogue,
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The loans to plan for (active, 30+ days past due) with the expected recovery and cost
+    of every catalogue action (catalogue order), from a fitted effect estimator."""
     cases, case_features = snapshot_cases(loans, payments, collections)
     for col in est.feature_names_in_:
         if col not in case_features:
@@ -315,7 +394,7 @@ def _estimate(
     cases = cases.assign(
         Segment=segment_of(cases["Days_Past_Due"].to_numpy(float), np.asarray(secured, bool))
     )
-    return est, cases, rec, cost, len(history), note
+    return cases, rec, cost
 
 
 def run_recovery(
@@ -324,13 +403,14 @@ def run_recovery(
     payments: pd.DataFrame | None = None,
     *,
     budget: float | None = None,
-    capacities: dict[str, float] | None = None,
-    policy_path: str | Path | None = None,
-    catalogue_path: str | Path | None = None,
+    capacities: Mapping[str, float] | None = None,
+    policy: StrategyPolicy | None = None,
+    catalogue: Catalogue | None = None,
     risk_score: np.ndarray | pd.Series | None = None,
-    challenger_path: str | Path | None = None,
+    challenger: StrategyPolicy | None = None,
     challenger_share: float = 0.0,
     seed: int = 0,
+    effects: EffectsFit | None = None,
 ) -> RecoveryResult:
     """Estimate action effects from history and plan the delinquent loans three ways.
 
@@ -345,30 +425,36 @@ def run_recovery(
         Monthly payments (``payments.csv``), for arrears and shortfall features.
     budget : float, optional
         Total expected cost limit of a plan.
-    capacities : dict, optional
+    capacities : mapping, optional
         Accounts per action, overriding the catalogue.
-    policy_path : path, optional
-        Rule ladder of ``seed_rules`` (default: the built-in ``policy.toml``).
-    catalogue_path : path, optional
-        Action catalogue (default: the built-in ``actions.toml``).
+    policy : StrategyPolicy, optional
+        Rule ladder of ``seed_rules`` (default: the built-in policy), validated against the
+        catalogue.
+    catalogue : Catalogue, optional
+        Action catalogue (default: the built-in one).
     risk_score : array or Series, optional
         Default-risk score per loan (Series indexed by ``Loan_ID`` or aligned with
         ``loans``); by default :func:`risk_proxy`.
-    challenger_path : path, optional
+    challenger : StrategyPolicy, optional
         Rule ladder played on a random ``challenger_share`` of the accounts.
     seed : int, default 0
+    effects : EffectsFit, optional
+        Effects fitted before (:func:`fit_effects`, e.g. from a bundle); fitted on
+        ``collections`` otherwise.
 
     Returns
     -------
     RecoveryResult
     """
     start = time.perf_counter()
-    catalogue = load_catalogue(catalogue_path)
-    policy = load_validated_policy(policy_path, catalogue)
-    challenger = load_validated_policy(challenger_path, catalogue) if challenger_path else None
-    est, cases, rec, cost, n_history, history_note = _estimate(
-        loans, collections, payments, catalogue, seed
-    )
+    catalogue = catalogue if catalogue is not None else load_catalogue()
+    policy = validate_policy(policy if policy is not None else load_policy(), catalogue)
+    if challenger is not None:
+        validate_policy(challenger, catalogue)
+    if effects is None:
+        effects = fit_effects(loans, collections, payments, seed=seed)
+    est, n_history, history_note = effects.estimator, effects.history_rows, effects.history_note
+    cases, rec, cost = case_values(loans, collections, payments, est, catalogue)
     eligible = eligibility(cases, catalogue) & np.isfinite(rec)
     rec = np.nan_to_num(rec)
     value = rec - cost
@@ -484,8 +570,8 @@ def run_recovery(
         eligible=eligible,
         plans=plans,
         summary=summary,
-        effects=est.effects_,
-        insights=_insights(est),
+        effects=effects.effects,
+        insights=list(effects.insights),
         capacity_use=use,
         catalogue=catalogue,
         assignment=sub,
@@ -496,7 +582,7 @@ def run_recovery(
     )
 
 
-def _stated_capacity(action: ActionSpec, overrides: dict[str, float] | None) -> str:
+def _stated_capacity(action: ActionSpec, overrides: Mapping[str, float] | None) -> str:
     """The capacity in the manager's units, e.g. "9,000 agent call minutes per day x 22 / 12
     per account"."""
     if overrides and action.name in overrides:

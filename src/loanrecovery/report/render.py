@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import html
 from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
@@ -11,6 +12,13 @@ import numpy as np
 import pandas as pd
 
 from loanrecovery import __version__
+from loanrecovery.early_warning.section import (
+    SECTION_ANCHOR,
+    SECTION_TITLE,
+    early_warning_section,
+    no_panel_section,
+)
+from loanrecovery.recovery.section import recovery_section
 from loanrecovery.report.jinja_env import template_environment
 from loanrecovery.report.plots import (
     importance_figure,
@@ -124,9 +132,28 @@ def snapshot_sections(result: PipelineResult) -> list[Section]:
     ]
 
 
+def stage_sections(result: PipelineResult) -> list[Section]:
+    """The early-warning and recovery sections, or what they need when they could not run."""
+    if result.early_warning is not None:
+        early = early_warning_section(result.early_warning)
+    elif result.early_warning_error is not None:
+        early = Section(
+            title=SECTION_TITLE,
+            anchor=SECTION_ANCHOR,
+            html="<p>Early warning could not run on this panel: "
+            f"{html.escape(result.early_warning_error)}</p>",
+        )
+    else:
+        early = no_panel_section()
+    sections = [early]
+    if result.recovery is not None:
+        sections.append(recovery_section(result.recovery))
+    return sections
+
+
 def render_report(result: PipelineResult) -> str:
     """The whole report as one self-contained HTML page (charts embedded)."""
-    sections = [*snapshot_sections(result), *result.sections]
+    sections = [*snapshot_sections(result), *stage_sections(result)]
     return _env.get_template("report.html.j2").render(
         sections=sections,
         source=result.source,

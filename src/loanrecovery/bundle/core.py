@@ -1,0 +1,171 @@
+"""The bundle: every stage fitted once, applied to a whole book or to one account.
+
+A :class:`Bundle` holds the fitted risk stage (features, segments, champion PD, reasons), the
+early-warning watchlist model, the action-effect estimator, the configuration and a
+manifest. Applying never refits and never changes the bundle, so one loaded bundle can serve
+many threads at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from loanrecovery.actions import NO_ACTION
+from loanrecovery.bundle.account import CLOSED_RULE, account_result
+from loanrecovery.bundle.results import AccountResult, BookResult
+from loanrecovery.config import Config
+from loanrecovery.contract.book import Book, validate_book
+from loanrecovery.early_warning.watchlist_model import WatchlistModel
+from loanrecovery.recovery.runner import EffectsFit, run_recovery
+from loanrecovery.risk_model import BookRiskModel
+from loanrecovery.strategy import assign_strategies, explain_strategies
+
+__all__ = ["Bundle"]
+
+
+class Bundle:
+    """Every stage of loanrecovery, fitted once (:func:`~loanrecovery.bundle.fit_bundle`).
+
+    Parameters
+    ----------
+    risk : BookRiskModel
+        Features, segments, PD and reasons.
+    config : Config
+        Policy, catalogue, challenger and limits the bundle applies.
+    manifest : dict
+        Versions, data hash, as-of, metrics and configuration (see
+        :func:`~loanrecovery.bundle.files.save_bundle`).
+    watchlist : WatchlistModel, optional
+        Early warning (fitted when the book had a payment panel).
+    effects : EffectsFit, optional
+        Action effects (fitted when the book had a collection history).
+    """
+
+    def __init__(
+        self,
+        risk: BookRiskModel,
+        config: Config,
+        manifest: Mapping[str, Any],
+        watchlist: WatchlistModel | None = None,
+        effects: EffectsFit | None = None,
+    ) -> None:
+        self.risk = risk
+        self.config = config
+        self.manifest = dict(manifest)
+        self.watchlist = watchlist
+        self.effects = effects
+
+    @property
+    def bundle_id(self) -> str:
+        """The bundle's identity (SHA-256 of its content, set when it is saved)."""
+        return str(self.manifest.get("bundle_id", ""))
+
+    def apply(
+        self,
+        book: Book,
+        *,
+        risk_scores: np.ndarray | None = None,
+        reasons: bool = True,
+    ) -> BookResult:
+        """Score, segment, explain, warn and plan a validated book, without refitting.
+
+        Parameters
+        ----------
+        book : Book
+            A book validated by :func:`~loanrecovery.contract.book.validate_book`.
+        risk_scores : ndarray, optional
+            PDs to use instead of the model's (``run`` passes the out-of-fold PDs of the
+            loans the model was trained on, so that no loan is judged by a model that saw
+            its outcome).
+        reasons : bool, default=True
+            Compute reason codes.
+
+        Returns
+        -------
+        BookResult
+        """
+        scored = self.risk.apply(book.loans, reasons=reasons)
+        if risk_scores is not None:
+            scored.scores = np.asarray(risk_scores, dtype=float)
+        dpd = book.loans["Days_Past_Due"].to_numpy(dtype=float)
+        policy = self.config.policy
+        strategies = assign_strategies(policy, scored.scores, scored.segments, dpd)
+        rules = explain_strategies(policy, scored.scores, scored.segments, dpd)
+        strategies[scored.closed] = NO_ACTION
+        rules[scored.closed] = CLOSED_RULE
+        watchlist = None
+        if self.watchlist is not None and book.payments is not None and len(book.payments):
+            watchlist = self.watchlist.apply(book.payments, book.loans)
+        recovery = None
+        if self.effects is not None and book.collections is not None:
+            limits = self.config.limits
+            recovery = run_recovery(
+                book.loans,
+                book.collections,
+                book.payments,
+                budget=limits.budget,
+                capacities=dict(limits.capacities) or None,
+                policy=policy,
+                catalogue=self.config.catalogue,
+                challenger=self.config.challenger,
+                challenger_share=limits.challenger_share if self.config.challenger else 0.0,
+                risk_score=pd.Series(scored.scores, index=book.loans["Loan_ID"].to_numpy()),
+                seed=self.config.seed,
+                effects=self.effects,
+            )
+        return BookResult(
+            book=book,
+            risk=scored,
+            strategies=strategies,
+            strategy_rules=rules,
+            watchlist=watchlist,
+            recovery=recovery,
+        )
+
+    def apply_account(
+        self,
+        loan: Mapping[str, Any],
+        payments: pd.DataFrame | None = None,
+        collections: pd.DataFrame | None = None,
+    ) -> AccountResult:
+        """Apply every stage to one account.
+
+        Parameters
+        ----------
+        loan : mapping
+            One row of the loan table (canonical column names).
+        payments : DataFrame, optional
+            The account's payment-panel rows.
+        collections : DataFrame, optional
+            The account's collection history.
+
+        Returns
+        -------
+        AccountResult
+
+        Raises
+        ------
+        DataFileError
+            The loan row breaks the contract (the message names the column and value).
+        """
+        book = validate_book(
+            pd.DataFrame([dict(loan)]),
+            payments,
+            collections,
+            source=f"account {loan.get('Loan_ID')}",
+        )
+        return account_result(
+            book, self.risk, self.config, watchlist=self.watchlist, effects=self.effects
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """Which stages the bundle holds."""
+        return {
+            "risk": True,
+            "early_warning": self.watchlist is not None,
+            "action_effects": self.effects is not None,
+        }

@@ -1,0 +1,211 @@
+"""Bundle files: skops (never pickle), a manifest, one integrity hash over both.
+
+A bundle file is a zip archive holding ``manifest.json`` (format, versions, data hash,
+as-of, metrics, the configuration's text) and ``bundle.skops`` (the fitted stages persisted
+with skops). The manifest's ``bundle_id`` is the SHA-256 of the payload and of the manifest
+itself, so neither can be changed without the load refusing the file. Loading lists the
+types skops would create and refuses any type outside :data:`TRUSTED_PREFIXES`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import skops.io as sio
+
+from loanrecovery.bundle.core import Bundle
+from loanrecovery.bundle.fit import FORMAT
+from loanrecovery.config import Config
+from loanrecovery.early_warning.watchlist_model import WatchlistModel
+from loanrecovery.exceptions import LoanRecoveryError, ModelFileError, PolicyError
+from loanrecovery.recovery.runner import EffectsFit
+from loanrecovery.risk_model import BookRiskModel
+from loanrecovery.versions import library_versions
+
+__all__ = ["save_bundle", "load_bundle", "bundle_bytes", "read_manifest", "TRUSTED_PREFIXES"]
+
+logger = logging.getLogger(__name__)
+
+_PAYLOAD = "bundle.skops"
+_MANIFEST = "manifest.json"
+#: Types a bundle file may create: our fitted stages and library data structures.
+TRUSTED_PREFIXES = (
+    "loanrecovery.risk_model.BookRiskModel",
+    "loanrecovery.features.LoanFeatures",
+    "loanrecovery.segmentation.RiskSegmenter",
+    "loanrecovery.modeling.",
+    "loanrecovery.early_warning.watchlist_model.WatchlistModel",
+    "loanrecovery.early_warning.horizon.HorizonClassifiers",
+    "loanrecovery.early_warning.survival.SurvivalView",
+    "loanrecovery.early_warning.segments.PanelSegmenter",
+    "loanrecovery.recovery.runner.EffectsFit",
+    "loanrecovery.recovery.effects.ActionEffectEstimator",
+    "sklearn.",
+    "numpy.",
+    "scipy.sparse.",
+    "lightgbm.basic.Booster",
+    "lightgbm.sklearn.LGBMClassifier",
+    "lightgbm.sklearn.LGBMRegressor",
+    "collections.OrderedDict",
+    "builtins.slice",
+)
+
+
+def _digest(payload: bytes, manifest: dict[str, Any]) -> str:
+    body = {k: v for k, v in manifest.items() if k != "bundle_id"}
+    digest = hashlib.sha256(payload)
+    digest.update(json.dumps(body, sort_keys=True, allow_nan=False).encode())
+    return digest.hexdigest()
+
+
+def bundle_bytes(bundle: Bundle) -> bytes:
+    """The bundle as the bytes of a bundle file (sets ``bundle.manifest['bundle_id']``)."""
+    state = {
+        "risk": bundle.risk,
+        "watchlist": bundle.watchlist,
+        "effects": None if bundle.effects is None else bundle.effects.for_prediction(),
+    }
+    payload = sio.dumps(state)
+    manifest = {k: v for k, v in bundle.manifest.items() if k != "bundle_id"}
+    manifest["config"] = bundle.config.to_dict()
+    manifest["payload_sha256"] = hashlib.sha256(payload).hexdigest()
+    manifest["bundle_id"] = _digest(payload, manifest)
+    bundle.manifest = manifest
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(_MANIFEST, json.dumps(manifest, indent=2, allow_nan=False))
+        archive.writestr(_PAYLOAD, payload)
+    return buffer.getvalue()
+
+
+def save_bundle(bundle: Bundle, path: str | Path) -> Path:
+    """Write ``bundle`` to ``path`` (a new file; its folder is created)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(f"{path}: is a folder; give a file name for the bundle")
+    data = bundle_bytes(bundle)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    logger.info("bundle written to %s (%d bytes)", path, len(data))
+    return path
+
+
+def _open(data: bytes, name: str) -> tuple[dict[str, Any], bytes]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+            if not {_MANIFEST, _PAYLOAD} <= names:
+                raise ModelFileError(
+                    f"{name}: not a loanrecovery bundle (expected {_MANIFEST} and {_PAYLOAD} "
+                    f"inside, found {sorted(names)[:10]})"
+                )
+            manifest = json.loads(archive.read(_MANIFEST))
+            payload = archive.read(_PAYLOAD)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
+        if isinstance(exc, ModelFileError):
+            raise
+        raise ModelFileError(
+            f"{name}: not a readable bundle, truncated or damaged ({exc}); "
+            "fit it again with `loanrecovery fit`"
+        ) from None
+    if not isinstance(manifest, dict):
+        raise ModelFileError(f"{name}: the manifest is not a JSON object")
+    return manifest, payload
+
+
+def read_manifest(source: str | Path | bytes) -> dict[str, Any]:
+    """The manifest of a bundle file, without loading the fitted stages."""
+    data, name = _read(source)
+    return _open(data, name)[0]
+
+
+def _read(source: str | Path | bytes) -> tuple[bytes, str]:
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source), "bundle (bytes)"
+    path = Path(source)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: bundle file not found")
+    return path.read_bytes(), str(path)
+
+
+def _check_versions(manifest: dict[str, Any], name: str) -> None:
+    stored = manifest.get("versions", {})
+    current = library_versions()
+    if stored.get("loanrecovery") != current["loanrecovery"]:
+        raise ModelFileError(
+            f"{name}: fitted with loanrecovery {stored.get('loanrecovery')}, this is "
+            f"{current['loanrecovery']}; fit the bundle again with this version"
+        )
+    changed = {k: (v, current.get(k)) for k, v in stored.items() if current.get(k) != v}
+    if changed:
+        logger.warning("%s: library versions differ from fitting time: %s", name, changed)
+
+
+def _state(payload: bytes, name: str) -> dict[str, Any]:
+    try:
+        found = sio.get_untrusted_types(data=payload)
+    except Exception as exc:  # skops raises many kinds on a damaged payload
+        raise ModelFileError(f"{name}: the bundle payload cannot be read ({exc})") from None
+    untrusted = sorted(t for t in found if not t.startswith(TRUSTED_PREFIXES))
+    if untrusted:
+        raise ModelFileError(
+            f"{name}: untrusted types found in the bundle: {untrusted}; refusing to load it"
+        )
+    try:
+        state = sio.loads(payload, trusted=found)
+    except Exception as exc:  # a payload that passed the checks but fails to build
+        raise ModelFileError(f"{name}: the bundle cannot be rebuilt ({exc})") from None
+    expected = {"risk": BookRiskModel, "watchlist": WatchlistModel, "effects": EffectsFit}
+    if not isinstance(state, dict) or set(state) != set(expected):
+        raise ModelFileError(f"{name}: the payload is not a loanrecovery bundle")
+    for key, kind in expected.items():
+        if not isinstance(state[key], kind) and not (key != "risk" and state[key] is None):
+            raise ModelFileError(
+                f"{name}: the payload's {key!r} is a {type(state[key]).__name__}, "
+                f"expected {kind.__name__}"
+            )
+    return state
+
+
+def load_bundle(source: str | Path | bytes) -> Bundle:
+    """Load a bundle from a file path or from its bytes.
+
+    Raises
+    ------
+    ModelFileError
+        Missing, truncated or damaged file; the manifest or payload does not match the
+        bundle's hash (tampered); unknown format or package version; untrusted types; a
+        payload that is not a bundle.
+    """
+    data, name = _read(source)
+    manifest, payload = _open(data, name)
+    if manifest.get("format") != FORMAT:
+        raise ModelFileError(
+            f"{name}: unknown bundle format {manifest.get('format')!r}, expected {FORMAT!r}"
+        )
+    if _digest(payload, manifest) != manifest.get("bundle_id"):
+        raise ModelFileError(
+            f"{name}: the bundle does not match its bundle_id (SHA-256 of manifest and "
+            "payload): it was modified after fitting; refusing to load it"
+        )
+    _check_versions(manifest, name)
+    state = _state(payload, name)
+    try:
+        config = Config.from_dict(manifest["config"])
+    except (KeyError, TypeError, PolicyError, LoanRecoveryError) as exc:
+        raise ModelFileError(f"{name}: the stored configuration is invalid ({exc})") from None
+    return Bundle(
+        risk=state["risk"],
+        config=config,
+        manifest=manifest,
+        watchlist=state["watchlist"],
+        effects=state["effects"],
+    )

@@ -1,0 +1,114 @@
+"""Options shared by the commands that read a book (``run``, ``fit``, ``apply``) and build a
+configuration, declared once so that they are spelled, explained and checked the same way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from loanrecovery.config import Config, load_config, parse_capacities
+from loanrecovery.contract.book import Book, read_book
+from loanrecovery.inputs import builtin_book
+from loanrecovery.strategy import load_policy
+
+__all__ = [
+    "DataOption",
+    "MappingOption",
+    "DelimiterOption",
+    "PaymentsOption",
+    "CollectionsOption",
+    "ConfigOption",
+    "PolicyOption",
+    "BudgetOption",
+    "CapacityOption",
+    "AlertBudgetOption",
+    "SeedOption",
+    "book_from_options",
+    "config_from_options",
+]
+
+DataOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        help="Loan file (CSV/Parquet) or a folder with loans.csv (+ payments.csv, "
+        "collections.csv). Default: the built-in 10,000-loan book.",
+    ),
+]
+MappingOption = Annotated[
+    Path | None,
+    typer.Option("--mapping", help="TOML file mapping your column names onto the canonical ones."),
+]
+DelimiterOption = Annotated[
+    str | None, typer.Option("--delimiter", help="CSV delimiter of the loan file (default ',').")
+]
+PaymentsOption = Annotated[
+    Path | None, typer.Option("--payments", help="Monthly payment panel (payments.csv layout).")
+]
+CollectionsOption = Annotated[
+    Path | None,
+    typer.Option("--collections", help="Collection history (collections.csv layout)."),
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="Project file (default: loanrecovery.toml in the working folder, if any).",
+    ),
+]
+PolicyOption = Annotated[
+    Path | None, typer.Option("--policy", help="Strategy policy TOML file (overrides --config).")
+]
+BudgetOption = Annotated[
+    float | None, typer.Option("--budget", help="Total expected cost of a plan (USD).")
+]
+CapacityOption = Annotated[
+    str | None,
+    typer.Option(
+        "--capacity", help="Accounts per action per plan, e.g. 'Legal Action=20,Field Visit=50'."
+    ),
+]
+AlertBudgetOption = Annotated[
+    float | None,
+    typer.Option("--alert-budget", help="Share of performing accounts alerted per month (0-1]."),
+]
+SeedOption = Annotated[
+    int | None, typer.Option("--seed", help="Seed of every random step (default 42).")
+]
+
+
+def config_from_options(
+    config: Path | None,
+    *,
+    policy: Path | None = None,
+    budget: float | None = None,
+    capacity: str | None = None,
+    alert_budget: float | None = None,
+    seed: int | None = None,
+) -> Config:
+    """The project file's configuration with the command's options laid over it."""
+    return load_config(config).with_overrides(
+        policy=None if policy is None else load_policy(policy),
+        budget=budget,
+        capacities=parse_capacities(capacity),
+        alert_budget=alert_budget,
+        seed=seed,
+    )
+
+
+def book_from_options(
+    data: Path | None,
+    *,
+    mapping: Path | None = None,
+    delimiter: str | None = None,
+    payments: Path | None = None,
+    collections: Path | None = None,
+) -> Book:
+    """The book named by the options, or the built-in book without ``--data``."""
+    if data is None:
+        return builtin_book()
+    return read_book(
+        data, mapping=mapping, delimiter=delimiter, payments=payments, collections=collections
+    )

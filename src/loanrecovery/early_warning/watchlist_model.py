@@ -1,0 +1,145 @@
+"""The fitted early-warning model of the current book: horizon probabilities, expected months
+to default, segment and plain-word reasons of every performing loan at the latest month.
+
+Fitted once by :func:`~loanrecovery.early_warning.run.run_early_warning` (or a bundle) and
+applied many times: to the book it was fitted on, to next month's book, or to one account.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from loanrecovery.early_warning.features import PANEL_FEATURES, STATIC_FEATURES, build_features
+from loanrecovery.early_warning.horizon import HorizonClassifiers
+from loanrecovery.early_warning.segments import PanelSegmenter
+from loanrecovery.early_warning.snapshot import snapshot_rows
+from loanrecovery.early_warning.survival import SurvivalView
+from loanrecovery.early_warning.targets import make_targets
+from loanrecovery.early_warning.watchlist import WATCHLIST_COLUMNS, build_watchlist, top_reasons
+
+__all__ = ["WatchlistModel", "FEATURES", "HORIZONS", "REASON_BAND"]
+
+#: Horizons of the models, in months.
+HORIZONS: tuple[int, ...] = (3, 6)
+#: Model features, in order.
+FEATURES: tuple[str, ...] = (*STATIC_FEATURES, *PANEL_FEATURES)
+#: Reasons are written for the top ``REASON_BAND x alert budget`` of the watchlist.
+REASON_BAND = 2.0
+
+
+class WatchlistModel:
+    """Horizon classifiers, survival view and segmenter, applied to a book's latest month.
+
+    Parameters
+    ----------
+    horizons : HorizonClassifiers
+        Fitted P(90+ days past due within h months) models.
+    survival : SurvivalView
+        Fitted months-to-default view.
+    segmenter : PanelSegmenter
+        Fitted risk profiles of snapshot rows.
+    alert_budget : float
+        Share of the performing loans marked ``Alert``.
+
+    Attributes
+    ----------
+    alert_threshold_ : float
+        Lowest 3-month probability alerted on the book it was fitted on.
+    """
+
+    def __init__(
+        self,
+        horizons: HorizonClassifiers,
+        survival: SurvivalView,
+        segmenter: PanelSegmenter,
+        alert_budget: float,
+    ) -> None:
+        self.horizons = horizons
+        self.survival = survival
+        self.segmenter = segmenter
+        self.alert_budget = alert_budget
+
+    def apply(self, panel: pd.DataFrame, loans: pd.DataFrame) -> pd.DataFrame:
+        """The ranked watchlist of a validated panel's latest month.
+
+        Parameters
+        ----------
+        panel : DataFrame
+            Accepted payment-panel rows (a :class:`~loanrecovery.contract.book.Book`'s
+            ``payments``).
+        loans : DataFrame
+            The accepted loan table.
+
+        Returns
+        -------
+        DataFrame
+            :data:`~loanrecovery.early_warning.watchlist.WATCHLIST_COLUMNS`.
+        """
+        feats = build_features(panel, loans)
+        return self.apply_features(
+            feats, snapshot_rows(panel, loans), make_targets(panel, HORIZONS), loans
+        )
+
+    def apply_features(
+        self,
+        feats: pd.DataFrame,
+        snaps: pd.DataFrame,
+        targets: pd.DataFrame,
+        loans: pd.DataFrame,
+    ) -> pd.DataFrame:
+        """:meth:`apply` on features already built (loan-month rows aligned with ``targets``)."""
+        end = int(feats["Month"].max())
+        rows = np.flatnonzero((feats["Month"].to_numpy() == end) & targets["Performing"].to_numpy())
+        if not len(rows):
+            return pd.DataFrame(columns=list(WATCHLIST_COLUMNS))
+        latest = feats.loc[rows]
+        X = latest[list(FEATURES)]
+        probs = self.horizons.predict_proba_horizons(X)
+        # Reasons (TreeSHAP, about a millisecond per loan) for the alert list and the band
+        # just below it: the loans a team works or may work next.
+        n_band = max(int(math.ceil(REASON_BAND * self.alert_budget * len(X))), min(len(X), 200))
+        band = np.argsort(-probs["P_3"].to_numpy(), kind="stable")[:n_band]
+        reasons = [""] * len(X)
+        band_reasons = top_reasons(
+            self.horizons.contributions(X.iloc[band], HORIZONS[0]), X.iloc[band]
+        )
+        for i, text in zip(band, band_reasons, strict=True):
+            reasons[i] = text
+        borrower = loans.drop_duplicates("Loan_ID")
+        borrower = borrower.set_index(borrower["Loan_ID"].astype("string").str.strip())
+        if "Borrower_ID" in borrower.columns:
+            latest = latest.assign(Borrower_ID=latest["Loan_ID"].map(borrower["Borrower_ID"]))
+        return build_watchlist(
+            latest,
+            probs,
+            self.survival.expected_months(latest),
+            self.segmenter.predict(snaps.loc[rows]),
+            reasons,
+            alert_budget=self.alert_budget,
+        )
+
+    def set_alert_threshold(self, watchlist: pd.DataFrame) -> WatchlistModel:
+        """Keep the lowest 3-month probability alerted on the book it was fitted on.
+
+        One account scored alone is alerted when its probability reaches it
+        (:meth:`alerted`), as it would have been in that book.
+        """
+        alerted = watchlist.loc[watchlist["Alert"].astype(bool), "P3"]
+        self.alert_threshold_ = float(alerted.min()) if len(alerted) else 1.0
+        return self
+
+    def alerted(self, p3: float) -> bool:
+        """Whether a 3-month probability reaches the fitted alert threshold."""
+        return bool(p3 >= getattr(self, "alert_threshold_", 1.0))
+
+    def describe(self) -> dict[str, Any]:
+        """What the model is, for a manifest."""
+        return {
+            "horizons": list(HORIZONS),
+            "features": list(FEATURES),
+            "alert_budget": self.alert_budget,
+        }

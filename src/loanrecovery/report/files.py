@@ -1,0 +1,78 @@
+"""The output files of a run: scored loans, watchlist, plan, rejects, metrics and the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from loanrecovery.jsonable import to_jsonable
+from loanrecovery.report.render import render_report
+
+if TYPE_CHECKING:  # the pipeline composes stages; the report only reads its result
+    from loanrecovery.bundle.results import BookResult
+    from loanrecovery.contract.book import Book
+    from loanrecovery.pipeline import PipelineResult
+
+__all__ = ["write_outputs", "write_applied", "write_json"]
+
+
+def write_json(payload: object, path: Path) -> None:
+    """Write JSON that is valid JSON: non-finite numbers must have been turned into null."""
+    path.write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+
+
+def write_outputs(result: PipelineResult, out_dir: Path) -> dict[str, Path]:
+    """Write scored_loans.csv, rejects.csv, metrics.json and report.html into ``out_dir``
+    (and watchlist.csv, plan.csv and the panel's and history's rejects when there are any)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "scored": out_dir / "scored_loans.csv",
+        "rejects": out_dir / "rejects.csv",
+        "metrics": out_dir / "metrics.json",
+        "report": out_dir / "report.html",
+    }
+    result.scored.to_csv(paths["scored"], index=False)
+    if result.watchlist is not None:
+        paths["watchlist"] = out_dir / "watchlist.csv"
+        result.watchlist.to_csv(paths["watchlist"], index=False)
+    if result.plan is not None:
+        paths["plan"] = out_dir / "plan.csv"
+        result.plan.to_csv(paths["plan"], index=False)
+    paths.update(_write_rejects(result.book, out_dir))
+    write_json(to_jsonable(result.metrics()), paths["metrics"])
+    paths["report"].write_text(render_report(result), encoding="utf-8")
+    return paths
+
+
+def _write_rejects(book: Book, out_dir: Path) -> dict[str, Path]:
+    """rejects.csv (always) and the panel's and history's rejects (when there are any)."""
+    paths = {"rejects": out_dir / "rejects.csv"}
+    book.rejects["loans"].to_csv(paths["rejects"], index=False)
+    for table, name in (("collections", "collection_rejects"), ("payments", "payment_rejects")):
+        rejects = book.rejects.get(table)
+        if rejects is not None and len(rejects):
+            paths[name] = out_dir / f"{name}.csv"
+            rejects.to_csv(paths[name], index=False)
+    return paths
+
+
+def write_applied(result: BookResult, out_dir: Path) -> dict[str, Path]:
+    """Write what ``apply`` produced: scored_loans.csv, watchlist.csv, plan.csv, the rejects
+    and ``apply.json`` (row counts, the bundle applied)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"scored": out_dir / "scored_loans.csv"}
+    result.scored.to_csv(paths["scored"], index=False)
+    if result.watchlist is not None:
+        paths["watchlist"] = out_dir / "watchlist.csv"
+        result.watchlist.to_csv(paths["watchlist"], index=False)
+    if result.plan is not None:
+        paths["plan"] = out_dir / "plan.csv"
+        result.plan.to_csv(paths["plan"], index=False)
+    paths.update(_write_rejects(result.book, out_dir))
+    paths["summary"] = out_dir / "apply.json"
+    write_json(
+        to_jsonable({"source": result.book.source, "tables": result.book.counts()}),
+        paths["summary"],
+    )
+    return paths
