@@ -205,6 +205,9 @@ def _fit_sequence(
     t = make_targets(panel, seq.horizons, as_of=as_of)
     y = t[[f"Y_{h}" for h in seq.horizons]].copy()
     y.loc[~t["Performing"].to_numpy()] = np.nan
+    aux = f"Y_{_AUX_HORIZON}"
+    if aux in y and y[aux].nunique() < 2:
+        y[aux] = np.nan  # the auxiliary head learns nothing rather than failing the fit
     return seq.fit(panel, loans, y)
 
 
