@@ -21,7 +21,6 @@ from __future__ import annotations
 import importlib
 import logging
 from types import ModuleType
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -142,7 +141,9 @@ class SequenceClassifier(BaseEstimator):
         self.random_state = random_state
         self.n_threads = n_threads
 
-    def fit(self, panel: pd.DataFrame, loans: pd.DataFrame, targets: pd.DataFrame) -> Any:
+    def fit(
+        self, panel: pd.DataFrame, loans: pd.DataFrame, targets: pd.DataFrame
+    ) -> SequenceClassifier:
         """Fit on the panel rows whose targets are known.
 
         Parameters
