@@ -144,8 +144,9 @@ def test_cli_sequence_without_torch_fails_in_one_line(
 
 
 @needs_torch
-def test_cli_sequence_prints_the_comparison(
-    tmp_path: Path, book: Book, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("model", ["sequence", "auto"])
+def test_cli_sequence_and_auto_print_the_comparison(
+    tmp_path: Path, book: Book, monkeypatch: pytest.MonkeyPatch, model: str
 ) -> None:
     cli_module = importlib.import_module("loanrecovery.cli.early_warning")
     original = cli_module.run_early_warning
@@ -155,7 +156,25 @@ def test_cli_sequence_prints_the_comparison(
 
     monkeypatch.setattr(cli_module, "run_early_warning", tiny_run)
     _write(tmp_path / "data", book)
-    code, output, json_path = _cli(tmp_path, "sequence")
+    code, output, json_path = _cli(tmp_path, model)
     assert code == 0, output
-    assert "Candidates on the test months" in output and "model: sequence" in output
-    assert json.loads(json_path.read_text())["model_choice"]["chosen"] == "sequence"
+    choice = json.loads(json_path.read_text())["model_choice"]
+    assert "Candidates on the validation months" in output
+    assert set(choice["validation"]) == {"gbm", "sequence", "blend", "months"}
+    if model == "sequence":
+        assert choice["chosen"] == "sequence" and "Candidates on the test months" in output
+    else:
+        assert choice["chosen"] in {"gbm", "sequence", "blend"}
+        assert f"model: {choice['chosen']}" in output
+
+
+def test_cli_default_is_gbm(tmp_path: Path, book: Book) -> None:
+    _write(tmp_path / "data", book)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        app,
+        ["early-warning", "--data", str(tmp_path / "data"), "--out", str(out)]
+        + ["--json", str(tmp_path / "m.json")],
+    )
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "m.json").read_text())["model_choice"]["requested"] == "gbm"
