@@ -6,7 +6,8 @@ any arguments of ``loanrecovery run`` may follow (e.g. ``python main.py --data l
 
 import sys
 
-from loanrecovery.cli import main
+# The package's entry point: sets OMP_WAIT_POLICY before LightGBM loads, then the CLI.
+from loanrecovery.__main__ import main
 
 if __name__ == "__main__":
     main(["run", *sys.argv[1:]])

@@ -16,6 +16,12 @@ Usage::
 
 from __future__ import annotations
 
+import os
+
+# As the loanrecovery entry point does (loanrecovery/__main__.py): LightGBM's idle OpenMP
+# threads wait passively. Set before LightGBM or scikit-learn loads OpenMP, which reads it once.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import argparse
 import logging
 import time

@@ -27,7 +27,7 @@ DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
 
 _CHILD = """
 import resource, sys
-from loanrecovery.cli import main
+from loanrecovery.__main__ import main
 try:
     main(sys.argv[1:])
 except SystemExit as exc:

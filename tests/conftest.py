@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# The test process is an entry point like loanrecovery/__main__.py: LightGBM's idle OpenMP
+# threads wait passively (set before any test module loads LightGBM or scikit-learn).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import numpy as np
 import pandas as pd
 import pytest

@@ -272,7 +272,12 @@ def _file_entry(text: str, source: str, data: dict[str, Any], key: str, base: Pa
         raise PolicyError(
             source, f"'{key}' must be a file name, got {value!r}", line=key_line(text, 0, key)
         )
-    return str(base / value)
+    path = base / value
+    if not path.is_file():
+        raise PolicyError(
+            source, f"'{key}' names {str(path)!r}, which is not found", line=key_line(text, 0, key)
+        )
+    return str(path)
 
 
 def _limits(text: str, source: str, raw: object) -> Limits:

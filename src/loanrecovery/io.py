@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gzip
 import io
 import logging
 from pathlib import Path
@@ -103,8 +104,6 @@ def _read_parquet(path: Path, raw: bytes, *, as_text: bool) -> pd.DataFrame:
 
 def _decompress(path: Path, raw: bytes) -> bytes:
     if raw[:2] == b"\x1f\x8b":
-        import gzip
-
         try:
             return gzip.decompress(raw)
         except OSError as exc:

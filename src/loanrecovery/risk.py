@@ -15,43 +15,37 @@ loans without a known target are scored by the model fit on all training loans.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import roc_curve
 from sklearn.model_selection import StratifiedKFold
 
+from loanrecovery.delinquency import DEFAULT_DPD, FUTURE_TARGET, closed_loans, loan_states
+from loanrecovery.modeling.champion import ChampionClassifier
+from loanrecovery.modeling.forest import ORIGINAL_FOREST, baseline_forest
+from loanrecovery.modeling.metrics import pd_metrics
+
 __all__ = [
-    "FUTURE_TARGET",
-    "DEFAULT_DPD",
     "RiskTarget",
     "RiskModelResult",
     "resolve_target",
+    "fit_risk_model",
+    "fit_champion_model",
+    # Defined in loanrecovery.delinquency and loanrecovery.modeling.forest; re-exported
+    # for the callers that import them from here.
+    "FUTURE_TARGET",
+    "DEFAULT_DPD",
     "closed_loans",
     "loan_states",
     "ORIGINAL_FOREST",
     "baseline_forest",
-    "fit_risk_model",
-    "fit_champion_model",
 ]
 
 logger = logging.getLogger(__name__)
-
-FUTURE_TARGET = "Default_Next_6M"
-DEFAULT_DPD = 90
-
-#: The original write-up's forest: the one place its parameters are written. Every user of
-#: that forest (``run``'s baseline, :class:`loanrecovery.modeling.BaselineForest`, the early
-#: warning's static and snapshot baselines) builds it with :func:`baseline_forest`.
-ORIGINAL_FOREST: Mapping[str, Any] = MappingProxyType(
-    {"n_estimators": 150, "max_depth": 8, "class_weight": "balanced", "random_state": 42}
-)
 
 
 @dataclass(frozen=True)
@@ -85,21 +79,6 @@ class RiskTarget:
         return ~np.isnan(self.values) & ~self.in_default & ~self.closed
 
 
-def closed_loans(loans: pd.DataFrame) -> np.ndarray:
-    """Loans with nothing outstanding and nothing past due: paid off or settled."""
-    outstanding = pd.to_numeric(loans["Outstanding_Loan_Amount"], errors="coerce").fillna(1.0)
-    dpd = pd.to_numeric(loans["Days_Past_Due"], errors="coerce").fillna(0.0)
-    return ((outstanding <= 0) & (dpd <= 0)).to_numpy()
-
-
-def loan_states(loans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Loans in default (``DEFAULT_DPD``+ days past due) and closed loans (nothing owed,
-    nothing past due, not in default), as the future target treats them."""
-    dpd = pd.to_numeric(loans["Days_Past_Due"], errors="coerce").to_numpy(dtype=float)
-    in_default = dpd >= DEFAULT_DPD
-    return in_default, closed_loans(loans) & ~in_default
-
-
 def resolve_target(loans: pd.DataFrame) -> RiskTarget | None:
     """Find the leakage-free target of ``loans``, or ``None`` when it has none."""
     n = len(loans)
@@ -128,39 +107,6 @@ def resolve_target(loans: pd.DataFrame) -> RiskTarget | None:
             "outcome is observed at the same time as the features)",
         )
     return None
-
-
-def baseline_forest(
-    random_state: int = ORIGINAL_FOREST["random_state"],
-    *,
-    n_estimators: int = ORIGINAL_FOREST["n_estimators"],
-    n_jobs: int = 2,
-) -> RandomForestClassifier:
-    """The original write-up's forest (:data:`ORIGINAL_FOREST`), unfitted.
-
-    Parameters
-    ----------
-    random_state : int, default=42
-        Seed of the forest.
-    n_estimators : int, default=150
-        Number of trees (fewer only to make tests fast).
-    n_jobs : int, default=2
-        Threads. The trees do not depend on it; with more than one, ``predict_proba`` adds
-        the trees' probabilities in the order the threads finish, so a probability can
-        differ in its last bit (about 1e-16) between two runs.
-
-    Returns
-    -------
-    RandomForestClassifier
-        The forest of :data:`ORIGINAL_FOREST` with the given seed, size and threads.
-    """
-    params = {
-        **ORIGINAL_FOREST,
-        "random_state": random_state,
-        "n_estimators": n_estimators,
-        "n_jobs": n_jobs,
-    }
-    return RandomForestClassifier(**params)
 
 
 @dataclass
@@ -198,9 +144,6 @@ def _classification_metrics(
     the cut-off that maximises F1 on these scores), ``threshold``, ``roc_auc`` and the
     ``extra`` keys of ``pd_metrics`` asked for (e.g. ``("brier",)``), in that order.
     """
-    # Imported here: loanrecovery.modeling imports this module (its target constants).
-    from loanrecovery.modeling.metrics import pd_metrics
-
     table = pd_metrics(y, score, threshold)
     metrics = {key: table[key] for key in ("accuracy", "precision", "recall", "f1", "threshold")}
     metrics["roc_auc"] = table["auc"]
@@ -296,8 +239,6 @@ def fit_champion_model(
     loans. Training loans are scored by their cross-fitted out-of-fold PD; accuracy,
     precision, recall and F1 use the threshold that maximises F1 on those PDs.
     """
-    from loanrecovery.modeling import ChampionClassifier
-
     train = target.trainable
     X, y = features.loc[train], target.values[train].astype(int)
     model = ChampionClassifier(random_state=random_state).fit(X, y)

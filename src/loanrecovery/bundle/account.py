@@ -9,12 +9,11 @@ from loanrecovery.actions import NO_ACTION
 from loanrecovery.bundle.results import AccountResult
 from loanrecovery.config import Config
 from loanrecovery.contract.book import Book
+from loanrecovery.delinquency import DEFAULT_DPD, DELINQUENT_DPD
 from loanrecovery.early_warning.watchlist_model import WatchlistModel
 from loanrecovery.modeling.scoring import score_band
 from loanrecovery.recovery.compliance import eligibility
-from loanrecovery.recovery.features import DELINQUENT_DPD
 from loanrecovery.recovery.runner import EffectsFit, case_values
-from loanrecovery.risk import DEFAULT_DPD
 from loanrecovery.risk_model import BookRiskModel
 from loanrecovery.strategy import assign_strategies, explain_strategies
 

@@ -20,6 +20,7 @@ from loanrecovery.bundle.results import AccountResult, BookResult
 from loanrecovery.config import Config
 from loanrecovery.contract.book import Book, validate_book
 from loanrecovery.early_warning.watchlist_model import WatchlistModel
+from loanrecovery.exceptions import DataFileError
 from loanrecovery.recovery.runner import EffectsFit, run_recovery
 from loanrecovery.risk_model import BookRiskModel
 from loanrecovery.strategy import assign_strategies, explain_strategies
@@ -158,6 +159,17 @@ class Bundle:
             collections,
             source=f"account {loan.get('Loan_ID')}",
         )
+        if len(book.loans) != 1:
+            reasons = book.rejects["loans"]["Reason"].tolist()
+            raise DataFileError(
+                book.source,
+                f"the loan row breaks the contract: {reasons[0] if reasons else 'no row'}",
+            )
+        return self.apply_one(book)
+
+    def apply_one(self, book: Book) -> AccountResult:
+        """Apply every stage to the single account of a validated book (e.g.
+        :meth:`Book.account`), skipping the contract check that :meth:`apply_account` does."""
         return account_result(
             book, self.risk, self.config, watchlist=self.watchlist, effects=self.effects
         )

@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import logging
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,44 @@ def _digest(payload: bytes, manifest: dict[str, Any]) -> str:
     return digest.hexdigest()
 
 
+_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def _zip(entries: list[tuple[str, bytes]], compression: int) -> bytes:
+    """A zip archive of ``entries`` with fixed timestamps: the same content, the same bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in entries:
+            info = zipfile.ZipInfo(name, date_time=_EPOCH)
+            info.compress_type = compression
+            archive.writestr(info, content)
+    return buffer.getvalue()
+
+
+def _stable(payload: bytes) -> bytes:
+    """skops' archive made reproducible: arrays are stored under names taken from object ids,
+    objects carry their ids (``__id__``, for shared references) and entries are stamped with
+    the time of writing; number names and ids in order of first appearance in the schema and
+    fix the timestamps, so the same fitted state always gives the same bytes."""
+    with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+        files = {info.filename: archive.read(info) for info in archive.infolist()}
+    schema = files.pop("schema.json").decode("utf-8")
+    names: dict[str, str] = {}
+    for match in re.finditer(r'"([^"/]+\.npy)"', schema):
+        if match.group(1) in files and match.group(1) not in names:
+            names[match.group(1)] = f"a{len(names)}.npy"
+    schema = re.sub(r'"([^"/]+\.npy)"', lambda m: f'"{names.get(m.group(1), m.group(1))}"', schema)
+    ids: dict[str, str] = {}
+    schema = re.sub(
+        r'"__id__": (\d+)',
+        lambda m: f'"__id__": {ids.setdefault(m.group(1), str(len(ids)))}',
+        schema,
+    )
+    entries = [("schema.json", schema.encode("utf-8"))]
+    entries += [(names.get(name, name), content) for name, content in files.items()]
+    return _zip(sorted(entries, key=lambda e: e[0] != "schema.json"), zipfile.ZIP_STORED)
+
+
 def bundle_bytes(bundle: Bundle) -> bytes:
     """The bundle as the bytes of a bundle file (sets ``bundle.manifest['bundle_id']``)."""
     state = {
@@ -71,17 +110,14 @@ def bundle_bytes(bundle: Bundle) -> bytes:
         "watchlist": bundle.watchlist,
         "effects": None if bundle.effects is None else bundle.effects.for_prediction(),
     }
-    payload = sio.dumps(state)
+    payload = _stable(sio.dumps(state))
     manifest = {k: v for k, v in bundle.manifest.items() if k != "bundle_id"}
     manifest["config"] = bundle.config.to_dict()
     manifest["payload_sha256"] = hashlib.sha256(payload).hexdigest()
     manifest["bundle_id"] = _digest(payload, manifest)
     bundle.manifest = manifest
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(_MANIFEST, json.dumps(manifest, indent=2, allow_nan=False))
-        archive.writestr(_PAYLOAD, payload)
-    return buffer.getvalue()
+    text = json.dumps(manifest, indent=2, allow_nan=False).encode()
+    return _zip([(_MANIFEST, text), (_PAYLOAD, payload)], zipfile.ZIP_DEFLATED)
 
 
 def save_bundle(bundle: Bundle, path: str | Path) -> Path:

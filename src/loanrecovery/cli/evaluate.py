@@ -10,18 +10,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from loanrecovery.cli import _table_options as opts
 from loanrecovery.cli._app import app, console, err_console, handle_errors
 from loanrecovery.exceptions import DataQualityWarning
-from loanrecovery.io import read_table
 from loanrecovery.modeling.evaluate import METRIC_KEYS, EvaluationResult, evaluate_table
-from loanrecovery.modeling.table import PreparedTable, prepare_table
+from loanrecovery.modeling.table import PreparedTable
+from loanrecovery.modeling.training import prepare_file
 
-__all__ = ["evaluate", "prepare_from_file", "show_warnings"]
+__all__ = ["evaluate", "show_warnings", "split_list"]
 
 
 @contextmanager
@@ -35,37 +34,9 @@ def show_warnings() -> Iterator[None]:
             err_console.print(f"warning: {item.message}", markup=False, highlight=False)
 
 
-def _split_list(text: str | None) -> tuple[str, ...]:
+def split_list(text: str | None) -> tuple[str, ...]:
+    """A comma-separated option as a tuple of its non-empty, stripped parts."""
     return tuple(part.strip() for part in (text or "").split(",") if part.strip())
-
-
-def prepare_from_file(
-    data: Path,
-    *,
-    target: str,
-    positive: str | None,
-    id_column: str | None,
-    negative: str | None = None,
-    drop: str | None,
-    allow_protected: bool,
-    time_col: str | None = None,
-    delimiter: str | None = None,
-) -> tuple[pd.DataFrame, PreparedTable]:
-    """Read a table and prepare it (roles, target, leak guard), warnings on stderr."""
-    frame = read_table(data, delimiter=delimiter)
-    with show_warnings():
-        prepared = prepare_table(
-            frame,
-            target=target,
-            positive=positive,
-            negative=_split_list(negative),
-            id_columns=_split_list(id_column),
-            drop=_split_list(drop),
-            allow_protected=allow_protected,
-            time_col=time_col,
-            source=str(data),
-        )
-    return frame, prepared
 
 
 def _fmt(value: Any) -> str:
@@ -125,17 +96,18 @@ def evaluate(
 ) -> None:
     """Evaluate the champion against the original forest on any loan table."""
     start = time.perf_counter()
-    _, prepared = prepare_from_file(
-        data,
-        target=target,
-        positive=positive,
-        negative=negative,
-        id_column=id_column,
-        drop=drop,
-        allow_protected=allow_protected,
-        time_col=time_col,
-        delimiter=delimiter,
-    )
+    with show_warnings():
+        _, prepared = prepare_file(
+            data,
+            target=target,
+            positive=positive,
+            negative=split_list(negative),
+            id_columns=split_list(id_column),
+            drop=split_list(drop),
+            allow_protected=allow_protected,
+            time_col=time_col,
+            delimiter=delimiter,
+        )
     result = evaluate_table(prepared, folds=folds, time_column=time_col)
     result.seconds = time.perf_counter() - start
     _print_summary(result, prepared)

@@ -11,6 +11,7 @@ from rich.table import Table
 from loanrecovery.cli import _table_options as opts
 from loanrecovery.cli._app import app, console, handle_errors
 from loanrecovery.cli.evaluate import show_warnings
+from loanrecovery.modeling.drift import PSI_BANDS_TEXT, psi_band
 from loanrecovery.modeling.model_file import load_model
 from loanrecovery.modeling.scoring import read_loans, write_scores
 
@@ -42,11 +43,9 @@ def score(
     for row in result.drift.head(15).itertuples(index=False):
         drift.add_row(str(row.feature), f"{row.psi:.4f}", str(row.band))
     console.print(drift)
-    from loanrecovery.modeling.drift import psi_band
-
     console.print(
         f"overall (PD) PSI {result.overall_psi:.4f}: {psi_band(result.overall_psi)} "
-        "(< 0.1 stable, 0.1-0.25 moderate shift, > 0.25 significant shift)"
+        f"({PSI_BANDS_TEXT})"
     )
     console.print(
         f"{len(frame):,} loans scored with {card.get('champion')} in {seconds:.1f} s "

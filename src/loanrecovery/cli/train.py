@@ -9,11 +9,12 @@ import typer
 
 from loanrecovery.cli import _table_options as opts
 from loanrecovery.cli._app import app, console, handle_errors
-from loanrecovery.cli.evaluate import prepare_from_file
-from loanrecovery.modeling.metrics import cross_fitted_flags, pd_metrics
-from loanrecovery.modeling.model_file import file_fingerprint, save_model
+from loanrecovery.cli.evaluate import show_warnings, split_list
+from loanrecovery.modeling.model_file import save_model
 from loanrecovery.modeling.scoring import train_scoring_model
-from loanrecovery.modeling.validation import stratified_splits
+from loanrecovery.modeling.training import model_card, prepare_file
+from loanrecovery.recovery.catalogue import load_catalogue
+from loanrecovery.recovery.policy import load_validated_policy
 
 __all__ = ["train"]
 
@@ -34,20 +35,18 @@ def train(
     delimiter: opts.DelimiterOption = None,
 ) -> None:
     """Train the champion (with calibrator, segmenter and policy) and write the model file."""
-    from loanrecovery.recovery.catalogue import load_catalogue
-    from loanrecovery.recovery.policy import load_validated_policy
-
     start = time.perf_counter()
-    frame, prepared = prepare_from_file(
-        data,
-        target=target,
-        positive=positive,
-        negative=negative,
-        id_column=id_column,
-        drop=drop,
-        allow_protected=allow_protected,
-        delimiter=delimiter,
-    )
+    with show_warnings():
+        frame, prepared = prepare_file(
+            data,
+            target=target,
+            positive=positive,
+            negative=split_list(negative),
+            id_columns=split_list(id_column),
+            drop=split_list(drop),
+            allow_protected=allow_protected,
+            delimiter=delimiter,
+        )
     loaded_policy = load_validated_policy(policy, load_catalogue())
     ids = [c for c, role in prepared.roles.items() if role == "id"]
     model = train_scoring_model(
@@ -57,35 +56,8 @@ def train(
         policy=loaded_policy,
         folds=folds,
     )
-    champion = model.champion
-    # The champion's own folds (same seed): no loan is flagged by a cut-off chosen on it.
-    splits = stratified_splits(prepared.y, folds, champion.random_state)
-    flags = cross_fitted_flags(prepared.y, champion.oof_pd_, splits.pairs)
-    metrics = pd_metrics(prepared.y, champion.oof_pd_, flags=flags)
-    card = {
-        "data": file_fingerprint(data) | {"rows": int(len(frame)), "columns": int(frame.shape[1])},
-        "target": {
-            "column": prepared.target.column,
-            "positive": prepared.target.positive,
-            "negative": prepared.target.negative,
-            "rows_used": int(len(prepared.y)),
-            "rows_excluded": int(prepared.n_excluded),
-            "positive_rate": float(prepared.y.mean()),
-        },
-        "features": {c: model.roles[c] for c in model.features},
-        "excluded_columns": prepared.excluded,
-        "leaks": prepared.leaks,
-        "champion": champion.champion_,
-        "weights": champion.weights_,
-        "calibration": champion.calibrator_.method_,
-        "candidates_auc": champion.cv_auc_,
-        "metrics": metrics | {"validation": f"{folds}-fold out-of-fold, calibration cross-fitted"},
-        "segment_features": model.segment_features,
-        "days_past_due_column": model.dpd_column,
-        "policy": getattr(loaded_policy, "name", None),
-        "score_meaning": "reasons are contributions to the champion's log-odds score before "
-        "calibration; they add up, with the expected value, to that score",
-    }
+    card = model_card(model, prepared, frame, data=data, folds=folds)
+    metrics, champion = card["metrics"], model.champion
     full = save_model(model, model_out, card)
     console.print(
         f"champion {champion.champion_}: out-of-fold AUC {metrics['auc']:.4f}, Brier "

@@ -13,7 +13,7 @@ Baselines
     those with the most missed payments, then the highest days past due, come first.
 ``baseline_static``
     The foundation's snapshot model without history features: its RandomForest
-    (:func:`loanrecovery.risk.baseline_forest`) on the static loan and borrower columns,
+    (:func:`loanrecovery.modeling.forest.baseline_forest`) on the static loan and borrower columns,
     trained on the same loan-months and target.
 ``baseline_snapshot`` (an extra, stronger baseline)
     The same forest on the canonical loan row as it stood that month: static columns plus
@@ -29,7 +29,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from loanrecovery.risk import baseline_forest
+from loanrecovery.early_warning.features import STATIC_FEATURES
+from loanrecovery.features import CATEGORICAL_INPUTS, NUMERIC_INPUTS, LoanFeatures
+from loanrecovery.modeling.forest import baseline_forest
 
 __all__ = [
     "choose_cutoff",
@@ -160,7 +162,8 @@ def rule_score(features: pd.DataFrame) -> np.ndarray:
 
 
 class _ForestBaseline:
-    """The foundation's RandomForest (:func:`loanrecovery.risk.baseline_forest`) on a sample.
+    """The foundation's RandomForest (:func:`~loanrecovery.modeling.forest.baseline_forest`)
+    on a sample.
 
     Parameters
     ----------
@@ -214,8 +217,6 @@ class StaticBaseline(_ForestBaseline):
     """
 
     def _matrix(self, frame: pd.DataFrame, *, fit: bool) -> pd.DataFrame:
-        from loanrecovery.early_warning.features import STATIC_FEATURES
-
         return frame[list(STATIC_FEATURES)].astype(float).fillna(-1.0)
 
 
@@ -228,8 +229,6 @@ class SnapshotBaseline(_ForestBaseline):
     """
 
     def _matrix(self, frame: pd.DataFrame, *, fit: bool) -> pd.DataFrame:
-        from loanrecovery.features import LoanFeatures
-
         data = _with_contract_columns(frame)
         if fit:
             self.features_ = LoanFeatures().fit(data)
@@ -237,8 +236,6 @@ class SnapshotBaseline(_ForestBaseline):
 
 
 def _with_contract_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    from loanrecovery.features import CATEGORICAL_INPUTS, NUMERIC_INPUTS
-
     missing = [c for c in (*NUMERIC_INPUTS, *CATEGORICAL_INPUTS) if c not in frame.columns]
     if not missing:
         return frame

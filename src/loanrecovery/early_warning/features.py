@@ -19,6 +19,7 @@ import pandas as pd
 from loanrecovery.contract.payments import month_index
 
 __all__ = [
+    "NEVER_MONTHS",
     "PANEL_FEATURES",
     "STATIC_FEATURES",
     "FEATURE_LABELS",
@@ -35,7 +36,7 @@ MISSED_SHARE = 0.05
 #: A month counts as *fully paid* when at least this share of the amount due was paid.
 FULL_SHARE = 0.95
 #: "Never happened" is encoded as this many months (larger than any window).
-_NEVER = 99.0
+NEVER_MONTHS = 99.0
 
 #: Loan types in the contract's order; anything else is coded -1.
 LOAN_TYPES: tuple[str, ...] = ("Personal", "Home", "Auto", "Business", "Education")
@@ -170,7 +171,7 @@ def _months_since(event: np.ndarray, start: np.ndarray) -> np.ndarray:
     pos = np.arange(len(event))
     last = np.maximum.accumulate(np.where(event, pos, -1))
     ok = last >= start
-    return np.where(ok, pos - last, _NEVER).astype(np.float64)
+    return np.where(ok, pos - last, NEVER_MONTHS).astype(np.float64)
 
 
 def _ratio(num: np.ndarray, den: np.ndarray, default: float) -> np.ndarray:

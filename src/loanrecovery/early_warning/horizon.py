@@ -8,14 +8,9 @@ performing loan-months whose target is known.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 
-# OpenMP threads that spin while waiting make LightGBM many times slower on a busy
-# machine; a passive wait costs nothing when the machine is idle. Respect a user setting.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-import lightgbm as lgb  # noqa: E402
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator

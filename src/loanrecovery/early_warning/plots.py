@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
 __all__ = ["budget_figure", "lead_time_figure", "survival_figure"]
 
@@ -34,7 +29,8 @@ def _value(entry: dict, key: str) -> float:
 
 def budget_figure(horizons: dict, budget: float) -> Figure:
     """Recall and precision at the alert budget per horizon, model against baselines."""
-    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.4))
+    fig = Figure(figsize=(9.0, 3.4))
+    axes = fig.subplots(1, 2)
     names = ["model", *[k for k in horizons[next(iter(horizons))] if k.startswith("baseline")]]
     width = 0.8 / len(names)
     x = np.arange(len(horizons))
@@ -61,7 +57,8 @@ def budget_figure(horizons: dict, budget: float) -> Figure:
 
 def lead_time_figure(lead_months: pd.Series) -> Figure:
     """Histogram of months between the first flag and the default (never flagged apart)."""
-    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    fig = Figure(figsize=(5.5, 3.2))
+    ax = fig.subplots()
     flagged = lead_months.dropna().astype(int)
     if len(flagged):
         bins = [float(b) for b in np.arange(0.5, flagged.max() + 1.5)]
@@ -76,7 +73,8 @@ def lead_time_figure(lead_months: pd.Series) -> Figure:
 
 def survival_figure(curves: pd.DataFrame) -> Figure:
     """Kaplan-Meier share not yet in default, per segment."""
-    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    fig = Figure(figsize=(5.5, 3.4))
+    ax = fig.subplots()
     order = [s for s in _SEGMENT_COLOURS if s in curves.columns]
     order += [c for c in curves.columns if c not in order]
     for name in order:

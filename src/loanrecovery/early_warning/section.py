@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
-
 from loanrecovery.early_warning.plots import budget_figure, lead_time_figure, survival_figure
 from loanrecovery.early_warning.run import EarlyWarningResult
 from loanrecovery.report.jinja_env import template_environment
@@ -23,13 +21,6 @@ def _fmt(value: object) -> str:
 
 def _share(value: object) -> str:
     return "–" if value is None else f"{float(value):.0%}"  # type: ignore[arg-type]
-
-
-def _image(fig: plt.Figure) -> str:
-    try:
-        return figure_to_data_uri(fig)
-    finally:
-        plt.close(fig)
 
 
 def early_warning_section(result: EarlyWarningResult, *, top: int = 15) -> Section:
@@ -79,9 +70,9 @@ def early_warning_section(result: EarlyWarningResult, *, top: int = 15) -> Secti
         share3=_share(m["lead_time"]["share_flagged_3m_before"]),
         share6=_share(m["lead_time"]["share_flagged_6m_before"]),
         concordance=_fmt(m["concordance"]),
-        budget_img=_image(budget_figure(m["horizons"], m["alert_budget"])),
-        lead_img=_image(lead_time_figure(d["lead_months"])),
-        survival_img=_image(survival_figure(d["km_curves"])),
+        budget_img=figure_to_data_uri(budget_figure(m["horizons"], m["alert_budget"])),
+        lead_img=figure_to_data_uri(lead_time_figure(d["lead_months"])),
+        survival_img=figure_to_data_uri(survival_figure(d["km_curves"])),
         watch=watch,
         n_watch=len(result.watchlist),
         n_alert=int(result.watchlist["Alert"].sum()),

@@ -14,10 +14,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["DEFAULT_DPD", "default_months", "make_targets"]
+from loanrecovery.delinquency import DEFAULT_DPD
 
-#: Days past due that define a default.
-DEFAULT_DPD = 90
+__all__ = ["DEFAULT_DPD", "default_months", "make_targets"]
 
 
 def default_months(panel: pd.DataFrame, *, as_of: int | None = None) -> pd.Series:

@@ -15,7 +15,12 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from loanrecovery.early_warning.features import EMPLOYMENT_TYPES, FEATURE_LABELS, LOAN_TYPES
+from loanrecovery.early_warning.features import (
+    EMPLOYMENT_TYPES,
+    FEATURE_LABELS,
+    LOAN_TYPES,
+    NEVER_MONTHS,
+)
 
 __all__ = ["WATCHLIST_COLUMNS", "describe_reason", "top_reasons", "build_watchlist"]
 
@@ -50,7 +55,7 @@ def _level(levels: tuple[str, ...], code: float, what: str) -> str:
 
 
 def _since(v: float, what: str) -> str:
-    if v >= 99:
+    if v >= NEVER_MONTHS:
         return f"no {what} on record"
     if v == 0:
         return f"{what} this month"
@@ -72,7 +77,7 @@ _PHRASES: dict[str, Callable[[str, float], str]] = {
     "Months_Since_Partial": lambda n, v: _since(v, "partial payment"),
     "Months_Since_Full": lambda n, v: (
         "no full payment on record"
-        if v >= 99
+        if v >= NEVER_MONTHS
         else ("paid in full this month" if v == 0 else f"no full payment for {_plural(v, 'month')}")
     ),
     "Balance_Vs_Schedule": lambda n, v: f"balance {100 * (v - 1):+.0f}% against the schedule",

@@ -7,27 +7,23 @@ The public entry points:
   with ``explain`` (reason codes in plain words);
 * :class:`BaselineForest` - the original write-up's forest on any feature frame;
 * :func:`evaluate_table` - the `evaluate` command's computation;
-* :func:`train_scoring_model`, :func:`save_model`, :func:`load_model` - `train` and `score`.
+* :func:`prepare_file`, :func:`train_scoring_model`, :func:`model_card`, :func:`save_model`,
+  :func:`load_model` - `evaluate`, `train` and `score`.
 """
 
-import os
-
-# LightGBM's OpenMP threads spin while waiting by default, which slows everything badly
-# when the two cores are shared; waiting passively costs nothing when they are not.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-from loanrecovery.modeling.calibration import ScoreCalibrator  # noqa: E402
-from loanrecovery.modeling.candidates import (  # noqa: E402
+from loanrecovery.modeling.calibration import ScoreCalibrator
+from loanrecovery.modeling.candidates import (
     BaselineForest,
     GBMScorer,
     ScorecardModel,
 )
-from loanrecovery.modeling.champion import ChampionClassifier  # noqa: E402
-from loanrecovery.modeling.drift import DriftReference  # noqa: E402
-from loanrecovery.modeling.evaluate import EvaluationResult, evaluate_table  # noqa: E402
-from loanrecovery.modeling.model_file import load_model, read_card, save_model  # noqa: E402
-from loanrecovery.modeling.scoring import LoanScoringModel, train_scoring_model  # noqa: E402
-from loanrecovery.modeling.table import PreparedTable, prepare_table  # noqa: E402
+from loanrecovery.modeling.champion import ChampionClassifier
+from loanrecovery.modeling.drift import DriftReference
+from loanrecovery.modeling.evaluate import EvaluationResult, evaluate_table
+from loanrecovery.modeling.model_file import load_model, read_card, save_model
+from loanrecovery.modeling.scoring import LoanScoringModel, train_scoring_model
+from loanrecovery.modeling.table import PreparedTable, prepare_table
+from loanrecovery.modeling.training import model_card, prepare_file
 
 __all__ = [
     "BaselineForest",
@@ -41,6 +37,8 @@ __all__ = [
     "ScorecardModel",
     "evaluate_table",
     "load_model",
+    "model_card",
+    "prepare_file",
     "prepare_table",
     "read_card",
     "save_model",

@@ -34,7 +34,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
 from loanrecovery.modeling.encoding import FrameEncoder, fitted_frame, validate_xy
-from loanrecovery.risk import baseline_forest
+from loanrecovery.modeling.forest import baseline_forest
 
 __all__ = ["GBMScorer", "ScorecardModel", "BaselineForest", "check_binary_target"]
 
@@ -278,6 +278,19 @@ class GBMScorer(_EncodedInput, _ScoreClassifier):
             state = dict(state)
             state["booster_"] = lgb.Booster(model_str=state["booster_"])
         self.__dict__.update(state)
+        if "booster_" in state:
+            # Rebuilt here, at load time, so that scoring never changes a loaded model.
+            self._build_paths()
+
+    def path_table(self) -> tuple[sparse.csr_matrix, np.ndarray]:
+        """Per leaf, the score moves credited to each feature along its path, and the
+        offset of each tree's first leaf (what :meth:`score_and_contributions` sums)."""
+        check_is_fitted(self, "booster_")
+        return self._leaf_table, self._leaf_offsets
+
+    def encode(self, X: object) -> np.ndarray:
+        """The float matrix the booster scores (categoricals encoded as at fit time)."""
+        return self._matrix(X)
 
     # -- scoring -------------------------------------------------------------------------------
     def _matrix(self, X: object) -> np.ndarray:
@@ -345,8 +358,6 @@ class GBMScorer(_EncodedInput, _ScoreClassifier):
     ) -> tuple[np.ndarray, np.ndarray]:
         """Log-odds score and contributions from a single pass through the trees."""
         matrix = self._matrix(X)
-        if not hasattr(self, "_leaf_table"):
-            self._build_paths()
         contributions = np.empty((len(matrix), self.n_features_in_), dtype=float)
         n_trees = len(self._leaf_offsets)
         for start in range(0, len(matrix), chunk_rows):
@@ -399,6 +410,9 @@ class ScorecardModel(_ScoreClassifier):
         self.random_state = random_state
 
     def _fit_bins(self, name: str, values: pd.Series, y: np.ndarray) -> tuple[Any, ...]:
+        # Imported here on purpose (not a cycle): optbinning loads OR-Tools, about 2 s of
+        # import time, and only fitting a scorecard needs it; scoring with a saved model
+        # and every command that fits no scorecard never pay for it.
         from optbinning import OptimalBinning
 
         is_cat = isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == object
@@ -481,8 +495,8 @@ class ScorecardModel(_ScoreClassifier):
 class BaselineForest(_EncodedInput, BinaryNanTags, ClassifierMixin, BaseEstimator):
     """The original write-up's forest, on any feature frame.
 
-    :func:`loanrecovery.risk.baseline_forest` (the parameters of
-    :data:`loanrecovery.risk.ORIGINAL_FOREST`) on the frame with categories as codes and
+    :func:`loanrecovery.modeling.forest.baseline_forest` (the parameters of
+    :data:`loanrecovery.modeling.forest.ORIGINAL_FOREST`) on the frame with categories as codes and
     missing values as the training median (both learned at fit time).
 
     Parameters

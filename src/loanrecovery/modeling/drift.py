@@ -14,9 +14,19 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["DriftReference", "psi", "psi_band"]
+__all__ = ["DriftReference", "psi", "psi_band", "PSI_STABLE", "PSI_SIGNIFICANT", "PSI_BANDS_TEXT"]
 
 _EPS = 1e-4
+
+#: A PSI below this is ``stable``.
+PSI_STABLE = 0.1
+#: A PSI above this is a ``significant shift`` (between the two: ``moderate shift``).
+PSI_SIGNIFICANT = 0.25
+#: The bands in words, for people reading a PSI.
+PSI_BANDS_TEXT = (
+    f"< {PSI_STABLE:g} stable, {PSI_STABLE:g}-{PSI_SIGNIFICANT:g} moderate shift, "
+    f"> {PSI_SIGNIFICANT:g} significant shift"
+)
 
 
 def psi(expected: np.ndarray, actual: np.ndarray) -> float:
@@ -27,10 +37,11 @@ def psi(expected: np.ndarray, actual: np.ndarray) -> float:
 
 
 def psi_band(value: float) -> str:
-    """``stable`` (< 0.1), ``moderate shift`` (0.1-0.25) or ``significant shift`` (> 0.25)."""
-    if value < 0.1:
+    """``stable`` (< 0.1), ``moderate shift`` (0.1-0.25) or ``significant shift`` (> 0.25)
+    (:data:`PSI_STABLE`, :data:`PSI_SIGNIFICANT`)."""
+    if value < PSI_STABLE:
         return "stable"
-    if value <= 0.25:
+    if value <= PSI_SIGNIFICANT:
         return "moderate shift"
     return "significant shift"
 

@@ -26,6 +26,7 @@ from loanrecovery.modeling.champion import (
     choose_champion,
     combine,
 )
+from loanrecovery.modeling.forest import ORIGINAL_FOREST
 from loanrecovery.modeling.metrics import (
     cross_fitted_flags,
     f1_threshold,
@@ -39,7 +40,6 @@ from loanrecovery.modeling.validation import (
     out_of_time_split,
     stratified_splits,
 )
-from loanrecovery.risk import ORIGINAL_FOREST
 
 __all__ = ["EvaluationResult", "evaluate_table", "fairness_table", "METRIC_KEYS"]
 

@@ -13,10 +13,12 @@ import re
 import numpy as np
 import pandas as pd
 
+from loanrecovery.delinquency import DEFAULT_DPD
+
 __all__ = ["readable_name", "format_values", "reason_codes", "IN_DEFAULT_REASON"]
 
 #: The reason given to a loan already in default instead of the model's reasons.
-IN_DEFAULT_REASON = "Already 90+ days past due (in default)"
+IN_DEFAULT_REASON = f"Already {DEFAULT_DPD}+ days past due (in default)"
 
 _RAISES = " — raises risk"
 _LOWERS = " — lowers risk"

@@ -19,8 +19,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from loanrecovery.actions import NO_ACTION
+from loanrecovery.delinquency import FUTURE_TARGET
 from loanrecovery.exceptions import DataFileError, DataQualityWarning
 from loanrecovery.io import NULL_VALUES, read_table
 from loanrecovery.modeling.candidates import GBMScorer
@@ -29,7 +33,8 @@ from loanrecovery.modeling.compiled_trees import CompiledTrees
 from loanrecovery.modeling.drift import DriftReference
 from loanrecovery.modeling.reasons import IN_DEFAULT_REASON, reason_codes
 from loanrecovery.modeling.table import PreparedTable, coerce_features, settled_or_defaulted
-from loanrecovery.risk import FUTURE_TARGET
+from loanrecovery.segmentation import RiskSegmenter
+from loanrecovery.strategy import assign_strategies, load_policy
 
 __all__ = [
     "LoanScoringModel",
@@ -203,12 +208,11 @@ class LoanScoringModel:
             model = champion.models_[name]
             part = None
             if isinstance(model, GBMScorer):
-                if not hasattr(model, "_leaf_table"):
-                    model._build_paths()
+                table, offsets = model.path_table()
                 part = _COMPILED_PATHS[model].leaf_sums(
                     self._gbm_matrix(model, X),
-                    model._leaf_table.toarray(),
-                    model._leaf_offsets,
+                    table.toarray(),
+                    offsets,
                     partial(_gbm_contributions, model, X),
                 )
             if part is None:
@@ -234,7 +238,7 @@ class LoanScoringModel:
         """The GBM's float32 matrix (directly from ``X`` when every feature is numeric)."""
         encoder = model.encoder_
         if encoder.categories_ or list(encoder.feature_names_in_) != list(X.columns):
-            return model._matrix(X)
+            return model.encode(X)
         matrix = np.array(X.to_numpy(), dtype=np.float32, order="C")
         matrix[~np.isfinite(matrix)] = np.nan
         return matrix
@@ -272,8 +276,6 @@ class LoanScoringModel:
         )
         out["segment"] = pd.Categorical(segment)
         if self.policy is not None:
-            from loanrecovery.strategy import assign_strategies
-
             dpd = (
                 X[self.dpd_column].fillna(0).to_numpy(dtype=float)
                 if self.dpd_column is not None
@@ -299,17 +301,7 @@ class LoanScoringModel:
     def _segments(self, X: pd.DataFrame) -> np.ndarray:
         if self.segmenter is None:
             return np.full(len(X), "", dtype=object)
-        segmenter = self.segmenter
-        if hasattr(segmenter, "kmeans_") and hasattr(segmenter, "cluster_to_label_"):
-            # RiskSegmenter.predict, with the cluster -> name lookup vectorised.
-            data = X[self.segment_features].to_numpy(dtype=float)
-            clusters = segmenter.kmeans_.predict(np.nan_to_num(segmenter.scaler_.transform(data)))
-            names = np.array(
-                [segmenter.cluster_to_label_[k] for k in range(segmenter.kmeans_.n_clusters)],
-                dtype=object,
-            )
-            return names[clusters]
-        return np.asarray(segmenter.predict(X[self.segment_features]), dtype=object)
+        return np.asarray(self.segmenter.predict(X[self.segment_features]), dtype=object)
 
 
 def _gbm_contributions(model: GBMScorer, X: pd.DataFrame, n_rows: int) -> np.ndarray:
@@ -358,9 +350,6 @@ def train_scoring_model(
         Strategy ladder (default: the built-in policy).
     folds, n_jobs, random_state : int
     """
-    from loanrecovery.segmentation import RiskSegmenter
-    from loanrecovery.strategy import load_policy
-
     X, y = prepared.X, prepared.y
     champion = ChampionClassifier(cv=folds, n_jobs=n_jobs, random_state=random_state).fit(X, y)
     pd_train = champion.predict_proba(X)[:, 1]
@@ -393,10 +382,6 @@ def read_loans(path: str | Path, delimiter: str | None = None) -> pd.DataFrame:
     Parquet, and :func:`loanrecovery.io.read_table` (encodings, delimiters, malformed rows,
     clear file-level errors) for anything else or when a ``delimiter`` is given. Both read
     the same texts as missing."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
     path = Path(path)
     if not path.is_file():
         raise DataFileError(path, "file not found")
@@ -423,9 +408,6 @@ def read_loans(path: str | Path, delimiter: str | None = None) -> pd.DataFrame:
 
 def write_scores(table: pd.DataFrame, path: str | Path) -> None:
     """Write scored loans as CSV (pyarrow writer)."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     arrow = pa.Table.from_pandas(table, preserve_index=False)

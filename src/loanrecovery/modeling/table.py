@@ -30,8 +30,8 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from loanrecovery.contract.schema import Role, columns_with_role
+from loanrecovery.delinquency import DEFAULT_DPD, FUTURE_TARGET, closed_loans
 from loanrecovery.exceptions import DataFileError, DataQualityWarning
-from loanrecovery.risk import DEFAULT_DPD, FUTURE_TARGET, closed_loans
 
 __all__ = [
     "PreparedTable",

@@ -175,8 +175,8 @@ def _check_rows(
     )
     if outside.any():
         problems.append(
-            f"{int(outside.sum())} contact(s) outside 08:00-21:00 borrower-local "
-            "time or outside contact-centre hours"
+            f"{int(outside.sum())} contact(s) outside {rules.contact_start_hour:02d}:00-"
+            f"{rules.contact_end_hour:02d}:00 borrower-local time or outside contact-centre hours"
         )
 
 

@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 
 from loanrecovery.contract.schema import LOAN_SPECS, Kind, Role, columns_with_role
+from loanrecovery.delinquency import DEFAULT_DPD, DELINQUENT_DPD
 
 __all__ = [
-    "DELINQUENT_DPD",
+    "DELINQUENT_DPD",  # defined in loanrecovery.delinquency
     "planned_loans",
     "decision_features",
     "snapshot_cases",
@@ -31,9 +32,6 @@ __all__ = [
     "STATIC_COLUMNS",
     "PRIOR_ACTION_COLUMNS",
 ]
-
-#: Days past due from which an active loan is delinquent and enters the recovery plan.
-DELINQUENT_DPD = 30
 
 #: Not in the contract: the simulator's contact opt-out flag ("Yes"/"No").
 _OPT_OUT = "Contact_Opt_Out"
@@ -50,7 +48,7 @@ _CATEGORICAL: tuple[str, ...] = (
 def segment_of(days_past_due: np.ndarray, secured: np.ndarray) -> np.ndarray:
     """Segment label: days-past-due bucket x secured, e.g. ``'60-89|secured'``."""
     dpd = np.asarray(days_past_due, dtype=float)
-    bucket = np.where(dpd >= 90, "90+", np.where(dpd >= 60, "60-89", "30-59"))
+    bucket = np.where(dpd >= DEFAULT_DPD, "90+", np.where(dpd >= 60, "60-89", "30-59"))
     kind = np.where(np.asarray(secured, dtype=bool), "secured", "unsecured")
     return np.char.add(np.char.add(bucket.astype(str), "|"), kind)
 
@@ -226,7 +224,8 @@ def snapshot_cases(
     payments: pd.DataFrame | None = None,
     collections: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The loans to plan for (active and at least 30 days past due) and their features.
+    """The loans to plan for (active and at least ``DELINQUENT_DPD`` = 30 days past due) and
+    their features.
 
     With ``collections`` (every past action, outcome closed or not) the
     :func:`prior_actions` of each case are added: actions of months before the snapshot

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 from loanrecovery.jsonable import to_jsonable
 from loanrecovery.report.render import render_report
+from loanrecovery.report.results import RunResult
 
-if TYPE_CHECKING:  # the pipeline composes stages; the report only reads its result
+if TYPE_CHECKING:
     from loanrecovery.bundle.results import BookResult
     from loanrecovery.contract.book import Book
-    from loanrecovery.pipeline import PipelineResult
 
 __all__ = ["write_outputs", "write_applied", "write_json"]
 
@@ -22,7 +22,7 @@ def write_json(payload: object, path: Path) -> None:
     path.write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n", encoding="utf-8")
 
 
-def write_outputs(result: PipelineResult, out_dir: Path) -> dict[str, Path]:
+def write_outputs(result: RunResult, out_dir: Path) -> dict[str, Path]:
     """Write scored_loans.csv, rejects.csv, metrics.json and report.html into ``out_dir``
     (and watchlist.csv, plan.csv and the panel's and history's rejects when there are any)."""
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -3,13 +3,8 @@ beyond laying out numbers that the results object already holds)."""
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import pandas as pd
+from matplotlib.figure import Figure
 
 __all__ = ["segment_shares_figure", "strategy_pie_figure", "roc_figure", "importance_figure"]
 
@@ -23,7 +18,8 @@ _SEGMENT_COLOURS = {
 
 def segment_shares_figure(shares: pd.Series) -> Figure:
     """Bar chart of the share of loans in each segment."""
-    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    fig = Figure(figsize=(5.5, 3.2))
+    ax = fig.subplots()
     colours = [_SEGMENT_COLOURS.get(str(s), "#4a6fa5") for s in shares.index]
     ax.bar([str(s) for s in shares.index], shares.to_numpy() * 100, color=colours)
     ax.set_ylabel("% of loans")
@@ -36,7 +32,8 @@ def segment_shares_figure(shares: pd.Series) -> Figure:
 
 def strategy_pie_figure(counts: pd.Series) -> Figure:
     """Pie chart of the strategies assigned, with a legend instead of crowded labels."""
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    fig = Figure(figsize=(6.4, 3.6))
+    ax = fig.subplots()
     total = float(counts.sum())
     wedges, *_ = ax.pie(
         counts.to_numpy(),
@@ -58,7 +55,8 @@ def strategy_pie_figure(counts: pd.Series) -> Figure:
 
 def roc_figure(curves: list[tuple[str, list[float], list[float], float]]) -> Figure:
     """Out-of-fold ROC curves: one ``(label, fpr, tpr, auc)`` per model."""
-    fig, ax = plt.subplots(figsize=(4.4, 4.0))
+    fig = Figure(figsize=(4.4, 4.0))
+    ax = fig.subplots()
     for (label, fpr, tpr, auc), colour in zip(
         curves, ("#4a6fa5", "#e07000", "#4c9a2a"), strict=False
     ):
@@ -75,7 +73,8 @@ def roc_figure(curves: list[tuple[str, list[float], list[float], float]]) -> Fig
 def importance_figure(importance: pd.Series, top: int = 15) -> Figure:
     """Horizontal bars of the largest feature importances."""
     shown = importance.head(top)[::-1]
-    fig, ax = plt.subplots(figsize=(5.5, 0.28 * len(shown) + 1.0))
+    fig = Figure(figsize=(5.5, 0.28 * len(shown) + 1.0))
+    ax = fig.subplots()
     ax.barh([str(i) for i in shown.index], shown.to_numpy(), color="#4a6fa5")
     ax.set_xlabel("importance")
     ax.set_title("What drives the risk score")

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
-from typing import TYPE_CHECKING
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -26,12 +24,11 @@ from loanrecovery.report.plots import (
     segment_shares_figure,
     strategy_pie_figure,
 )
+from loanrecovery.report.results import RunResult
 from loanrecovery.report.section import Section, figure_to_data_uri
 
-if TYPE_CHECKING:
-    from loanrecovery.pipeline import PipelineResult
+__all__ = ["render_report", "snapshot_sections", "stage_sections", "format_table"]
 
-__all__ = ["render_report", "snapshot_sections", "format_table"]
 
 _env = template_environment("loanrecovery.report")
 
@@ -60,13 +57,7 @@ def format_table(frame: pd.DataFrame, *, index: bool = True) -> dict[str, list]:
     }
 
 
-def _image(fig: plt.Figure) -> str:
-    uri = figure_to_data_uri(fig)
-    plt.close(fig)
-    return uri
-
-
-def snapshot_sections(result: PipelineResult) -> list[Section]:
+def snapshot_sections(result: RunResult) -> list[Section]:
     """The sections of the snapshot pipeline: data, profiles, model, strategies, insights."""
     shares = pd.Series(result.segments).value_counts(normalize=True)
     shares = shares.reindex([s for s in result.profile.index if s in shares.index])
@@ -98,11 +89,11 @@ def snapshot_sections(result: PipelineResult) -> list[Section]:
             {"insight": i, "table": format_table(i.table) if len(i.table) else None}
             for i in result.insights
         ],
-        "segment_img": _image(segment_shares_figure(shares)),
-        "strategy_img": _image(strategy_pie_figure(counts)),
+        "segment_img": figure_to_data_uri(segment_shares_figure(shares)),
+        "strategy_img": figure_to_data_uri(strategy_pie_figure(counts)),
         "baseline": result.baseline.metrics,
         "roc_img": (
-            _image(
+            figure_to_data_uri(
                 roc_figure(
                     [
                         (m.metrics["model"], m.roc["fpr"], m.roc["tpr"], m.metrics["roc_auc"])
@@ -114,7 +105,7 @@ def snapshot_sections(result: PipelineResult) -> list[Section]:
             if result.risk.roc
             else None
         ),
-        "importance_img": _image(importance_figure(result.risk.importance)),
+        "importance_img": figure_to_data_uri(importance_figure(result.risk.importance)),
     }
     names = ("data", "profiles", "model", "strategies", "insights")
     titles = (
@@ -132,7 +123,7 @@ def snapshot_sections(result: PipelineResult) -> list[Section]:
     ]
 
 
-def stage_sections(result: PipelineResult) -> list[Section]:
+def stage_sections(result: RunResult) -> list[Section]:
     """The early-warning and recovery sections, or what they need when they could not run."""
     if result.early_warning is not None:
         early = early_warning_section(result.early_warning)
@@ -151,7 +142,7 @@ def stage_sections(result: PipelineResult) -> list[Section]:
     return sections
 
 
-def render_report(result: PipelineResult) -> str:
+def render_report(result: RunResult) -> str:
     """The whole report as one self-contained HTML page (charts embedded)."""
     sections = [*snapshot_sections(result), *stage_sections(result)]
     return _env.get_template("report.html.j2").render(

@@ -12,6 +12,7 @@ import base64
 import io
 from dataclasses import dataclass
 
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 __all__ = ["Section", "figure_to_data_uri"]
@@ -37,7 +38,12 @@ class Section:
 
 
 def figure_to_data_uri(fig: Figure, *, dpi: int = 110) -> str:
-    """Render a matplotlib figure as an embeddable ``data:image/png;base64,...`` URI."""
+    """Render a matplotlib figure as an embeddable ``data:image/png;base64,...`` URI.
+
+    The figure is drawn by the Agg canvas directly: no pyplot, no global backend, no figure
+    left open, so rendering is safe from any thread.
+    """
+    FigureCanvasAgg(fig)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     encoded = base64.b64encode(buffer.getvalue()).decode("ascii")

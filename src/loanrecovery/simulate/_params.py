@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from loanrecovery.actions import ACTIONS
 
+#: Days past due per missed monthly cycle (a loan ``k`` cycles behind is ``30 k`` days past due).
+DAYS_PER_CYCLE = 30
+
 # --------------------------------------------------------------------------- population
 EMPLOYMENT_TYPES: tuple[str, ...] = ("Salaried", "Self-Employed", "Business Owner", "Unemployed")
 EMPLOYMENT_SHARES: tuple[float, ...] = (0.57, 0.28, 0.11, 0.04)

@@ -86,7 +86,7 @@ def collections_table(path: MainPath, loan_ids: np.ndarray) -> pd.DataFrame:
             "Action": np.asarray(ACTIONS)[ev.action],
             "Cost": np.round(cost, 2),
             "Recovered_Amount": np.round(recovered, 2),
-            "Days_Past_Due_At_Action": 30 * ev.cycles,
+            "Days_Past_Due_At_Action": P.DAYS_PER_CYCLE * ev.cycles,
             "Balance_At_Action": np.round(ev.balance, 2),
             "Arrears_At_Action": np.round(ev.arrears, 2),
             "Episode": ev.episode,
@@ -107,7 +107,7 @@ def payments_table(path: MainPath, n_months: int, loan_ids: np.ndarray) -> pd.Da
             "Month": cols + 1,
             "Amount_Due": np.round(path.due[rows, cols], 2),
             "Amount_Paid": np.round(path.paid[rows, cols], 2),
-            "Days_Past_Due": 30 * path.cycles[rows, cols],
+            "Days_Past_Due": P.DAYS_PER_CYCLE * path.cycles[rows, cols],
             "Outstanding_Balance": np.round(path.balance[rows, cols], 2),
         }
     )
@@ -202,7 +202,7 @@ def loans_table(
     frame["Outstanding_Loan_Amount"] = np.round(path.balance[np.arange(n), safe_last], 2)
     frame["Payment_History"] = history
     frame["Num_Missed_Payments"] = n_missed.astype(np.int64)
-    frame["Days_Past_Due"] = 30 * path.cycles[np.arange(n), safe_last]
+    frame["Days_Past_Due"] = P.DAYS_PER_CYCLE * path.cycles[np.arange(n), safe_last]
     frame["Recovery_Status"] = _recovery_status(
         path, collections, loan_index, safe_last, status, n_months
     )
