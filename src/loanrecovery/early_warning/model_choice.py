@@ -35,7 +35,11 @@ import pandas as pd
 
 from loanrecovery.early_warning.evaluation import budget_metrics, choose_cutoff
 from loanrecovery.early_warning.horizon import HorizonClassifiers
-from loanrecovery.early_warning.sequence import SequenceClassifier, torch_available
+from loanrecovery.early_warning.sequence import (
+    SequenceClassifier,
+    require_torch,
+    torch_available,
+)
 from loanrecovery.early_warning.targets import make_targets
 from loanrecovery.exceptions import LoanRecoveryError
 
@@ -273,10 +277,7 @@ def choose_model(
         )
         scores = test.scores({"gbm": p_gbm_test}, horizons, budget, {})
         return ModelChoice(model, "gbm", reason, gbm, test=scores)
-    if not torch_available():
-        from loanrecovery.early_warning.sequence import require_torch
-
-        require_torch()
+    require_torch()
     params = dict(sequence_params or {})
     seconds: dict[str, float] = {}
     weights, validation, chosen, reason = _validate(

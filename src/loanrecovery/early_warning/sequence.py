@@ -61,6 +61,13 @@ def require_torch() -> ModuleType:
         raise DeepExtraMissingError() from None
 
 
+def _net() -> ModuleType:
+    """The torch half of the model (``_sequence_net``), loaded only once torch is known to be
+    there: importing it at module level would make the whole product need the deep extra."""
+    require_torch()
+    return importlib.import_module(f"{__package__}._sequence_net")
+
+
 def torch_available() -> bool:
     """Whether the ``deep`` extra (PyTorch) can be imported."""
     try:
@@ -160,8 +167,7 @@ class SequenceClassifier(BaseEstimator):
         -------
         self
         """
-        require_torch()
-        from loanrecovery.early_warning import _sequence_net as net
+        net = _net()
 
         if len(targets) != len(panel):
             raise ValueError(f"targets has {len(targets)} rows, the panel {len(panel)}")
@@ -257,8 +263,7 @@ class SequenceClassifier(BaseEstimator):
             Columns ``P_<h>`` indexed like ``panel``, monotone in the horizon.
         """
         check_is_fitted(self, "weights_")
-        require_torch()
-        from loanrecovery.early_warning import _sequence_net as net
+        net = _net()
 
         data = build_sequences(panel, loans)
         if data.static.shape[1] != len(STATIC_NUMERIC):
