@@ -345,13 +345,21 @@ class ActionEffectEstimator:
 
     @staticmethod
     def _predict_all(model: _Outcome, Xn: pd.DataFrame, scale: np.ndarray, k: int) -> np.ndarray:
-        out = np.empty((len(Xn), k))
-        for j in range(k):
-            if isinstance(model, list):
-                out[:, j] = model[j].predict(Xn) * scale
-            else:
-                out[:, j] = model.predict(Xn.assign(_action=j)) * scale
-        return out
+        """Prediction of every action for every row (rows x actions), times ``scale``.
+
+        The boosters are called on the float matrix directly (what LightGBM's scikit-learn
+        wrapper hands them); the S-learner predicts all actions of all rows in one call.
+        """
+        X = Xn.to_numpy(dtype=np.float64)
+        n = len(X)
+        if isinstance(model, list):
+            out = np.column_stack([m.booster_.predict(X) for m in model[:k]])
+        else:
+            stacked = np.empty((n * k, X.shape[1] + 1))
+            stacked[:, :-1] = np.tile(X, (k, 1))
+            stacked[:, -1] = np.repeat(np.arange(k, dtype=np.float64), n)
+            out = np.asarray(model.booster_.predict(stacked)).reshape(k, n).T
+        return out * scale[:, None]
 
     def _table(self, seg: np.ndarray, code: np.ndarray, y: dict[str, np.ndarray]) -> pd.DataFrame:
         rows = []

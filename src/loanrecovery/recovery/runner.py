@@ -33,6 +33,7 @@ from loanrecovery.recovery.evaluation import true_net_recovery
 from loanrecovery.recovery.features import decision_features, segment_of, snapshot_cases
 from loanrecovery.recovery.optimizer import Assignment, optimize_assignment
 from loanrecovery.recovery.policy import ladder_actions, validate_policy
+from loanrecovery.risk import resolve_target
 from loanrecovery.strategy import StrategyPolicy, load_policy
 
 __all__ = [
@@ -159,8 +160,6 @@ def risk_proxy(loans: pd.DataFrame, cases: pd.DataFrame, seed: int = 0) -> np.nd
     A logistic regression on the loan table's leakage-free target
     (:func:`loanrecovery.risk.resolve_target`); loans 90+ days past due score 1.
     """
-    from loanrecovery.risk import resolve_target
-
     cols = [
         c
         for c in (
