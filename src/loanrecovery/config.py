@@ -33,6 +33,7 @@ from types import MappingProxyType
 from typing import Any
 
 from loanrecovery._toml_lines import key_line, parse_toml, read_text
+from loanrecovery.early_warning.watchlist_model import DEFAULT_ALERT_BUDGET
 from loanrecovery.exceptions import PolicyError
 from loanrecovery.recovery.catalogue import Catalogue, load_catalogue, parse_catalogue
 from loanrecovery.recovery.policy import validate_policy
@@ -51,8 +52,6 @@ __all__ = [
 
 #: The project file's name, discovered in the working folder.
 PROJECT_FILE = "loanrecovery.toml"
-#: Share of performing accounts that can be alerted per month.
-DEFAULT_ALERT_BUDGET = 0.10
 #: Seed of every random step unless configured.
 DEFAULT_SEED = 42
 #: Largest seed numpy's and scikit-learn's generators accept.
@@ -189,6 +188,12 @@ class Config:
         ``capacities``, ``alert_budget``, ``challenger_share``).
         """
         changes = {k: v for k, v in changes.items() if v is not None}
+        if "seed" in changes:
+            seed = changes["seed"]
+            if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+                raise PolicyError(
+                    "--seed", f"must be a whole number from 0 to {MAX_SEED}, got {seed!r}"
+                )
         limit_changes = {k: changes.pop(k) for k in list(changes) if k in _LIMIT_KEYS}
         limits = self.limits
         if limit_changes:

@@ -34,7 +34,12 @@ from loanrecovery.early_warning.survival import (
     landmark_frame,
 )
 from loanrecovery.early_warning.targets import make_targets
-from loanrecovery.early_warning.watchlist_model import FEATURES, HORIZONS, WatchlistModel
+from loanrecovery.early_warning.watchlist_model import (
+    DEFAULT_ALERT_BUDGET,
+    FEATURES,
+    HORIZONS,
+    WatchlistModel,
+)
 from loanrecovery.exceptions import LoanRecoveryError
 
 __all__ = [
@@ -203,7 +208,7 @@ def run_early_warning(
     loans: pd.DataFrame,
     payments: pd.DataFrame | PanelValidation,
     *,
-    alert_budget: float = 0.10,
+    alert_budget: float = DEFAULT_ALERT_BUDGET,
     random_state: int = 42,
     refit_for_watchlist: bool = True,
     model: str = "gbm",

@@ -21,8 +21,10 @@ from loanrecovery.early_warning.survival import SurvivalView
 from loanrecovery.early_warning.targets import make_targets
 from loanrecovery.early_warning.watchlist import WATCHLIST_COLUMNS, build_watchlist, top_reasons
 
-__all__ = ["WatchlistModel", "FEATURES", "HORIZONS", "REASON_BAND"]
+__all__ = ["WatchlistModel", "FEATURES", "HORIZONS", "REASON_BAND", "DEFAULT_ALERT_BUDGET"]
 
+#: Share of performing accounts that can be alerted per month, unless configured.
+DEFAULT_ALERT_BUDGET = 0.10
 #: Horizons of the models, in months.
 HORIZONS: tuple[int, ...] = (3, 6)
 #: Model features, in order.

@@ -17,6 +17,7 @@ from sklearn.preprocessing import StandardScaler
 
 from loanrecovery.actions import ACTIONS
 from loanrecovery.contract.schema import COLLECTION_SPECS
+from loanrecovery.delinquency import DEFAULT_DPD
 from loanrecovery.exceptions import DataFileError
 from loanrecovery.recovery.baselines import greedy_assignment, seed_rules_assignment
 from loanrecovery.recovery.catalogue import ActionSpec, Catalogue, load_catalogue
@@ -185,7 +186,7 @@ def risk_proxy(loans: pd.DataFrame, cases: pd.DataFrame, seed: int = 0) -> np.nd
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed))
     model.fit(X.loc[train], y)
     Xc = cases[cols].apply(pd.to_numeric, errors="coerce").fillna(0.0)
-    return np.where(dpd >= 90, 1.0, model.predict_proba(Xc)[:, 1])
+    return np.where(dpd >= DEFAULT_DPD, 1.0, model.predict_proba(Xc)[:, 1])
 
 
 def _reason(a: int, best: int, barred_best: int, opt_out: bool, names: tuple[str, ...]) -> str:
