@@ -4,14 +4,15 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit install requirements bench clean chromium
+.PHONY: demo serve-demo test lint typecheck unit install requirements bench clean chromium
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
+# The deep extra (PyTorch, CPU build) is installed too so that CI tests the sequence model.
 $(STAMP): pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,deep]'
 	touch $(STAMP)
 
 install: $(STAMP) chromium
@@ -29,6 +30,20 @@ chromium:
 
 demo: $(STAMP)
 	$(VENV)/bin/loanrecovery run --out out
+
+# The recovery service on the built-in book: a fresh SQLite file, a bundle fitted once, one
+# manager whose token is printed, then `serve` on http://127.0.0.1:8000 (docs/service.md).
+DEMO_DB := sqlite:///out/service-demo.db
+serve-demo: $(STAMP)
+	mkdir -p out && rm -f out/service-demo.db out/service-demo.db-wal out/service-demo.db-shm
+	test -f out/demo.bundle || $(VENV)/bin/loanrecovery fit --bundle out/demo.bundle
+	$(VENV)/bin/loanrecovery db upgrade --db $(DEMO_DB)
+	$(VENV)/bin/loanrecovery users add demo-collector --role collector --db $(DEMO_DB) > out/collector.token
+	$(VENV)/bin/loanrecovery import --db $(DEMO_DB) --rejects out/import-rejects
+	$(VENV)/bin/loanrecovery users add demo-manager --role manager --db $(DEMO_DB) | tail -1 > out/manager.token
+	@echo "manager token: $$(cat out/manager.token)  (also in out/manager.token)"
+	@echo "collector token: $$(tail -1 out/collector.token)"
+	$(VENV)/bin/loanrecovery serve --db $(DEMO_DB) --bundle out/demo.bundle
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks main.py scripts
@@ -49,7 +64,7 @@ requirements: $(STAMP)
 BENCH_STAMP := $(VENV)/.installed-bench
 
 $(BENCH_STAMP): pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install -q -e '.[dev,bench]'
+	$(PY) -m pip install -q -e '.[dev,deep,bench]'
 	touch $(BENCH_STAMP)
 
 bench: $(STAMP) $(BENCH_STAMP)

@@ -55,6 +55,8 @@ PROJECT_FILE = "loanrecovery.toml"
 DEFAULT_ALERT_BUDGET = 0.10
 #: Seed of every random step unless configured.
 DEFAULT_SEED = 42
+#: Largest seed numpy's and scikit-learn's generators accept.
+MAX_SEED = 2**32 - 1
 _TOP_KEYS = {"seed", "policy", "actions", "challenger", "limits"}
 _LIMIT_KEYS = {"budget", "capacities", "alert_budget", "challenger_share"}
 
@@ -167,6 +169,8 @@ class Config:
     def __post_init__(self) -> None:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise PolicyError(self.source, f"'seed' must be a whole number >= 0, got {self.seed!r}")
+        if self.seed > MAX_SEED:  # numpy's and scikit-learn's seeds are 32-bit
+            raise PolicyError(self.source, f"'seed' must be at most {MAX_SEED}, got {self.seed}")
         validate_policy(self.policy, self.catalogue)
         if self.challenger is not None:
             validate_policy(self.challenger, self.catalogue)

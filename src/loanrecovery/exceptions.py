@@ -16,6 +16,7 @@ __all__ = [
     "MappingError",
     "PolicyError",
     "ModelFileError",
+    "OptionError",
     "DataQualityWarning",
 ]
 
@@ -48,14 +49,25 @@ class DataFileError(LoanRecoveryError, ValueError):
 
 
 class NoValidRowsError(DataFileError):
-    """Every row of a file was rejected; ``rejects`` holds the reasons."""
+    """Every row of a file was rejected; ``rejects`` holds the reasons.
 
-    def __init__(self, path: str | Path, rejects: object) -> None:
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    rejects : DataFrame
+        The rejects.
+    written : str or Path, optional
+        Where the rejects were written (default: "rejects.csv", which the caller writes).
+    """
+
+    def __init__(
+        self, path: str | Path, rejects: object, *, written: str | Path | None = None
+    ) -> None:
         self.rejects = rejects
         count = len(rejects)  # type: ignore[arg-type]
-        super().__init__(
-            path, f"no row passed the data contract ({count} rejected; see rejects.csv)"
-        )
+        where = "rejects.csv" if written is None else str(written)
+        super().__init__(path, f"no row passed the data contract ({count} rejected; see {where})")
 
 
 class MappingError(LoanRecoveryError, ValueError):
@@ -84,6 +96,22 @@ class PolicyError(LoanRecoveryError, ValueError):
 
 class ModelFileError(LoanRecoveryError, ValueError):
     """A model file is missing, tampered with, or holds untrusted types."""
+
+
+class OptionError(LoanRecoveryError, ValueError):
+    """A command option (or a library argument given as one) is not acceptable.
+
+    Parameters
+    ----------
+    option : str
+        The option, e.g. ``"--budget"``.
+    message : str
+        What is wrong and what was expected.
+    """
+
+    def __init__(self, option: str, message: str) -> None:
+        self.option = option
+        super().__init__(f"{option}: {message}")
 
 
 class DataQualityWarning(UserWarning):

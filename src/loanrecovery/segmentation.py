@@ -128,7 +128,10 @@ class RiskSegmenter(ClusterMixin, BaseEstimator):
         check_is_fitted(self, "kmeans_")
         Z = np.nan_to_num(self.scaler_.transform(self._validate(X, reset=False)))
         clusters = self.kmeans_.predict(Z)
-        return np.array([self.cluster_to_label_[int(c)] for c in clusters], dtype=object)
+        names = np.array(
+            [self.cluster_to_label_[k] for k in range(self.kmeans_.n_clusters)], dtype=object
+        )
+        return names[clusters]
 
     def fit_predict(self, X: pd.DataFrame, y: object = None, **kwargs: object) -> np.ndarray:
         """Fit and return the segment of each training row."""

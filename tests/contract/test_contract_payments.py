@@ -45,8 +45,12 @@ def test_clean_panel_is_accepted_whole() -> None:
     ("bad_row", "column", "reason"),
     [
         (("A", 4, 100.0, -5.0, 0, 600.0), "Amount_Paid", "negative"),
-        (("A", 3, 100.0, 100.0, 0, 600.0), "Month", "duplicate loan-month"),
-        (("A", 2, 100.0, 100.0, 0, 600.0), "Month", "duplicate loan-month"),
+        (("A", 3, 150.0, 150.0, 0, 720.0), "Month", "duplicate loan-month"),
+        (("A", 4, 100.0, 100.0, 0, float("inf")), "Outstanding_Balance", "not a number"),
+        (("A", 1.5, 100.0, 100.0, 0, 600.0), "Month", "not a whole month"),
+        (("A", "2024-03", 100.0, 100.0, 0, 600.0), "Month", "while the file's other months"),
+        (("A", 999999, 100.0, 100.0, 0, 600.0), "Month", "far outside the book's span"),
+        (("A", 4, "12,39", 100.0, 0, 600.0), "Amount_Due", "decimal comma"),
         (("C", 1, 100.0, 100.0, 0, 600.0), "Loan_ID", "not in the loan table"),
         (("B", 1, 100.0, 100.0, 0, 600.0), "Month", "before the loan's Origination_Month"),
         (("A", 4, "ten", 100.0, 0, 600.0), "Amount_Due", "not a number"),
@@ -64,13 +68,29 @@ def test_each_bad_row_is_rejected_with_its_reason(bad_row: tuple, column: str, r
     assert len(result.accepted) + len(result.rejects) == len(panel)
 
 
-def test_month_going_backwards_in_file_order_is_rejected() -> None:
-    rows = _clean_rows()
-    rows.insert(2, ("A", 1, 10.0, 10.0, 0, 1.0))  # A: 1, 2, then 1 again
-    rows[2] = ("A", 0, 10.0, 10.0, 0, 1.0)  # month 0 after month 2
-    result = validate_panel(_panel(rows), pd.DataFrame({"Loan_ID": ["A", "B"]}))
-    assert result.rejects["Reason"].str.contains("out of order").any()
-    assert len(result.accepted) + len(result.rejects) == len(rows)
+@pytest.mark.parametrize("copy", [("A", 2, 100.0, 100.0, 0, 600.0), ("A", 3, 1.0, 1.0, 0, 1.0)])
+def test_conflicting_copies_of_a_loan_month_are_all_rejected(copy: tuple) -> None:
+    panel = _panel([*_clean_rows(), copy])
+    result = validate_panel(panel, LOANS)
+    assert len(result.rejects) == 2
+    assert result.rejects["Reason"].str.contains("different values").all()
+    assert len(result.accepted) + len(result.rejects) == len(panel)
+
+
+def test_row_order_does_not_matter() -> None:
+    rows = [*_clean_rows(), ("A", 2, 1.0, 1.0, 0, 1.0), ("A", 3, 150.0, 150.0, 0, 720.0)]
+    forward = validate_panel(_panel(rows), LOANS)
+    backward = validate_panel(_panel(rows[::-1]), LOANS)
+    columns = [c for c in forward.accepted.columns if c != "Row"]
+    pd.testing.assert_frame_equal(forward.accepted[columns], backward.accepted[columns])
+    assert len(forward.rejects) == len(backward.rejects) == 3
+    assert not forward.rejects["Reason"].str.contains("out of order").any()
+
+
+def test_months_after_the_snapshot_are_rejected() -> None:
+    loans = LOANS.assign(Snapshot_Month=3)
+    result = validate_panel(_panel([*_clean_rows(), ("A", 4, 1.0, 1.0, 0, 1.0)]), loans)
+    assert result.rejects["Reason"].str.contains("after the as-of month 3").all()
 
 
 def test_several_problems_of_one_row_are_one_line() -> None:

@@ -28,7 +28,14 @@ def result(small_book: Book) -> EarlyWarningResult:
 
 def test_metrics_have_the_layout_of_the_issue(result: EarlyWarningResult) -> None:
     m = json.loads(json.dumps(result.metrics))  # JSON-serialisable
-    assert set(m) == {"horizons", "lead_time", "concordance", "alert_budget", "seconds"}
+    assert set(m) == {
+        "horizons",
+        "lead_time",
+        "concordance",
+        "alert_budget",
+        "model_choice",
+        "seconds",
+    }
     assert set(m["horizons"]) == {"3", "6"}
     for h in m["horizons"].values():
         for entry in (h, h["baseline_rule"], h["baseline_static"]):

@@ -14,6 +14,7 @@ import skops.io as sio
 
 from loanrecovery.exceptions import ModelFileError
 from loanrecovery.modeling import load_model, prepare_table, save_model, train_scoring_model
+from loanrecovery.modeling.model_file import integrity_hash
 
 TARGET = "TARGET_LABEL_BAD=1"
 
@@ -81,6 +82,7 @@ def test_untrusted_type_is_refused_and_named(model_path: Path, tmp_path: Path) -
     with zipfile.ZipFile(model_path) as archive:
         card = json.loads(archive.read("card.json"))
     card["model_sha256"] = hashlib.sha256(payload).hexdigest()
+    card["integrity_sha256"] = integrity_hash(card, payload)
     evil = tmp_path / "evil.lrm"
     _rewrite(model_path, evil, card=card, payload=payload)
     with pytest.raises(ModelFileError, match="untrusted types.*Intruder"):
@@ -110,3 +112,26 @@ def test_drift_is_reported_per_feature(model_path: Path, loan_table: pd.DataFram
     assert psi_shifted["Days_Past_Due"] > 0.25
     assert shifted.drift.set_index("feature").loc["Days_Past_Due", "band"] == "significant shift"
     assert shifted.overall_psi > same.overall_psi
+
+
+def test_tampered_card_is_refused(model_path: Path, tmp_path: Path) -> None:
+    with zipfile.ZipFile(model_path) as archive:
+        card = json.loads(archive.read("card.json"))
+    card["target"] = {"column": "something else"}
+    tampered = tmp_path / "card.lrm"
+    _rewrite(model_path, tampered, card=card)
+    with pytest.raises(ModelFileError, match="integrity"):
+        load_model(tampered)
+
+
+@pytest.mark.parametrize("payload", [{"a": 1}, "text", [1, 2]])
+def test_payload_not_ours_is_refused(model_path: Path, tmp_path: Path, payload: object) -> None:
+    data = sio.dumps(payload)
+    with zipfile.ZipFile(model_path) as archive:
+        card = json.loads(archive.read("card.json"))
+    card["model_sha256"] = hashlib.sha256(data).hexdigest()
+    card["integrity_sha256"] = integrity_hash(card, data)
+    other = tmp_path / "other.lrm"
+    _rewrite(model_path, other, card=card, payload=data)
+    with pytest.raises(ModelFileError, match="not a loanrecovery scoring model"):
+        load_model(other)

@@ -11,16 +11,20 @@ from __future__ import annotations
 import sys
 
 from loanrecovery.cli import apply as _apply  # noqa: F401
+from loanrecovery.cli import db as _db  # noqa: F401  (registers `db upgrade`)
 from loanrecovery.cli import early_warning as _early_warning  # noqa: F401
 from loanrecovery.cli import evaluate as _evaluate  # noqa: F401
 from loanrecovery.cli import fit as _fit  # noqa: F401
+from loanrecovery.cli import import_book as _import_book  # noqa: F401  (registers `import`)
 from loanrecovery.cli import mapping_template as _mapping_template  # noqa: F401
 from loanrecovery.cli import model_card as _model_card  # noqa: F401
 from loanrecovery.cli import optimize as _optimize  # noqa: F401
 from loanrecovery.cli import run as _run  # noqa: F401  (registers `run`)
 from loanrecovery.cli import score as _score  # noqa: F401
+from loanrecovery.cli import serve as _serve  # noqa: F401
 from loanrecovery.cli import simulate as _simulate  # noqa: F401  (registers `simulate`)
 from loanrecovery.cli import train as _train  # noqa: F401
+from loanrecovery.cli import users as _users  # noqa: F401  (registers `users add|revoke`)
 from loanrecovery.cli._app import app
 
 __all__ = ["app", "main"]

@@ -25,6 +25,7 @@ __all__ = [
     "DropOption",
     "AllowProtectedOption",
     "DelimiterOption",
+    "StrictOption",
 ]
 
 DataOption = Annotated[Path, typer.Option("--data", help="Loan table (CSV or Parquet).")]
@@ -53,4 +54,12 @@ AllowProtectedOption = Annotated[
 DelimiterOption = Annotated[
     str | None,
     typer.Option("--delimiter", help="CSV delimiter (default ','; e.g. ';', tab)."),
+]
+StrictOption = Annotated[
+    bool,
+    typer.Option(
+        "--strict",
+        help="Reject rows with a value that is not a finite number in a numeric column "
+        "(default: count and report them, read them as missing).",
+    ),
 ]

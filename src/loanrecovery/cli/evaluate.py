@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
 from collections.abc import Iterator
@@ -13,12 +12,15 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from loanrecovery.checks import output_file, write_rejects
 from loanrecovery.cli import _table_options as opts
 from loanrecovery.cli._app import app, console, err_console, handle_errors
 from loanrecovery.exceptions import DataQualityWarning
+from loanrecovery.jsonable import to_jsonable
 from loanrecovery.modeling.evaluate import METRIC_KEYS, EvaluationResult, evaluate_table
 from loanrecovery.modeling.table import PreparedTable
 from loanrecovery.modeling.training import prepare_file
+from loanrecovery.report.files import write_json
 
 __all__ = ["evaluate", "show_warnings", "split_list"]
 
@@ -77,6 +79,14 @@ def _print_summary(result: EvaluationResult, prepared: PreparedTable) -> None:
     console.print(f"{result.seconds:.1f} s")
 
 
+def _write_rejects(prepared: PreparedTable, path: Path | None) -> None:
+    n = len(prepared.rejects)
+    if n and path is not None:
+        console.print(f"{n} rows rejected -> {write_rejects(prepared.rejects, path)}")
+    elif n:
+        console.print(f"{n} rows rejected (header rows, malformed); --rejects FILE lists them")
+
+
 @app.command("evaluate")
 @handle_errors
 def evaluate(
@@ -93,8 +103,16 @@ def evaluate(
     allow_protected: opts.AllowProtectedOption = False,
     json_out: Path | None = typer.Option(None, "--json", help="Write the metrics as JSON here."),
     delimiter: opts.DelimiterOption = None,
+    strict: opts.StrictOption = False,
+    rejects: Path | None = typer.Option(
+        None, "--rejects", help="Write rejected rows here (default: next to --json, if given)."
+    ),
 ) -> None:
     """Evaluate the champion against the original forest on any loan table."""
+    if json_out is not None:
+        output_file(json_out, "--json", [data])
+    if rejects is not None:
+        output_file(rejects, "--rejects", [data, json_out])
     start = time.perf_counter()
     with show_warnings():
         _, prepared = prepare_file(
@@ -107,11 +125,13 @@ def evaluate(
             allow_protected=allow_protected,
             time_col=time_col,
             delimiter=delimiter,
+            strict=strict,
         )
+    _write_rejects(prepared, rejects or (json_out and json_out.with_suffix(".rejects.csv")))
     result = evaluate_table(prepared, folds=folds, time_column=time_col)
     result.seconds = time.perf_counter() - start
     _print_summary(result, prepared)
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(result.to_json(), indent=2, default=str), encoding="utf-8")
+        write_json(to_jsonable(result.to_json()), json_out)
         console.print(f"metrics written to {json_out}")

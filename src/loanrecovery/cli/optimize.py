@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 import typer
 from rich.table import Table
 
+from loanrecovery.checks import output_dir, output_file, read_json_file, write_rejects
 from loanrecovery.cli import _book_options as opts
 from loanrecovery.cli._app import app, console, handle_errors
 from loanrecovery.config import load_config, parse_capacities
@@ -41,7 +41,7 @@ def _read_book(data: Path) -> tuple[Book, dict | None]:
         )
     truth = None
     if (data / "truth.json").is_file():  # evaluation only: the true_net_recovery figure
-        truth = json.loads((data / "truth.json").read_text(encoding="utf-8"))
+        truth = read_json_file(data / "truth.json", "truth")
     return book, truth
 
 
@@ -120,11 +120,18 @@ def optimize(
         challenger_share=challenger_share if challenger else None,
         seed=seed,
     )
+    output_dir(out, "--out", [data / "loans.csv", data / "collections.csv"])
+    if json_path is not None:
+        output_file(json_path, "--json", [data / "loans.csv", data / "collections.csv"])
     book, truth = _read_book(data)
     history = book.collections
     for name, frame in (("loans", book.loans), ("collections", history)):
         if frame is None or len(frame) == 0:
-            raise NoValidRowsError(book.sources.get(name, name), book.rejects[name])
+            # Every row rejected: write the rejects, then stop with one line naming them.
+            written = write_rejects(book.rejects[name], out / f"{name[:-1]}_rejects.csv")
+            raise NoValidRowsError(
+                book.sources.get(name, name), book.rejects[name], written=written
+            )
     assert history is not None  # checked by _read_book
     risk = None
     if scores is not None:
@@ -154,8 +161,10 @@ def optimize(
     )
     out.mkdir(parents=True, exist_ok=True)
     counts = book.counts()
-    for kind, name in (("loans", "loan"), ("collections", "collection")):
-        rejects = book.rejects[kind]
+    for kind, name in (("loans", "loan"), ("collections", "collection"), ("payments", "payment")):
+        rejects = book.rejects.get(kind)
+        if rejects is None:
+            continue
         if len(rejects):
             rejects.to_csv(out / f"{name}_rejects.csv", index=False)
             console.print(
@@ -209,6 +218,8 @@ def compare(
     json_path: Path = typer.Option(None, "--json", help="Write the result as JSON."),
 ) -> None:
     """Test the challenger arm against the champion on known outcomes."""
+    if json_path is not None:
+        output_file(json_path, "--json", [plan, outcomes, truth])
     frame = read_table(plan)
     if "Arm" not in frame.columns:
         raise DataFileError(plan, "no 'Arm' column; run optimize with --challenger", column="Arm")
@@ -216,7 +227,7 @@ def compare(
         realised = read_table(outcomes)
         source = str(outcomes)
     elif truth is not None:
-        realised = expected_outcomes(frame, json.loads(truth.read_text(encoding="utf-8")))
+        realised = expected_outcomes(frame, read_json_file(truth, "truth"), source=str(truth))
         source = str(truth)
     else:
         raise DataFileError(plan, "give --outcomes FILE or --truth truth.json")
@@ -229,4 +240,4 @@ def compare(
         f"{detect_lift:.0%} lift (80% power)"
     )
     if json_path is not None:
-        json_path.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        write_json(to_jsonable(payload), json_path)

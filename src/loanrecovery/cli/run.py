@@ -9,6 +9,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from loanrecovery.bundle import save_bundle
+from loanrecovery.checks import output_dir
 from loanrecovery.cli import _book_options as opts
 from loanrecovery.cli._app import app, console, handle_errors
 from loanrecovery.contract.book import Book
@@ -47,6 +48,7 @@ def run(
     ),
 ) -> None:
     """Score loans: segments, default risk, a recovery strategy each, insights and a report."""
+    output_dir(out, "--out", [data, payments, collections])
     settings = opts.config_from_options(
         config,
         policy=policy,

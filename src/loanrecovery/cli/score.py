@@ -8,12 +8,14 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from loanrecovery.checks import output_file, write_rejects
 from loanrecovery.cli import _table_options as opts
 from loanrecovery.cli._app import app, console, handle_errors
 from loanrecovery.cli.evaluate import show_warnings
 from loanrecovery.modeling.drift import PSI_BANDS_TEXT, psi_band
 from loanrecovery.modeling.model_file import load_model
 from loanrecovery.modeling.scoring import read_loans, write_scores
+from loanrecovery.modeling.table_checks import check_rows
 
 __all__ = ["score"]
 
@@ -28,10 +30,16 @@ def score(
     delimiter: opts.DelimiterOption = None,
 ) -> None:
     """Score loans with a trained model; report population drift."""
+    output_file(out, "--out", [data, model])
     start = time.perf_counter()
     scoring_model, card = load_model(model)
     scoring_model.prepare(reasons=reasons > 0)  # compiles the trees while the loans are read
     frame = read_loans(data, delimiter)
+    checked = check_rows(frame, [])
+    if checked.n_rejected:
+        frame = frame.loc[checked.keep].reset_index(drop=True)
+        path = write_rejects(checked.rejects, out.with_name(out.stem + "_rejects.csv"))
+        console.print(f"{checked.n_rejected} records rejected (header rows, malformed) -> {path}")
     with show_warnings():
         result = scoring_model.score(frame, n_reasons=reasons, source=str(data))
     write_scores(result.table, out)

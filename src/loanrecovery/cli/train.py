@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from loanrecovery.checks import output_file, write_rejects
 from loanrecovery.cli import _table_options as opts
 from loanrecovery.cli._app import app, console, handle_errors
 from loanrecovery.cli.evaluate import show_warnings, split_list
@@ -33,8 +34,10 @@ def train(
     policy: Path | None = typer.Option(None, "--policy", help="Strategy policy TOML file."),
     allow_protected: opts.AllowProtectedOption = False,
     delimiter: opts.DelimiterOption = None,
+    strict: opts.StrictOption = False,
 ) -> None:
     """Train the champion (with calibrator, segmenter and policy) and write the model file."""
+    output_file(model_out, "--model-out", [data, policy])
     start = time.perf_counter()
     with show_warnings():
         frame, prepared = prepare_file(
@@ -46,7 +49,11 @@ def train(
             drop=split_list(drop),
             allow_protected=allow_protected,
             delimiter=delimiter,
+            strict=strict,
         )
+    if len(prepared.rejects):
+        path = write_rejects(prepared.rejects, model_out.with_name(model_out.stem + "_rejects.csv"))
+        console.print(f"{len(prepared.rejects)} rows rejected -> {path}")
     loaded_policy = load_validated_policy(policy, load_catalogue())
     ids = [c for c, role in prepared.roles.items() if role == "id"]
     model = train_scoring_model(

@@ -1,6 +1,8 @@
 """The loan data contract: column specs, mapping files and validation."""
 
+from loanrecovery.contract.collections import validate_collections
 from loanrecovery.contract.mapping import ColumnMapping, apply_mapping, load_mapping
+from loanrecovery.contract.numbers import ParsedNumbers, parse_numbers
 from loanrecovery.contract.payments import (
     PANEL_COLUMNS,
     PanelValidation,
@@ -25,12 +27,13 @@ from loanrecovery.contract.validate import (
     REJECT_COLUMNS,
     ValidationResult,
     match_columns,
-    validate_collections,
     validate_frame,
     validate_loans,
 )
 
 __all__ = [
+    "ParsedNumbers",
+    "parse_numbers",
     "PANEL_COLUMNS",
     "PanelValidation",
     "month_index",

@@ -25,9 +25,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from loanrecovery.contract.collections import validate_collections
 from loanrecovery.contract.mapping import apply_mapping, load_mapping
 from loanrecovery.contract.payments import month_index, validate_panel
-from loanrecovery.contract.validate import REJECT_COLUMNS, validate_collections, validate_loans
+from loanrecovery.contract.validate import REJECT_COLUMNS, validate_loans
 from loanrecovery.exceptions import DataFileError
 from loanrecovery.io import read_table
 
@@ -196,7 +197,10 @@ def validate_book(
     history = None
     if collections is not None:
         checked_history = validate_collections(
-            collections, source=names["collections"], loan_ids=accepted["Loan_ID"]
+            collections,
+            source=names["collections"],
+            loan_ids=accepted["Loan_ID"],
+            as_of=_as_of(accepted, None),
         )
         history = checked_history.accepted
         rejects["collections"] = checked_history.rejects

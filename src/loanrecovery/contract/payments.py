@@ -8,14 +8,20 @@ nothing is silently lost: ``len(panel) == len(accepted) + number of rejected row
 
 Row-level rules
 ---------------
-* a value that is missing or not a number in a required column;
+* a value that is missing, not a number or not finite (``inf``) in a required column, read
+  with the product's one number parser (:mod:`loanrecovery.contract.numbers`);
 * a negative amount, days past due or balance;
-* a month that is not a whole month index (or a ``YYYY-MM`` text);
-* a duplicate loan-month (the first copy is kept, later copies are rejected);
-* a month out of order: a row whose month is earlier than a month already given for the
-  same loan further up the file;
+* a month that is not a whole month index (``1.5``) or a ``YYYY-MM`` text; a month written
+  in the file's minority format (``2024-03`` among month indices, or the reverse);
+* a month far outside the book's span: after the as-of month (the loans'
+  ``Snapshot_Month``), or more than :data:`MAX_SPAN_MONTHS` from the panel's median month;
+* a repeated loan-month: identical copies keep one (the earliest file row), copies that
+  disagree are all rejected;
 * a month before the loan's ``Origination_Month`` (when the loan table has it);
 * a loan in the panel but not in the loan table.
+
+The rules do not depend on row order: rows are sorted by ``Loan_ID`` and ``Month`` before
+they are checked, so a shuffled file gives the same accepted panel and the same rejects.
 
 A month missing from a loan's rows (never sent, or its row rejected) is not a reason to
 reject the months after it: the features treat it as unknown (see
@@ -31,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from loanrecovery.contract.numbers import parse_numbers
 from loanrecovery.contract.schema import PAYMENT_SPECS, ColumnSpec
 from loanrecovery.contract.validate import REJECT_COLUMNS as _CONTRACT_REJECT_COLUMNS
 from loanrecovery.contract.validate import match_columns
@@ -58,6 +65,11 @@ REJECT_COLUMNS: tuple[str, ...] = tuple(_CONTRACT_REJECT_COLUMNS)
 #: case, spaces or underscores; values are checked by the vectorised rules below, which
 #: keep a 700,000-row panel to about a second).
 PANEL_SPECS: tuple[ColumnSpec, ...] = PAYMENT_SPECS
+
+#: Months further than this from the panel's median month are rejected (100 years).
+MAX_SPAN_MONTHS = 1200
+#: Month values beyond this are not months at all (YYYY-MM gives about 24,300 today).
+_MONTH_LIMIT = 1_000_000
 
 _NON_NEGATIVE: tuple[str, ...] = (
     "Amount_Due",
@@ -155,48 +167,92 @@ def _check_columns(panel: pd.DataFrame, source: str) -> None:
         )
 
 
-def _value_rejects(frame: pd.DataFrame, raw: pd.DataFrame) -> list[pd.DataFrame]:
-    """Missing, non-numeric and negative values; Loan_ID missing; month not a month."""
+def _months(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Month indices and a reason per refused month (format and whole-number rules)."""
+    numeric = pd.to_numeric(raw, errors="coerce")
+    text = raw.astype("string").str.strip()
+    finite = np.isfinite(numeric.to_numpy(dtype=float, na_value=np.nan))
+    whole = finite & (numeric == np.round(numeric)).to_numpy()
+    dates = pd.to_datetime(text.where(~finite), format="%Y-%m", errors="coerce")
+    dates = dates.fillna(pd.to_datetime(text.where(~finite), format="%Y-%m-%d", errors="coerce"))
+    is_date = dates.notna().to_numpy()
+    values = numeric.where(whole).astype("float64")
+    values = values.fillna((dates.dt.year * 12 + dates.dt.month - 1).astype("float64"))
+    reasons = pd.Series(None, index=raw.index, dtype=object)
+    reasons[~whole & ~is_date] = "not a month: expected a whole month index or YYYY-MM"
+    reasons[finite & ~whole] = "not a whole month index (a month is a whole number or YYYY-MM)"
+    huge = whole & (numeric.abs() > _MONTH_LIMIT).to_numpy()
+    reasons[huge] = f"month far outside any book's span (beyond +/-{_MONTH_LIMIT:,})"
+    whole &= ~huge
+    if whole.any() and is_date.any():
+        minority = is_date if is_date.sum() < whole.sum() else whole
+        written = "YYYY-MM" if minority is is_date else "a month index"
+        other = "month indices" if minority is is_date else "YYYY-MM"
+        reasons[minority] = f"month written as {written} while the file's other months are {other}"
+    return values.where(reasons.isna()), reasons
+
+
+def _value_rejects(frame: pd.DataFrame, raw: pd.DataFrame, reasons: dict) -> list[pd.DataFrame]:
+    """Missing, non-numeric, non-finite and negative values; Loan_ID missing; bad months."""
     out: list[pd.DataFrame] = []
     lid = raw["Loan_ID"].astype("string").str.strip()
     bad = (lid.isna() | (lid == "")).to_numpy()
     out.append(_reject_frame(bad, frame, "Loan_ID", raw["Loan_ID"], "missing Loan_ID"))
-    bad = frame["Month"].isna().to_numpy()
-    out.append(
-        _reject_frame(
-            bad, frame, "Month", raw["Month"], "not a month: expected a whole number or YYYY-MM"
-        )
-    )
+    why = reasons["Month"]
+    out.append(_reject_frame(why.notna().to_numpy(), frame, "Month", raw["Month"], why))
     for col in _NON_NEGATIVE:
+        why = reasons[col].fillna("missing value") + "; expected a number >= 0"
         bad = frame[col].isna().to_numpy()
-        out.append(
-            _reject_frame(bad, frame, col, raw[col], "missing or not a number; expected a number")
-        )
+        out.append(_reject_frame(bad, frame, col, raw[col], why))
         neg = (frame[col] < 0).to_numpy()
         out.append(_reject_frame(neg, frame, col, raw[col], "negative; expected a value >= 0"))
     return out
 
 
-def _order_rejects(frame: pd.DataFrame) -> list[pd.DataFrame]:
-    """Duplicate loan-months and months going backwards in file order."""
+def _span_rejects(frame: pd.DataFrame, as_of: float | None) -> list[pd.DataFrame]:
+    """Months after the as-of month, or far from the panel's median month."""
     out: list[pd.DataFrame] = []
-    dup = frame.duplicated(["Loan_ID", "Month"], keep="first").to_numpy()
-    first_row = frame.groupby(["Loan_ID", "Month"], sort=False)["Row"].transform("first")
-    reason = "duplicate loan-month: the same Loan_ID and Month as data row " + first_row.astype(
-        "string"
-    )
-    out.append(_reject_frame(dup, frame, "Month", frame["Month"].astype("Int64"), reason))
-    kept = frame.loc[~dup]
-    prev_max = kept.groupby("Loan_ID", sort=False)["Month"].cummax()
-    prev_max = prev_max.groupby(kept["Loan_ID"], sort=False).shift(1)
-    backwards = (kept["Month"] < prev_max).to_numpy()
-    reason = (
-        "month out of order: comes after month "
-        + prev_max.astype("Int64").astype("string")
-        + " of the same loan; rows of a loan must be in increasing month order"
-    )
-    out.append(_reject_frame(backwards, kept, "Month", kept["Month"].astype("Int64"), reason))
+    month = frame["Month"]
+    shown = month.astype("Int64")
+    if as_of is not None and np.isfinite(as_of):
+        late = (month > as_of).to_numpy()
+        reason = f"month after the as-of month {int(as_of)} (the loans' Snapshot_Month)"
+        out.append(_reject_frame(late, frame, "Month", shown, reason))
+    if len(month):
+        centre = float(month.median())
+        far = ((month - centre).abs() > MAX_SPAN_MONTHS).to_numpy()
+        reason = (
+            f"month far outside the book's span: more than {MAX_SPAN_MONTHS} months from the "
+            f"panel's median month {int(centre)}"
+        )
+        out.append(_reject_frame(far, frame, "Month", shown, reason))
     return out
+
+
+def _duplicate_rejects(frame: pd.DataFrame) -> list[pd.DataFrame]:
+    """Repeated loan-months: identical copies keep the earliest row, conflicting ones go."""
+    keys = ["Loan_ID", "Month"]
+    repeated = frame.duplicated(keys, keep=False)
+    if not repeated.any():
+        return []
+    dups = frame.loc[repeated]
+    variants = dups.groupby(keys, sort=False)[list(_NON_NEGATIVE)].transform("nunique").max(axis=1)
+    first = dups.groupby(keys, sort=False)["Row"].transform("min")
+    rows = dups.groupby(keys, sort=False)["Row"].transform(lambda r: ", ".join(map(str, sorted(r))))
+    conflicting = (variants > 1).to_numpy()
+    copy = ~conflicting & (dups["Row"] != first).to_numpy()
+    reason = pd.Series(
+        np.where(
+            conflicting,
+            "the same Loan_ID and Month with different values at rows "
+            + rows.astype(str)
+            + "; every copy rejected",
+            "duplicate loan-month: the same values as data row " + first.astype(str),
+        ),
+        index=dups.index,
+    )
+    shown = dups["Month"].astype("Int64")
+    return [_reject_frame(conflicting | copy, dups, "Month", shown, reason)]
 
 
 def _loan_rejects(frame: pd.DataFrame, loans: pd.DataFrame) -> list[pd.DataFrame]:
@@ -231,6 +287,7 @@ def validate_panel(
     source: str = "payments.csv",
     extra_rejects: pd.DataFrame | None = None,
     row_numbers: np.ndarray | None = None,
+    as_of: float | None = None,
 ) -> PanelValidation:
     """Validate a payment panel against the row-level rules of this module.
 
@@ -250,6 +307,9 @@ def validate_panel(
     row_numbers : ndarray, optional
         The file row number of each row of ``panel``, counting the header as row 1 as a
         spreadsheet does (default ``2 .. len(panel) + 1``).
+    as_of : float, optional
+        The as-of month; later months are rejected. By default the largest
+        ``Snapshot_Month`` of ``loans`` (no such rule without it).
 
     Returns
     -------
@@ -266,6 +326,7 @@ def validate_panel(
     panel = match_columns(panel, PANEL_SPECS)
     _check_columns(panel, source)
     raw = panel.reset_index(drop=True)
+    months, month_reasons = _months(raw["Month"])
     frame = pd.DataFrame(
         {
             "Loan_ID": raw["Loan_ID"].astype("string").str.strip(),
@@ -274,19 +335,23 @@ def validate_panel(
                 if row_numbers is None
                 else np.asarray(row_numbers, dtype=np.int64)
             ),
-            "Month": month_index(raw["Month"]),
+            "Month": months,
         }
     )
+    reasons = {"Month": month_reasons}
     for col in _NON_NEGATIVE:
-        frame[col] = pd.to_numeric(raw[col], errors="coerce").astype("float64")
-    parts = _value_rejects(frame, raw)
-    bad_rows = _rows_of(parts)
-    clean = frame.loc[~frame["Row"].isin(bad_rows)]
+        parsed = parse_numbers(raw[col])
+        frame[col] = parsed.values
+        reasons[col] = parsed.problems
+    parts = _value_rejects(frame, raw, reasons)
+    clean = frame.loc[~frame["Row"].isin(_rows_of(parts))]
+    clean = clean.sort_values(["Loan_ID", "Month", "Row"], kind="stable")
     if loans is not None:
         parts += _loan_rejects(clean, loans)
-        bad_rows = _rows_of(parts)
-        clean = frame.loc[~frame["Row"].isin(bad_rows)]
-    parts += _order_rejects(clean)
+        clean = clean.loc[~clean["Row"].isin(_rows_of(parts))]
+    parts += _span_rejects(clean, _as_of(loans) if as_of is None else as_of)
+    clean = clean.loc[~clean["Row"].isin(_rows_of(parts))]
+    parts += _duplicate_rejects(clean)
     if extra_rejects is not None:
         parts.append(extra_rejects)
     kept_parts = [p for p in parts if len(p)]
@@ -305,6 +370,14 @@ def validate_panel(
     if n_rej:
         logger.warning("%s: %d of %d panel rows rejected", source, n_rej, n_in)
     return PanelValidation(accepted=accepted, rejects=rejects, n_rows_in=n_in)
+
+
+def _as_of(loans: pd.DataFrame | None) -> float | None:
+    """The as-of month of the loan table (its largest Snapshot_Month), if it has one."""
+    if loans is None or "Snapshot_Month" not in loans.columns or not len(loans):
+        return None
+    months = month_index(loans["Snapshot_Month"])
+    return float(months.max()) if months.notna().any() else None
 
 
 def _rows_of(parts: list[pd.DataFrame]) -> np.ndarray:

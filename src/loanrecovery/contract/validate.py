@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from loanrecovery.contract.numbers import parse_numbers
 from loanrecovery.contract.schema import (
-    COLLECTION_SPECS,
     ID_COLUMN,
     LOAN_SPECS,
     ColumnSpec,
@@ -29,7 +29,6 @@ __all__ = [
     "ValidationResult",
     "validate_frame",
     "validate_loans",
-    "validate_collections",
     "match_columns",
 ]
 
@@ -37,8 +36,6 @@ logger = logging.getLogger(__name__)
 
 #: Columns of a rejects file.
 REJECT_COLUMNS = ["Loan_ID", "Row", "Column", "Value", "Reason"]
-
-_NUMBER_JUNK = re.compile(r"^\s*[$€£₹]\s*|,|\s+$")
 
 
 @dataclass(frozen=True)
@@ -77,6 +74,24 @@ class ValidationResult:
         return len(self.rejects)
 
 
+def natural_order(ids: pd.Series) -> np.ndarray:
+    """Positions that sort identifiers naturally: ``LN_2`` before ``LN_10`` (text before a
+    trailing number, then the number, then the whole text), so that a file already in that
+    order keeps it."""
+    text = ids.astype(str).reset_index(drop=True)
+    digits = text.str.extract(r"(\d+)$")[0].fillna("")
+    number = digits.str.lstrip("0")
+    keys = pd.DataFrame(
+        {
+            "prefix": text.str.replace(r"\d+$", "", regex=True),
+            "length": number.str.len(),
+            "number": number,
+            "text": text,
+        }
+    )
+    return keys.sort_values(list(keys.columns), kind="stable").index.to_numpy()
+
+
 def _canonical_key(name: str) -> str:
     return re.sub(r"[\s_\-]+", "", str(name).strip().lstrip("\ufeff").casefold())
 
@@ -106,13 +121,14 @@ def _as_text(series: pd.Series) -> pd.Series:
 
 
 def _check_number(spec: ColumnSpec, text: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Parse numbers; return (values, reason-or-None per row)."""
-    cleaned = text.map(lambda v: None if v is None else _NUMBER_JUNK.sub("", v))
-    values = pd.to_numeric(cleaned, errors="coerce").astype(float)
+    """Parse numbers (:func:`~loanrecovery.contract.numbers.parse_numbers`); return (values,
+    reason-or-None per row)."""
+    parsed = parse_numbers(text)
+    values = parsed.values
     reasons = pd.Series(None, index=text.index, dtype=object)
     present = text.notna()
-    not_number = present & (values.isna() | ~np.isfinite(values.fillna(0.0)))
-    reasons[not_number] = f"not a number; expected {spec.expected()}"
+    not_number = present & parsed.problems.notna()
+    reasons[not_number] = parsed.problems[not_number] + f"; expected {spec.expected()}"
     ok = present & ~not_number
     if spec.kind is Kind.INTEGER:
         fractional = ok & (values.round() != values)
@@ -182,6 +198,7 @@ def validate_frame(
     source: str,
     id_column: str | None = ID_COLUMN,
     unique_id: bool = True,
+    sort_by_id: bool = False,
 ) -> ValidationResult:
     """Check every value of ``frame`` against ``specs``.
 
@@ -197,6 +214,10 @@ def validate_frame(
         Key column reported in rejects.
     unique_id : bool, default=True
         Reject rows whose key repeats an earlier row's.
+    sort_by_id : bool, default=False
+        Sort the accepted rows by ``id_column`` in natural order (:func:`natural_order`,
+        with ``row_numbers`` kept aligned), so that
+        every later stage sees the same order whatever the file's row order.
 
     Returns
     -------
@@ -249,10 +270,15 @@ def validate_frame(
     for spec in specs:
         if spec.kind is Kind.INTEGER and not spec.nullable and spec.name in accepted.columns:
             accepted[spec.name] = accepted[spec.name].astype("int64")
+    kept_rows = rows[~bad_index]
+    if sort_by_id and id_column in accepted.columns:
+        order = natural_order(accepted[id_column])
+        accepted = accepted.iloc[order].reset_index(drop=True)
+        kept_rows = kept_rows[order]
     result = ValidationResult(
         accepted=accepted,
         rejects=rejects[REJECT_COLUMNS],
-        row_numbers=rows[~bad_index],
+        row_numbers=kept_rows,
         n_rows_in=len(frame) + len(malformed),
         source=source,
     )
@@ -307,35 +333,6 @@ def _malformed_rejects(malformed: list[tuple]) -> pd.DataFrame:
 
 
 def validate_loans(frame: pd.DataFrame, *, source: str) -> ValidationResult:
-    """Validate a loan table against the canonical loan contract (:data:`LOAN_SPECS`)."""
-    return validate_frame(frame, LOAN_SPECS, source=source, id_column=ID_COLUMN)
-
-
-def validate_collections(
-    frame: pd.DataFrame, *, source: str, loan_ids: pd.Series | None = None
-) -> ValidationResult:
-    """Validate a collection history (:data:`COLLECTION_SPECS`); with ``loan_ids``, an action
-    on a loan that is not in the loan table is rejected too."""
-    result = validate_frame(frame, COLLECTION_SPECS, source=source, unique_id=False)
-    if loan_ids is None:
-        return result
-    unknown = ~result.accepted["Loan_ID"].isin(set(loan_ids)).to_numpy()
-    if not unknown.any():
-        return result
-    orphans = pd.DataFrame(
-        {
-            "Loan_ID": result.accepted.loc[unknown, "Loan_ID"].to_numpy(),
-            "Row": result.row_numbers[unknown],
-            "Column": "Loan_ID",
-            "Value": result.accepted.loc[unknown, "Loan_ID"].to_numpy(),
-            "Reason": "Loan_ID not in the loan table (or rejected there)",
-        }
-    )
-    rejects = pd.concat([result.rejects, orphans], ignore_index=True)
-    return ValidationResult(
-        accepted=result.accepted.loc[~unknown].reset_index(drop=True),
-        rejects=rejects.sort_values("Row", kind="stable").reset_index(drop=True),
-        row_numbers=result.row_numbers[~unknown],
-        n_rows_in=result.n_rows_in,
-        source=source,
-    )
+    """Validate a loan table against the canonical loan contract (:data:`LOAN_SPECS`); the
+    accepted loans are sorted by ``Loan_ID``, so that results do not depend on row order."""
+    return validate_frame(frame, LOAN_SPECS, source=source, id_column=ID_COLUMN, sort_by_id=True)

@@ -20,12 +20,14 @@ from loanrecovery.contract.payments import (
 )
 from loanrecovery.early_warning.features import build_features
 from loanrecovery.early_warning.horizon import HorizonClassifiers
+from loanrecovery.early_warning.model_choice import MODEL_CHOICES, ModelChoice, choose_model
 from loanrecovery.early_warning.run import (
     EarlyWarningDataError,
     EarlyWarningResult,
     run_early_warning,
 )
 from loanrecovery.early_warning.section import early_warning_section, no_panel_section
+from loanrecovery.early_warning.sequence import DeepExtraMissingError, SequenceClassifier
 from loanrecovery.early_warning.targets import make_targets
 
 __all__ = [
@@ -36,6 +38,11 @@ __all__ = [
     "build_features",
     "make_targets",
     "HorizonClassifiers",
+    "SequenceClassifier",
+    "DeepExtraMissingError",
+    "MODEL_CHOICES",
+    "ModelChoice",
+    "choose_model",
     "EarlyWarningDataError",
     "EarlyWarningResult",
     "run_early_warning",

@@ -25,6 +25,7 @@ from loanrecovery.early_warning.evaluation import (
 )
 from loanrecovery.early_warning.features import build_features
 from loanrecovery.early_warning.horizon import HorizonClassifiers
+from loanrecovery.early_warning.model_choice import choose_model
 from loanrecovery.early_warning.segments import PanelSegmenter
 from loanrecovery.early_warning.snapshot import snapshot_rows
 from loanrecovery.early_warning.survival import (
@@ -205,6 +206,8 @@ def run_early_warning(
     alert_budget: float = 0.10,
     random_state: int = 42,
     refit_for_watchlist: bool = True,
+    model: str = "gbm",
+    sequence_params: dict[str, Any] | None = None,
 ) -> EarlyWarningResult:
     """Build features, train and test out of time, and rank the current book.
 
@@ -221,6 +224,14 @@ def run_early_warning(
     refit_for_watchlist : bool, default=True
         Refit the horizon models on every labelled month before scoring the latest month
         (the evaluation always uses the models fit before the cut-off).
+    model : {"gbm", "auto", "sequence", "blend"}, default="gbm"
+        Which model is evaluated out of time (the ``horizons`` and ``lead_time`` figures;
+        :mod:`~loanrecovery.early_warning.model_choice`), with every candidate's figures in
+        ``metrics["model_choice"]``. ``auto`` keeps the GBM unless another candidate beats
+        it on validation months by the bar, and is the GBM when PyTorch is not installed.
+        The watchlist and :attr:`EarlyWarningResult.model` use the GBM in every case.
+    sequence_params : dict, optional
+        Extra parameters of the sequence model (e.g. tiny networks in tests).
 
     Returns
     -------
@@ -250,19 +261,28 @@ def run_early_warning(
     test_rows = np.flatnonzero(
         full_t["Performing"].to_numpy() & (feats["Month"].to_numpy() > cutoff)
     )
-    model = HorizonClassifiers(horizons=HORIZONS, random_state=random_state)
+    gbm = HorizonClassifiers(horizons=HORIZONS, random_state=random_state)
     try:
-        model.fit(feats.loc[train_rows, list(FEATURES)], train_t.loc[train_rows])
+        gbm.fit(feats.loc[train_rows, list(FEATURES)], train_t.loc[train_rows])
     except ValueError as exc:
         raise EarlyWarningDataError(f"cannot train before month {cutoff}: {exc}") from None
     logger.info("trained horizon models on months <= %d", cutoff)
+    try:
+        choice = choose_model(
+            model, panel=panel, loans=loans, feats=feats, features=FEATURES, gbm=gbm,
+            cutoff=cutoff, full_t=full_t, test_rows=test_rows, score_rows=test_rows[:0],
+            budget=alert_budget, random_state=random_state, sequence_params=sequence_params,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise EarlyWarningDataError(f"cannot train the {model} model: {exc}") from None
+    model_ = choice.scorer
     lap("train")
     horizons, horizon_details = _evaluate_horizons(
-        feats, snaps, train_t.loc[train_rows], full_t, test_rows, model, alert_budget, random_state
+        feats, snaps, train_t.loc[train_rows], full_t, test_rows, model_, alert_budget, random_state
     )
     lap("evaluate and baselines")
     scored = feats.loc[test_rows, ["Loan_ID", "Month"]].copy()
-    p_alert = model.predict_proba_horizons(feats.loc[test_rows, list(FEATURES)])["P_3"]
+    p_alert = model_.predict_proba_horizons(feats.loc[test_rows, list(FEATURES)])["P_3"]
     scored["Flagged"] = flag_at_budget(
         p_alert.to_numpy(), scored["Month"].to_numpy(), scored["Loan_ID"].to_numpy(), alert_budget
     )
@@ -275,8 +295,10 @@ def run_early_warning(
         feats, snaps, train_t, full_t, cutoff, random_state
     )
     lap("survival and segments")
+    # The watchlist (and so a bundle) is scored by the GBM whatever the choice: the
+    # sequence model reads the payment panel, which WatchlistModel does not take yet.
     watch_model = _watchlist_model(
-        feats, full_t, model, view, segmenter, alert_budget, refit_for_watchlist
+        feats, full_t, gbm, view, segmenter, alert_budget, refit_for_watchlist
     )
     watchlist = watch_model.apply_features(feats, snaps, full_t, loans)
     watch_model.set_alert_threshold(watchlist)
@@ -290,6 +312,7 @@ def run_early_warning(
         },
         "concordance": _clean(round(c_index, 4)),
         "alert_budget": alert_budget,
+        "model_choice": choice.summary(),
         "seconds": round(seconds, 2),
     }
     details = {

@@ -286,6 +286,19 @@ class GBMScorer(_EncodedInput, _ScoreClassifier):
             state = dict(state)
             state["booster_"] = lgb.Booster(model_str=state["booster_"])
         self.__dict__.update(state)
+        if "booster_" in state:
+            # Rebuilt here, at load time, so that scoring never changes a loaded model.
+            self._build_paths()
+
+    def path_table(self) -> tuple[sparse.csr_matrix, np.ndarray]:
+        """Per leaf, the score moves credited to each feature along its path, and the
+        offset of each tree's first leaf (what :meth:`score_and_contributions` sums)."""
+        check_is_fitted(self, "booster_")
+        return self._leaf_table, self._leaf_offsets
+
+    def encode(self, X: object) -> np.ndarray:
+        """The float matrix the booster scores (categoricals encoded as at fit time)."""
+        return self._matrix(X)
 
     # -- scoring -------------------------------------------------------------------------------
     def _matrix(self, X: object) -> np.ndarray:
@@ -353,8 +366,6 @@ class GBMScorer(_EncodedInput, _ScoreClassifier):
     ) -> tuple[np.ndarray, np.ndarray]:
         """Log-odds score and contributions from a single pass through the trees."""
         matrix = self._matrix(X)
-        if not hasattr(self, "_leaf_table"):
-            self._build_paths()
         contributions = np.empty((len(matrix), self.n_features_in_), dtype=float)
         n_trees = len(self._leaf_offsets)
         for start in range(0, len(matrix), chunk_rows):

@@ -2,9 +2,12 @@
 
 A model file is a zip archive holding ``model.skops`` (the :class:`LoanScoringModel`
 persisted with skops) and ``card.json`` (the model card: SHA-256 of ``model.skops``, data
-fingerprint, features and their roles, metrics, library versions, date). Loading checks the
-hash, then lists the types skops would have to create and refuses any type outside
-:data:`TRUSTED_PREFIXES`, naming them.
+fingerprint, features and their roles, metrics, library versions, date, and
+``integrity_sha256``, the SHA-256 of the payload and the rest of the card together, so that
+neither can change alone). Loading checks both hashes, then lists the types skops would have
+to create and refuses any type outside :data:`TRUSTED_PREFIXES`, naming them, and finally
+refuses a payload that is not a :class:`LoanScoringModel` (a plain dict, another tool's
+scikit-learn model), whatever it contains.
 """
 
 from __future__ import annotations
@@ -21,14 +24,24 @@ from typing import Any
 import skops.io as sio
 
 from loanrecovery.exceptions import ModelFileError
+from loanrecovery.jsonable import to_jsonable
+from loanrecovery.modeling.scoring import LoanScoringModel
 
-__all__ = ["save_model", "load_model", "read_card", "file_fingerprint", "TRUSTED_PREFIXES"]
+__all__ = [
+    "save_model",
+    "load_model",
+    "read_card",
+    "file_fingerprint",
+    "integrity_hash",
+    "TRUSTED_PREFIXES",
+]
 
 logger = logging.getLogger(__name__)
 
 _MODEL = "model.skops"
 _CARD = "card.json"
-FORMAT = "loanrecovery-model/1"
+FORMAT = "loanrecovery-model/2"
+_INTEGRITY = "integrity_sha256"
 
 #: Types a model file may create: our own modelling classes and library data structures.
 TRUSTED_PREFIXES = (
@@ -65,6 +78,13 @@ def file_fingerprint(path: str | Path) -> dict[str, Any]:
     return {"file": Path(path).name, "sha256": digest.hexdigest(), "bytes": size}
 
 
+def integrity_hash(card: dict[str, Any], payload: bytes) -> str:
+    """SHA-256 of the payload and the card (without its own ``integrity_sha256``)."""
+    body = {k: v for k, v in card.items() if k != _INTEGRITY}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str, allow_nan=False)
+    return hashlib.sha256(payload + b"\0" + text.encode("utf-8")).hexdigest()
+
+
 def save_model(model: Any, path: str | Path, card: dict[str, Any]) -> dict[str, Any]:
     """Write ``model`` with skops and its card into ``path``; return the full card."""
     payload = sio.dumps(model)
@@ -78,13 +98,19 @@ def save_model(model: Any, path: str | Path, card: dict[str, Any]) -> dict[str, 
             "serialisation": "skops",
         }
     )
+    full = json.loads(json.dumps(to_jsonable(full)))  # as it will be read back
+    full[_INTEGRITY] = integrity_hash(full, payload)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
-        archive.writestr(_CARD, json.dumps(full, indent=2, default=str))
+        archive.writestr(_CARD, json.dumps(full, indent=2, allow_nan=False))
         archive.writestr(_MODEL, payload)
     logger.info("model written to %s (%d bytes)", path, path.stat().st_size)
     return full
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def _open(path: Path) -> tuple[dict[str, Any], bytes]:
@@ -98,15 +124,17 @@ def _open(path: Path) -> tuple[dict[str, Any], bytes]:
                     f"{path}: not a loanrecovery model file (expected {_CARD} and {_MODEL} "
                     f"inside, found {sorted(names)})"
                 )
-            card = json.loads(archive.read(_CARD))
+            card = json.loads(archive.read(_CARD), parse_constant=_no_constant)
             payload = archive.read(_MODEL)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
         raise ModelFileError(
             f"{path}: not a readable model file, truncated or damaged ({exc}); "
             "train it again with `loanrecovery train`"
         ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
         raise ModelFileError(f"{path}: the model card is not valid JSON ({exc})") from None
+    if not isinstance(card, dict):
+        raise ModelFileError(f"{path}: the model card is not a JSON object; refusing to load it")
     return card, payload
 
 
@@ -141,6 +169,11 @@ def load_model(path: str | Path) -> tuple[Any, dict[str, Any]]:
             f"({digest[:12]}... found, {str(card.get('model_sha256'))[:12]}... expected): "
             "the file was modified after training; refusing to load it"
         )
+    if card.get(_INTEGRITY) != integrity_hash(card, payload):
+        raise ModelFileError(
+            f"{path}: the model card does not match its integrity hash: the card (features, "
+            "target, metrics) was modified after training; refusing to load it"
+        )
     try:
         found = sio.get_untrusted_types(data=payload)
     except Exception as exc:  # skops raises many kinds on a damaged payload
@@ -154,4 +187,10 @@ def load_model(path: str | Path) -> tuple[Any, dict[str, Any]]:
         model = sio.loads(payload, trusted=found)
     except Exception as exc:  # a payload that passed the checks but fails to build
         raise ModelFileError(f"{path}: the model cannot be rebuilt ({exc})") from None
+    if not isinstance(model, LoanScoringModel):
+        raise ModelFileError(
+            f"{path}: the payload is a {type(model).__module__}.{type(model).__qualname__}, not "
+            "a loanrecovery scoring model; refusing to use it (train one with `loanrecovery "
+            "train`)"
+        )
     return model, card

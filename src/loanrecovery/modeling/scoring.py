@@ -208,12 +208,11 @@ class LoanScoringModel:
             model = champion.models_[name]
             part = None
             if isinstance(model, GBMScorer):
-                if not hasattr(model, "_leaf_table"):
-                    model._build_paths()
+                table, offsets = model.path_table()
                 part = _COMPILED_PATHS[model].leaf_sums(
                     self._gbm_matrix(model, X),
-                    model._leaf_table.toarray(),
-                    model._leaf_offsets,
+                    table.toarray(),
+                    offsets,
                     partial(_gbm_contributions, model, X),
                 )
             if part is None:
@@ -240,7 +239,7 @@ class LoanScoringModel:
         """The GBM's float32 matrix (directly from ``X`` when every feature is numeric)."""
         encoder = model.encoder_
         if encoder.categories_ or list(encoder.feature_names_in_) != list(X.columns):
-            return model._matrix(X)
+            return model.encode(X)
         matrix = np.array(X.to_numpy(), dtype=np.float32, order="C")
         matrix[~np.isfinite(matrix)] = np.nan
         return matrix
@@ -303,17 +302,7 @@ class LoanScoringModel:
     def _segments(self, X: pd.DataFrame) -> np.ndarray:
         if self.segmenter is None:
             return np.full(len(X), "", dtype=object)
-        segmenter = self.segmenter
-        if hasattr(segmenter, "kmeans_") and hasattr(segmenter, "cluster_to_label_"):
-            # RiskSegmenter.predict, with the cluster -> name lookup vectorised.
-            data = X[self.segment_features].to_numpy(dtype=float)
-            clusters = segmenter.kmeans_.predict(np.nan_to_num(segmenter.scaler_.transform(data)))
-            names = np.array(
-                [segmenter.cluster_to_label_[k] for k in range(segmenter.kmeans_.n_clusters)],
-                dtype=object,
-            )
-            return names[clusters]
-        return np.asarray(segmenter.predict(X[self.segment_features]), dtype=object)
+        return np.asarray(self.segmenter.predict(X[self.segment_features]), dtype=object)
 
 
 def _gbm_contributions(model: GBMScorer, X: pd.DataFrame, n_rows: int) -> np.ndarray:

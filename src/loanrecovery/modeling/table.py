@@ -29,9 +29,12 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from loanrecovery.contract.numbers import DECIMAL_COMMA, parse_numbers
 from loanrecovery.contract.schema import Role, columns_with_role
+from loanrecovery.contract.validate import REJECT_COLUMNS
 from loanrecovery.delinquency import DEFAULT_DPD, FUTURE_TARGET, closed_loans
 from loanrecovery.exceptions import DataFileError, DataQualityWarning
+from loanrecovery.modeling.table_checks import TableRejects, check_rows, header_rows
 
 __all__ = [
     "PreparedTable",
@@ -62,7 +65,10 @@ PROTECTED_PATTERN = re.compile(
     re.IGNORECASE,
 )
 _ID_NAME = re.compile(r"(^|[^a-z])(id|nr|no|num|number|key|code)$|_id$|^id", re.IGNORECASE)
-_NUMBER_JUNK = re.compile(r"[\s$€£¥,%]")
+#: Share of distinct values from which a text (or whole-number id-named) column is an id.
+_NEAR_UNIQUE = 0.95
+#: Mean length (characters) from which text is free text rather than categories.
+_LONG_TEXT = 60
 _DATE_HINT = re.compile(r"\d{1,4}[-/.][A-Za-z0-9]{1,3}[-/.]\d{1,4}")
 
 
@@ -126,6 +132,8 @@ class PreparedTable:
     time: pd.Series | None = None
     n_input_rows: int = 0
     leaks: dict[str, float] = field(default_factory=dict)
+    rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS))
+    value_problems: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def n_excluded(self) -> int:
@@ -242,12 +250,9 @@ def parse_target(
 
 
 def _parse_numbers(text: pd.Series) -> pd.Series:
-    """Text numbers (currency signs, thousands separators, percent, spaces) to floats."""
-    cleaned = text.astype(str).str.replace(_NUMBER_JUNK, "", regex=True)
-    negative = cleaned.str.startswith("(") & cleaned.str.endswith(")")
-    cleaned = cleaned.str.strip("()")
-    numbers = pd.to_numeric(cleaned, errors="coerce")
-    return numbers.where(~negative, -numbers)
+    """Text numbers to floats with the product's one parser
+    (:func:`~loanrecovery.contract.numbers.parse_numbers`); refused values become NaN."""
+    return parse_numbers(text).values
 
 
 def _looks_like_dates(text: pd.Series) -> bool:
@@ -260,21 +265,37 @@ def _looks_like_dates(text: pd.Series) -> bool:
     return bool(parsed.notna().mean() > 0.9)
 
 
+def _is_identifier(name: str, numbers: pd.Series) -> bool:
+    """Whole numbers, near-unique, in a column named like an identifier."""
+    present = numbers.dropna()
+    if present.empty or not _ID_NAME.search(name):
+        return False
+    values = present.to_numpy(dtype=float)
+    whole = float(np.mean(np.isfinite(values) & (np.mod(values, 1) == 0))) >= _NUMERIC_SHARE
+    return whole and present.nunique() >= _NEAR_UNIQUE * len(present)
+
+
 def _role_of_text(name: str, text: pd.Series, n_rows: int) -> str:
     present = text.dropna()
     if present.empty:
         return "constant"
-    numbers = _parse_numbers(present)
+    parsed = parse_numbers(present)
+    numbers = parsed.values
     if numbers.notna().mean() >= _NUMERIC_SHARE:
-        return "numeric text"
+        return "id" if _is_identifier(name, numbers) else "numeric text"
+    decimal_comma = (parsed.problems == DECIMAL_COMMA).mean()
+    if decimal_comma > 0 and numbers.notna().mean() + decimal_comma >= _NUMERIC_SHARE:
+        return "decimal comma"
     if _looks_like_dates(present):
         return "date"
     n_unique = present.nunique()
     if n_unique <= 1:
         return "constant"
-    if n_unique == len(present) and len(present) > 20:
+    if n_unique >= _NEAR_UNIQUE * len(present) and len(present) > 20:
         words = present.astype(str).str.split().str.len().mean()
         return "free text" if words >= 3 else "id"
+    if present.astype(str).str.len().mean() > _LONG_TEXT:
+        return "free text"
     if n_unique <= max(MAX_CATEGORIES, 0) or n_unique <= _MAX_CATEGORY_SHARE * n_rows:
         if n_unique <= MAX_CATEGORIES:
             return "categorical"
@@ -288,10 +309,8 @@ def _role_of_column(name: str, values: pd.Series, n_rows: int) -> str:
         present = values.dropna()
         if present.nunique() <= 1:
             return "constant"
-        is_integer = bool(np.all(np.mod(present.to_numpy(dtype=float), 1) == 0))
-        if is_integer and _ID_NAME.search(name) and present.nunique() >= 0.95 * len(present):
-            return "id"
-        return "numeric"
+        finite = present[np.isfinite(present.to_numpy(dtype=float))]
+        return "id" if _is_identifier(name, finite) else "numeric"
     if pd.api.types.is_datetime64_any_dtype(values):
         return "date"
     return _role_of_text(name, values, n_rows)
@@ -440,6 +459,41 @@ def _check_columns(frame: pd.DataFrame, names: list[str | None], source: str) ->
             )
 
 
+def _check_rows(
+    frame: pd.DataFrame,
+    target: str,
+    id_columns: tuple[str, ...],
+    drop: tuple[str, ...],
+    allow_protected: bool,
+    time_col: str | None,
+    strict: bool,
+) -> TableRejects:
+    """Rows out before modelling: header rows, malformed records, (strict) bad numbers."""
+    clean = frame.loc[~header_rows(frame)]
+    roles = column_roles(
+        clean,
+        target=target,
+        id_columns=tuple(id_columns),
+        drop=tuple(drop),
+        allow_protected=allow_protected,
+        time_col=time_col,
+    )
+    numeric = [name for name, role in roles.items() if role in {"numeric", "numeric text"}]
+    ids = [name for name, role in roles.items() if role == "id"]
+    return check_rows(frame, numeric, strict=strict, id_column=ids[0] if ids else None)
+
+
+def _report_problems(problems: dict[str, dict[str, int]], source: str, strict: bool) -> None:
+    for name, counts in problems.items():
+        listed = "; ".join(f"{count} {reason}" for reason, count in counts.items())
+        action = "rows rejected" if strict else "read as missing (--strict rejects the rows)"
+        warnings.warn(
+            f"{source}: numeric column {name!r}: {listed}; {action}",
+            DataQualityWarning,
+            stacklevel=3,
+        )
+
+
 def prepare_table(
     frame: pd.DataFrame,
     *,
@@ -452,6 +506,7 @@ def prepare_table(
     time_col: str | None = None,
     leak_threshold: float = LEAK_AUC,
     source: str = "data",
+    strict: bool = False,
 ) -> PreparedTable:
     """Turn a raw loan table into features and a 0/1 target (see the module docstring).
 
@@ -476,12 +531,21 @@ def prepare_table(
         Single-column AUC from which a column is dropped as a leak.
     source : str
         File name for messages.
+    strict : bool, default=False
+        Reject rows holding a value that is not a finite number in a numeric column (by
+        default such values are counted per column, reported, and read as missing).
 
     Returns
     -------
     PreparedTable
+        With ``rejects``: repeated header rows, malformed records and (``strict``) rows with
+        a refused number, in the contract's rejects layout.
     """
     _check_columns(frame, [target, time_col, *id_columns, *drop], source)
+    n_records = len(frame) + len(frame.attrs.get("malformed_rows", []))
+    checked = _check_rows(frame, target, id_columns, drop, allow_protected, time_col, strict)
+    frame = frame.loc[checked.keep].reset_index(drop=True)
+    _report_problems(checked.problems, source, strict)
     y_all, summary = parse_target(
         frame[target], positive=positive, negative=negative, source=source
     )
@@ -510,6 +574,15 @@ def prepare_table(
             stacklevel=2,
         )
     X = X.drop(columns=list(leaks))
+    commas = [name for name, role in roles.items() if role == "decimal comma"]
+    if commas:
+        raise DataFileError(
+            source,
+            f"numbers written with a decimal comma (e.g. {frame[commas[0]].dropna().iloc[0]!r}); "
+            "they would be read 100- or 1,000-fold wrong; convert the file to '.' as the decimal "
+            "mark (or drop the column with --drop)",
+            column=str(commas[0]),
+        )
     if X.shape[1] == 0:
         raise DataFileError(source, "no usable feature column is left after exclusions")
     excluded = {
@@ -540,6 +613,8 @@ def prepare_table(
         excluded=excluded,
         protected=protected,
         time=time,
-        n_input_rows=len(frame),
+        n_input_rows=n_records,
         leaks=leaks,
+        rejects=checked.rejects,
+        value_problems=checked.problems,
     )

@@ -30,6 +30,7 @@ def prepare_file(
     allow_protected: bool = False,
     time_col: str | None = None,
     delimiter: str | None = None,
+    strict: bool = False,
 ) -> tuple[pd.DataFrame, PreparedTable]:
     """Read a loan table and prepare it (roles, target, leak guard).
 
@@ -44,6 +45,8 @@ def prepare_file(
         As in :func:`~loanrecovery.modeling.table.prepare_table`.
     delimiter : str, optional
         CSV delimiter (default: detected).
+    strict : bool, default=False
+        Reject rows with a value that is not a finite number in a numeric column.
 
     Returns
     -------
@@ -68,6 +71,7 @@ def prepare_file(
         allow_protected=allow_protected,
         time_col=time_col,
         source=str(path),
+        strict=strict,
     )
     return frame, prepared
 

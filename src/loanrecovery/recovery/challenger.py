@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from loanrecovery.contract.numbers import parse_numbers
 from loanrecovery.exceptions import DataFileError
 
 __all__ = [
@@ -72,6 +73,20 @@ class ChallengerTest:
         return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in vars(self).items()}
 
 
+def _finite(frame: pd.DataFrame, column: str, source: str) -> pd.Series:
+    """A column of finite numbers, or an error naming the first row that is not one."""
+    parsed = parse_numbers(frame[column])
+    bad = parsed.problems.notna() | parsed.values.isna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataFileError(
+            source,
+            f"row {row + 2}: {frame[column].iloc[row]!r} is not a finite amount; expected a number",
+            column=column,
+        )
+    return parsed.values
+
+
 def compare_strategies(
     plan: pd.DataFrame,
     outcomes: pd.DataFrame,
@@ -97,8 +112,12 @@ def compare_strategies(
         missing = [c for c in cols if c not in frame.columns]
         if missing:
             raise DataFileError(name, f"missing column(s) {missing}; expected {list(cols)}")
+    outcomes = outcomes.assign(
+        Recovered_Amount=_finite(outcomes, "Recovered_Amount", source),
+        Cost=_finite(outcomes, "Cost", source),
+    )
     merged = plan[["Loan_ID", "Arm"]].merge(outcomes, on="Loan_ID", how="inner")
-    net = merged["Recovered_Amount"].astype(float) - merged["Cost"].astype(float)
+    net = merged["Recovered_Amount"] - merged["Cost"]
     champ = net[merged["Arm"] == "champion"].to_numpy()
     chall = net[merged["Arm"] == "challenger"].to_numpy()
     if champ.size < 2 or chall.size < 2:
@@ -127,16 +146,41 @@ def compare_strategies(
     )
 
 
-def expected_outcomes(plan: pd.DataFrame, truth: dict[str, Any]) -> pd.DataFrame:
+def expected_outcomes(
+    plan: pd.DataFrame, truth: dict[str, Any], *, source: str = "truth.json"
+) -> pd.DataFrame:
     """Outcomes of a plan on a simulated book: the simulator's expected 12-month recovery and
     cost of each account's assigned action (evaluation only: reads ``truth.json``).
 
     Accounts without an action, or not in the truth, get no row.
+
+    Raises
+    ------
+    DataFileError
+        ``truth`` is not a simulated book's truth (no ``potential_outcomes.snapshot``).
     """
-    snap = truth["potential_outcomes"]["snapshot"]
+    if not {"Loan_ID", "Action"} <= set(plan.columns):
+        raise DataFileError("plan", "expected Loan_ID and Action columns (optimize's plan.csv)")
+    snap = truth.get("potential_outcomes", {}) if isinstance(truth, dict) else None
+    snap = snap.get("snapshot") if isinstance(snap, dict) else None
+    if not isinstance(snap, dict) or not all(isinstance(v, dict) for v in snap.values()):
+        raise DataFileError(
+            source, "not a simulated book's truth.json (no potential_outcomes.snapshot)"
+        )
     rows = [
-        (lid, *snap[str(lid)][action])
+        (lid, *_pair(snap[str(lid)][action], source))
         for lid, action in zip(plan["Loan_ID"], plan["Action"], strict=True)
         if isinstance(action, str) and action in snap.get(str(lid), {})
     ]
     return pd.DataFrame(rows, columns=["Loan_ID", "Recovered_Amount", "Cost"])
+
+
+def _pair(value: Any, source: str) -> tuple[float, float]:
+    """(recovery, cost) of one action in the truth, both finite numbers."""
+    ok = isinstance(value, list | tuple) and len(value) == 2
+    ok = ok and all(isinstance(v, int | float) and math.isfinite(v) for v in value)
+    if not ok:
+        raise DataFileError(
+            source, f"outcome {value!r} is not a pair of finite numbers (recovery, cost)"
+        )
+    return float(value[0]), float(value[1])

@@ -1,0 +1,231 @@
+"""Throughput and latency of the recovery service, over loopback, on SQLite and PostgreSQL.
+
+For each backend: a fresh database, the simulated book imported (``--loans`` x ``--months``),
+a real ``loanrecovery serve`` process, then (each phase bounded by ``--seconds`` and a count):
+
+1. single events, one after another: events/s, p50/p99 latency;
+2. single events offered at ``--rate`` requests/s (open loop, 16 client threads): p50/p99;
+3. batches of ``--batch`` events: events/s;
+4. ``GET /loans/{id}`` and ``GET /queue`` at ``--rate`` requests/s: p50/p99.
+
+Without ``--bundle`` the server applies payments without re-scoring; with it, each payment
+re-scores its loan (``Bundle.apply_account``), which dominates the cost.
+
+Usage: python benchmarks/bench_service.py [--loans 10000] [--months 24] [--seconds 15]
+       [--rate 200] [--batch 500] [--bundle FILE] [--backends sqlite,postgresql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import numpy as np
+from sqlalchemy import create_engine, text
+
+from loanrecovery.contract.book import validate_book
+from loanrecovery.service.audit import SYSTEM
+from loanrecovery.service.auth import create_user, issue_token
+from loanrecovery.service.db import make_engine, make_sessionmaker, transaction, upgrade
+from loanrecovery.service.importer import import_book
+from loanrecovery.simulate import simulate_portfolio
+
+PG_ADMIN = os.environ.get(
+    "LOANRECOVERY_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _database(backend: str, folder: Path) -> tuple[str, str | None]:
+    name = f"lr_bench_{uuid.uuid4().hex[:8]}"
+    if backend == "sqlite":
+        return f"sqlite:///{folder / (name + '.db')}", None
+    engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name, name
+
+
+def _drop(name: str | None) -> None:
+    if name is None:
+        return
+    engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def _prepare(url: str, book) -> tuple[str, str, list[str]]:
+    engine = make_engine(url)
+    upgrade(engine)
+    factory = make_sessionmaker(engine)
+    with transaction(factory) as session:
+        manager = create_user(session, "bench-manager", "manager")
+        collector = create_user(session, "bench-collector", "collector", capacity=10**6)
+        tokens = issue_token(session, manager), issue_token(session, collector)
+    start = time.perf_counter()
+    with transaction(factory) as session:
+        import_book(session, book.loans, book.payments, book.collections, source="bench",
+                    actor=SYSTEM, capacity=10**6)  # fmt: skip
+    print(f"  import of {len(book.loans):,} loans: {time.perf_counter() - start:.1f} s")
+    engine.dispose()
+    return tokens[0], tokens[1], list(book.loans["Loan_ID"])
+
+
+def _event(loan_ids: list[str], rng: random.Random) -> dict:
+    return {
+        "event_id": uuid.uuid4().hex,
+        "loan_id": rng.choice(loan_ids),
+        "amount": round(rng.uniform(0.01, 2.0), 2),
+        "paid_at": datetime.now(UTC).isoformat(),
+    }
+
+
+def _pcts(latencies: list[float]) -> str:
+    arr = np.asarray(latencies) * 1000
+    return f"p50 {np.percentile(arr, 50):6.1f} ms  p99 {np.percentile(arr, 99):6.1f} ms"
+
+
+def _sequential(client: httpx.Client, loan_ids, seconds: float, limit: int) -> str:
+    rng = random.Random(1)
+    latencies = []
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds and len(latencies) < limit:
+        t0 = time.perf_counter()
+        answer = client.post("/payments", json=_event(loan_ids, rng))
+        latencies.append(time.perf_counter() - t0)
+        assert answer.status_code == 201, answer.text
+    rate = len(latencies) / (time.perf_counter() - start)
+    return f"{len(latencies):6d} events  {rate:8.1f} events/s  {_pcts(latencies)}"
+
+
+def _paced(client: httpx.Client, rate: float, seconds: float, request) -> str:
+    count = int(rate * seconds)
+    latencies: list[float] = []
+    lock = threading.Lock()
+    errors = []
+
+    def one(i: int, due: float) -> None:
+        delay = due - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        t0 = time.perf_counter()
+        answer = request(i)
+        with lock:
+            latencies.append(time.perf_counter() - t0)
+            if answer.status_code >= 300:
+                errors.append(answer.status_code)
+
+    start = time.perf_counter() + 0.2
+    with ThreadPoolExecutor(16) as pool:
+        for i in range(count):
+            pool.submit(one, i, start + i / rate)
+    achieved = count / (time.perf_counter() - start)
+    bad = f"  ({len(errors)} non-2xx)" if errors else ""
+    return (
+        f"{count:6d} requests offered at {rate:.0f}/s, {achieved:6.1f}/s done  "
+        f"{_pcts(latencies)}{bad}"
+    )
+
+
+def _batches(client: httpx.Client, loan_ids, size: int, seconds: float, limit: int) -> str:
+    rng = random.Random(2)
+    done = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds and done < limit:
+        answer = client.post("/payments/batch", json=[_event(loan_ids, rng) for _ in range(size)])
+        assert answer.status_code == 200, answer.text[:300]
+        done += size
+    rate = done / (time.perf_counter() - start)
+    return f"{done:6d} events in batches of {size}  {rate:8.1f} events/s"
+
+
+def run_backend(backend: str, book, args: argparse.Namespace, folder: Path) -> None:
+    url, name = _database(backend, folder)
+    print(f"\n== {backend} ==")
+    proc = None
+    try:
+        manager, collector, loan_ids = _prepare(url, book)
+        port = _free_port()
+        command = [sys.executable, "-m", "loanrecovery", "serve", "--db", url, "--port",
+                   str(port), "--sweep-seconds", "0"]  # fmt: skip
+        if args.bundle:
+            command += ["--bundle", str(args.bundle)]
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}/api/v1"
+        for _ in range(600):
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+        m = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {manager}"},
+                         timeout=120, limits=limits)  # fmt: skip
+        c = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {collector}"},
+                         timeout=120, limits=limits)  # fmt: skip
+        rng = random.Random(3)
+        print("  single, sequential  ", _sequential(m, loan_ids, args.seconds, 20_000))
+        print("  single, paced       ",
+              _paced(m, args.rate, args.seconds,
+                     lambda i: m.post("/payments", json=_event(loan_ids, rng))))  # fmt: skip
+        print("  batch               ",
+              _batches(m, loan_ids, args.batch, args.seconds, 200_000))  # fmt: skip
+        print("  GET /loans/{id}     ",
+              _paced(m, args.rate, args.seconds,
+                     lambda i: m.get(f"/loans/{loan_ids[i % len(loan_ids)]}")))  # fmt: skip
+        print("  GET /queue          ",
+              _paced(c, args.rate, args.seconds, lambda i: c.get("/queue")))  # fmt: skip
+        m.close()
+        c.close()
+    finally:
+        if proc is not None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        _drop(name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--loans", type=int, default=10_000)
+    parser.add_argument("--months", type=int, default=24)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--bundle", type=Path, default=None)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    args = parser.parse_args()
+    sim = simulate_portfolio(n_loans=args.loans, n_months=args.months, seed=42, truth=False)
+    book = validate_book(sim.loans, sim.payments, sim.collections, source="bench")
+    print(f"book: {len(book.loans):,} loans x {args.months} months; phases of at most "
+          f"{args.seconds:.0f} s; bundle: {args.bundle or 'none (no re-scoring)'}")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        for backend in args.backends.split(","):
+            run_backend(backend.strip(), book, args, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+"""``loanrecovery serve``: run the recovery service (HTTP API under /api/v1)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+import uvicorn
+
+from loanrecovery.cli._app import app, console, handle_errors
+from loanrecovery.cli._service_options import DB_OPTION, settings_for
+from loanrecovery.service.app import create_app
+from loanrecovery.service.db import redact
+
+
+@app.command("serve")
+@handle_errors
+def serve(
+    db: str | None = DB_OPTION,
+    bundle: Path | None = typer.Option(
+        None, "--bundle", help="A fitted bundle file; payments re-score loans with it."
+    ),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+    sweep_seconds: float | None = typer.Option(
+        None, "--sweep-seconds", min=0, help="Broken-promise sweep period (0: off)."
+    ),
+) -> None:
+    """Serve the API (OpenAPI at /openapi.json); stop with Ctrl-C."""
+
+    settings = settings_for(db, bundle=bundle, sweep_seconds=sweep_seconds)
+    application = create_app(settings)
+    console.print(f"serving {redact(settings.db)} on http://{host}:{port}/api/v1 (docs: /docs)")
+    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)

@@ -1,0 +1,146 @@
+"""The FastAPI application: ``create_app(settings)`` wires storage, the bundle, the ledger,
+the routers, metrics and the sweep."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from sqlalchemy import func, select
+
+from loanrecovery.bundle import load_bundle
+from loanrecovery.service.api import api_router, ops
+from loanrecovery.service.db import (
+    current_revision,
+    make_engine,
+    make_read_sessionmaker,
+    make_sessionmaker,
+    redact,
+)
+from loanrecovery.service.db.migrate import HEAD
+from loanrecovery.service.db.models import Case, OutboxRow, Suspense
+from loanrecovery.service.deps import Services
+from loanrecovery.service.errors import ServiceConfigError
+from loanrecovery.service.ledger import Ledger
+from loanrecovery.service.metrics import Metrics
+from loanrecovery.service.scoring import Scorer
+from loanrecovery.service.settings import Settings
+from loanrecovery.service.sweep import SweepThread
+
+__all__ = ["create_app", "load_scorer"]
+
+logger = logging.getLogger(__name__)
+
+
+def load_scorer(path: Path | None) -> Scorer | None:
+    """Load a fitted bundle file into a :class:`Scorer` (None without a file).
+
+    Raises
+    ------
+    ServiceConfigError
+        If the file does not exist.
+    """
+    if path is None:
+        return None
+    if not Path(path).is_file():
+        raise ServiceConfigError(f"bundle file {path} does not exist")
+    return Scorer(load_bundle(path))
+
+
+def _depths(factory: Any) -> Callable[[], dict[str, float]]:
+    def read() -> dict[str, float]:
+        with factory() as s:
+            open_cases = s.scalar(select(func.count()).select_from(Case).where(Case.is_open))
+            unassigned = s.scalar(
+                select(func.count())
+                .select_from(Case)
+                .where(Case.is_open, Case.assigned_to.is_(None))
+            )
+            held = s.scalar(
+                select(func.count()).select_from(Suspense).where(Suspense.released_at.is_(None))
+            )
+            outbox = s.scalar(
+                select(func.count()).select_from(OutboxRow).where(OutboxRow.delivered_at.is_(None))
+            )
+        return {
+            "open_cases": float(open_cases or 0),
+            "unassigned_cases": float(unassigned or 0),
+            "suspense": float(held or 0),
+            "outbox": float(outbox or 0),
+        }
+
+    return read
+
+
+def create_app(settings: Settings | None = None, *, scorer: Scorer | None = None) -> FastAPI:
+    """Build the app.
+
+    Raises
+    ------
+    ServiceConfigError
+        If the database is not at the newest migration (run ``loanrecovery db upgrade``).
+    """
+    settings = settings or Settings()
+    engine = make_engine(settings.db)
+    revision = current_revision(engine)
+    if revision != HEAD:
+        raise ServiceConfigError(
+            f"database {redact(settings.db)} is at revision {revision or 'none'}, not {HEAD}: "
+            "run `loanrecovery db upgrade` first"
+        )
+    if scorer is None:
+        scorer = load_scorer(settings.bundle)
+    factory = make_sessionmaker(engine)
+    reader = make_read_sessionmaker(engine)
+    services = Services(
+        settings=settings,
+        factory=factory,
+        reader=reader,
+        ledger=Ledger(factory, scorer=scorer, capacity=settings.collector_capacity, reader=reader),
+        scorer=scorer,
+        metrics=Metrics(_depths(reader)),
+        dialect=engine.dialect.name,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        sweeper = None
+        if settings.sweep_seconds > 0:
+            sweeper = SweepThread(factory, settings.sweep_seconds, settings.collector_capacity)
+            sweeper.start()
+        try:
+            yield
+        finally:
+            if sweeper is not None:
+                sweeper.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="loanrecovery service",
+        version="1",
+        description="Payments as they arrive, risk scores, cases, promises, alerts and audit.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.include_router(api_router)
+    app.include_router(ops.router)
+
+    @app.middleware("http")
+    async def measure(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        name = getattr(route, "path", "unmatched")
+        services.metrics.requests.labels(name, request.method, str(response.status_code)).inc()
+        services.metrics.latency.labels(name).observe(time.perf_counter() - start)
+        return response
+
+    logger.info("service on %s, bundle %s", redact(settings.db), scorer and scorer.bundle_id)
+    return app

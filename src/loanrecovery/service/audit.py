@@ -1,0 +1,47 @@
+"""The audit trail: one appended row per change, in the change's own transaction.
+
+There is no function here (or anywhere in the service) that updates or deletes an audit row,
+and the database refuses both (triggers created by the migration).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from loanrecovery.service.db.models import AuditRow
+
+__all__ = ["record", "SYSTEM"]
+
+#: The actor of changes made by the service itself (imports, sweeps, automatic cases).
+SYSTEM = "system"
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str | int,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Append one audit row: who (``actor``), what (``action`` on ``entity``), before, after.
+
+    Personal data must not be passed in ``before``/``after``: callers pass ids, amounts,
+    statuses and scores only.
+    """
+    session.add(
+        AuditRow(
+            at=datetime.now(UTC),
+            actor=actor,
+            action=action,
+            entity=entity,
+            entity_id=str(entity_id),
+            before=before,
+            after=after,
+        )
+    )

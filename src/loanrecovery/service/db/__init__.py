@@ -1,0 +1,22 @@
+"""Storage of the service: table models, engines and the Alembic migrations."""
+
+from loanrecovery.service.db.engine import (
+    is_sqlite,
+    make_engine,
+    make_read_sessionmaker,
+    make_sessionmaker,
+    redact,
+    transaction,
+)
+from loanrecovery.service.db.migrate import current_revision, upgrade
+
+__all__ = [
+    "current_revision",
+    "is_sqlite",
+    "make_engine",
+    "make_read_sessionmaker",
+    "make_sessionmaker",
+    "redact",
+    "transaction",
+    "upgrade",
+]

@@ -1,0 +1,310 @@
+"""SQLAlchemy 2 table models of the service.
+
+The Alembic migrations in ``db/migrations`` create exactly these tables; a test checks that
+the two agree. Money is stored as floats in the book's currency; times as UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "Base",
+    "Meta",
+    "Borrower",
+    "Loan",
+    "PanelMonth",
+    "CollectionAction",
+    "PaymentEvent",
+    "Suspense",
+    "Case",
+    "Promise",
+    "Activity",
+    "PlanItem",
+    "Score",
+    "Alert",
+    "User",
+    "ApiToken",
+    "AuditRow",
+    "OutboxRow",
+    "OPEN_CASE_STATUSES",
+]
+
+#: An auto-incrementing 64-bit key (SQLite needs plain INTEGER for its rowid alias).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+#: Case statuses that count as open (one open case per loan).
+OPEN_CASE_STATUSES = ("Open", "In Progress", "Promise to Pay", "Broken PTP", "Hardship Requested")
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Meta(Base):
+    """Key/value facts about the stored book (as-of month, calendar anchor, bundle id)."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Borrower(Base):
+    """A borrower; personal data (names, phones, e-mails) only here, never logged."""
+
+    __tablename__ = "borrowers"
+    borrower_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    utc_offset: Mapped[int | None] = mapped_column(Integer)
+    contact_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    personal: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Loan(Base):
+    """A loan: its contract row (``data``, the loans.csv layout) and its current state."""
+
+    __tablename__ = "loans"
+    loan_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    borrower_id: Mapped[str | None] = mapped_column(ForeignKey("borrowers.borrower_id"))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    outstanding: Mapped[float] = mapped_column(Float)
+    days_past_due: Mapped[int] = mapped_column(Integer)
+    panel_month: Mapped[int | None] = mapped_column(Integer)
+    emi: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PanelMonth(Base):
+    """One month of the payment panel (payments.csv layout)."""
+
+    __tablename__ = "panel"
+    loan_id: Mapped[str] = mapped_column(ForeignKey("loans.loan_id"), primary_key=True)
+    month: Mapped[int] = mapped_column(Integer, primary_key=True)
+    amount_due: Mapped[float] = mapped_column(Float)
+    amount_paid: Mapped[float] = mapped_column(Float)
+    days_past_due: Mapped[float] = mapped_column(Float)
+    outstanding_balance: Mapped[float] = mapped_column(Float)
+
+
+class CollectionAction(Base):
+    """One past collection action (collections.csv layout)."""
+
+    __tablename__ = "collection_actions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    loan_id: Mapped[str] = mapped_column(ForeignKey("loans.loan_id"), index=True)
+    month: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(64))
+    cost: Mapped[float] = mapped_column(Float)
+    recovered_amount: Mapped[float] = mapped_column(Float)
+    __table_args__ = (UniqueConstraint("loan_id", "month", "action", name="uq_collection"),)
+
+
+class PaymentEvent(Base):
+    """Every payment event received, once per ``(source, event_id)``: the idempotency ledger.
+
+    ``state`` is ``applied`` or ``suspense`` (loan unknown when it arrived).
+    """
+
+    __tablename__ = "payment_events"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(128))
+    loan_id: Mapped[str] = mapped_column(String(64), index=True)
+    amount: Mapped[float] = mapped_column(Float)
+    paid_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    state: Mapped[str] = mapped_column(String(16))
+    applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    panel_month: Mapped[int | None] = mapped_column(Integer)
+    received_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    __table_args__ = (UniqueConstraint("source", "event_id", name="uq_payment_source_event"),)
+
+
+class Suspense(Base):
+    """A payment held because its loan was unknown; resolved when the loan arrives."""
+
+    __tablename__ = "suspense"
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payment_events.id"), primary_key=True)
+    loan_id: Mapped[str] = mapped_column(String(64), index=True)
+    held_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Case(Base):
+    """A collection case; at most one open case per loan."""
+
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    loan_id: Mapped[str] = mapped_column(ForeignKey("loans.loan_id"), index=True)
+    status: Mapped[str] = mapped_column(String(32))
+    bucket: Mapped[str] = mapped_column(String(16))
+    days_past_due: Mapped[int] = mapped_column(Integer)
+    priority: Mapped[float] = mapped_column(Float, default=0.0)
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    next_action_date: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    __table_args__ = (
+        Index(
+            "uq_one_open_case_per_loan",
+            "loan_id",
+            unique=True,
+            sqlite_where=text("is_open"),
+            postgresql_where=text("is_open"),
+        ),
+    )
+
+
+class Promise(Base):
+    """A promise to pay: Open, Kept, Partial or Broken."""
+
+    __tablename__ = "promises"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    loan_id: Mapped[str] = mapped_column(String(64), index=True)
+    promised_date: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    amount: Mapped[float] = mapped_column(Float)
+    paid: Mapped[float] = mapped_column(Float, default=0.0)
+    status: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Activity(Base):
+    """A contact with the borrower and its outcome."""
+
+    __tablename__ = "activities"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PlanItem(Base):
+    """The recommended action for a loan, from a scoring run, with its priority."""
+
+    __tablename__ = "plan_items"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    loan_id: Mapped[str] = mapped_column(ForeignKey("loans.loan_id"), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    why: Mapped[str] = mapped_column(Text, default="")
+    expected_gain: Mapped[float | None] = mapped_column(Float)
+    priority: Mapped[float] = mapped_column(Float)
+    bundle_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    current: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Score(Base):
+    """One scoring of a loan by a bundle (history kept; the newest row is current)."""
+
+    __tablename__ = "scores"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    loan_id: Mapped[str] = mapped_column(ForeignKey("loans.loan_id"))
+    bundle_id: Mapped[str] = mapped_column(String(64))
+    as_of: Mapped[int | None] = mapped_column(Integer)
+    scored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(32))
+    segment: Mapped[str] = mapped_column(String(64))
+    pd_3m: Mapped[float | None] = mapped_column(Float)
+    pd_6m: Mapped[float | None] = mapped_column(Float)
+    pd_12m: Mapped[float | None] = mapped_column(Float)
+    risk_band: Mapped[str | None] = mapped_column(String(32))
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    recommended_action: Mapped[str | None] = mapped_column(String(64))
+    action_why: Mapped[str | None] = mapped_column(Text)
+    expected_gain: Mapped[float | None] = mapped_column(Float)
+    on_watchlist: Mapped[bool] = mapped_column(Boolean, default=False)
+    __table_args__ = (Index("ix_scores_loan_newest", "loan_id", "id"),)
+
+
+class Alert(Base):
+    """Something a manager should see: a loan entering the watchlist or a higher risk band,
+    or a broken promise."""
+
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    loan_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class User(Base):
+    """A person or system using the API, with one role."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiToken(Base):
+    """An API token, stored as its SHA-256 hash (the token itself is shown once)."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditRow(Base):
+    """One change: who, when, what, before and after. Append-only (database triggers)."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(128))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class OutboxRow(Base):
+    """A message to deliver, written in the same transaction as the change that caused it."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(128))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    __table_args__ = (
+        Index(
+            "ix_outbox_pending",
+            "id",
+            sqlite_where=text("delivered_at IS NULL"),
+            postgresql_where=text("delivered_at IS NULL"),
+        ),
+    )

@@ -1,0 +1,112 @@
+"""FastAPI dependencies, defined once: the database session, the services and the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session, sessionmaker
+
+from loanrecovery.service.auth import PERMISSIONS, user_for_token
+from loanrecovery.service.db.models import User
+from loanrecovery.service.ledger import Ledger
+from loanrecovery.service.metrics import Metrics
+from loanrecovery.service.scoring import Scorer
+from loanrecovery.service.settings import Settings
+
+__all__ = [
+    "Services",
+    "get_services",
+    "get_db",
+    "current_user",
+    "require",
+    "DbSession",
+    "WriteSession",
+    "get_writer",
+    "CurrentUser",
+    "ServicesDep",
+]
+
+
+@dataclass
+class Services:
+    """What the routers share, built once by the app."""
+
+    settings: Settings
+    factory: sessionmaker[Session]
+    reader: sessionmaker[Session]
+    ledger: Ledger
+    scorer: Scorer | None
+    metrics: Metrics
+    dialect: str
+
+
+def get_services(request: Request) -> Services:
+    """The app's shared services."""
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_db(services: ServicesDep) -> Iterator[Session]:
+    """A read-only session for one request."""
+    with services.reader() as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(get_db)]
+
+
+def get_writer(services: ServicesDep) -> Iterator[Session]:
+    """A session for a request that writes (open its transaction with ``begin``)."""
+    with services.factory() as session:
+        yield session
+
+
+WriteSession = Annotated[Session, Depends(get_writer)]
+
+_bearer = HTTPBearer(auto_error=False, description="An API token from `loanrecovery users add`.")
+
+
+def current_user(
+    db: DbSession,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    """The user holding the request's bearer token (401 without a valid, live one)."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "a bearer token is required",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    user = user_for_token(db, credentials.credentials)
+    db.commit()  # end the read transaction (objects stay loaded); writes begin their own
+    if user is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "token unknown or revoked",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require(permission: str) -> Callable[..., Any]:
+    """A dependency letting through only the roles that hold ``permission`` (403 otherwise)."""
+    allowed = PERMISSIONS[permission]
+
+    def check(user: CurrentUser) -> User:
+        if user.role not in allowed:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"role {user.role!r} may not {permission}"
+            )
+        return user
+
+    return check

@@ -1,0 +1,65 @@
+"""Prometheus metrics of one server process: requests, latencies, events ingested, and queue
+depths read from the database at scrape time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+__all__ = ["Metrics", "CONTENT_TYPE"]
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class _Depths(Collector):
+    def __init__(self, read: Callable[[], dict[str, float]]) -> None:
+        self.read = read
+
+    def collect(self) -> Iterable[Metric]:
+        family = GaugeMetricFamily(
+            "loanrecovery_queue_depth", "Items waiting, by queue", labels=["queue"]
+        )
+        for name, value in self.read().items():
+            family.add_metric([name], value)
+        yield family
+
+
+class Metrics:
+    """The metrics of one app, in a registry of its own.
+
+    Parameters
+    ----------
+    depths : callable
+        Returns the current queue depths by name (open cases, unassigned cases, suspense,
+        undelivered outbox messages).
+    """
+
+    def __init__(self, depths: Callable[[], dict[str, float]]) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "loanrecovery_http_requests",
+            "HTTP requests by route, method and status",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "loanrecovery_http_request_seconds",
+            "HTTP request latency by route",
+            ["route"],
+            buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
+            registry=self.registry,
+        )
+        self.events = Counter(
+            "loanrecovery_payment_events",
+            "Payment events ingested, by outcome",
+            ["status"],
+            registry=self.registry,
+        )
+        self.registry.register(_Depths(depths))
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition."""
+        return generate_latest(self.registry)

@@ -1,0 +1,59 @@
+"""The service's commands: db upgrade, import, users add|revoke, serve's refusal to start on
+an unmigrated database."""
+
+from __future__ import annotations
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from loanrecovery.cli import app
+from loanrecovery.service.auth import user_for_token
+from loanrecovery.service.db import make_engine, make_sessionmaker
+
+runner = CliRunner()
+
+
+def _run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_upgrade_import_users_and_revoke(fresh_db, small_book, tmp_path):
+    folder = tmp_path / "book"
+    folder.mkdir()
+    loans = small_book.loans.head(30).astype({"Age": "object"})
+    loans.loc[loans.index[0], "Age"] = "not a number"
+    loans.to_csv(folder / "loans.csv", index=False)
+    small_book.payments[small_book.payments["Loan_ID"].isin(loans["Loan_ID"])].to_csv(
+        folder / "payments.csv", index=False
+    )
+    assert _run("db", "upgrade", "--db", fresh_db).exit_code == 0
+    first = _run("import", "--data", str(folder), "--db", fresh_db,
+                 "--rejects", str(tmp_path / "rej"))  # fmt: skip
+    assert first.exit_code == 0, first.output
+    assert "loans: 30 rows in, 29 accepted, 1 rejected" in first.output
+    rejects = pd.read_csv(tmp_path / "rej" / "rejects.csv")
+    assert list(rejects["Column"]) == ["Age"]
+    again = _run("import", "--data", str(folder), "--db", fresh_db,
+                 "--rejects", str(tmp_path / "rej"))  # fmt: skip
+    assert "nothing changed" in again.output
+    added = _run("users", "add", "ann", "--role", "collector", "--db", fresh_db)
+    assert added.exit_code == 0, added.output
+    token = added.output.strip().splitlines()[-1]
+    engine = make_engine(fresh_db)
+    factory = make_sessionmaker(engine)
+    with factory() as session:
+        user = user_for_token(session, token)
+        assert user is not None and user.name == "ann" and user.role == "collector"
+    assert _run("users", "add", "ann", "--role", "collector", "--db", fresh_db).exit_code == 2
+    bad_role = _run("users", "add", "bob", "--role", "boss", "--db", fresh_db)
+    assert bad_role.exit_code == 2 and "role 'boss'" in bad_role.output
+    assert _run("users", "revoke", "ann", "--db", fresh_db).exit_code == 0
+    with factory() as session:
+        assert user_for_token(session, token) is None
+    engine.dispose()
+
+
+def test_serve_refuses_an_unmigrated_database(databases):
+    result = _run("serve", "--db", databases.new("sqlite"), "--port", "1")
+    assert result.exit_code == 2
+    assert "loanrecovery db upgrade" in result.output

@@ -1,0 +1,88 @@
+"""Re-scoring on each payment with a fitted bundle, against a real server started with
+``--bundle``: the loan view carries the score, and entering the watchlist raises an alert
+(written with an outbox message in the payment's transaction)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from loanrecovery.bundle import fit_bundle, load_bundle, save_bundle
+from loanrecovery.contract.book import Book, validate_book
+from loanrecovery.service.db import make_engine, make_sessionmaker
+from loanrecovery.service.db.models import OutboxRow
+from loanrecovery.simulate import simulate_portfolio
+
+from .conftest import Server, prepare_database  # type: ignore[import-not-found]
+
+
+@pytest.fixture(scope="session")
+def fit_book() -> Book:
+    """The book the test bundle is fitted on (1,500 loans x 18 months)."""
+    sim = simulate_portfolio(n_loans=1500, n_months=18, seed=5, truth=False)
+    return validate_book(sim.loans, sim.payments, sim.collections, source="bundle test book")
+
+
+@pytest.fixture(scope="session")
+def bundle_file(fit_book: Book, tmp_path_factory: pytest.TempPathFactory):
+    """A bundle fitted once per session."""
+    path = tmp_path_factory.mktemp("bundle") / "test.bundle"
+    save_bundle(fit_bundle(fit_book), path)
+    return path
+
+
+def _watched_loan(bundle_file, book: Book) -> str:
+    """A delinquent loan of ``book`` that the bundle puts on the watchlist."""
+    bundle = load_bundle(bundle_file)
+    listed = bundle.watchlist.apply(book.payments, book.loans)
+    candidates = listed.loc[listed["P3"].map(bundle.watchlist.alerted), "Loan_ID"].head(10)
+    for loan_id in candidates:
+        one = book.account(loan_id)
+        result = bundle.apply_account(one.loans.iloc[0].to_dict(), one.payments, one.collections)
+        if result.on_watchlist:
+            return str(loan_id)
+    pytest.fail("no loan of the test book is on the watchlist")
+
+
+def test_payments_rescore_the_loan_and_alert_on_entering_the_watchlist(
+    fresh_db, bundle_file, fit_book, tmp_path
+):
+    tokens, _ = prepare_database(fresh_db, fit_book)
+    loan_id = _watched_loan(bundle_file, fit_book)
+    server = Server(db=fresh_db, log=tmp_path / "scored.log", extra=["--bundle", str(bundle_file)])
+    server.start()
+    try:
+        with server.client(tokens["manager"]) as m:
+            health = m.get("/healthz").json()
+            before = m.get(f"/loans/{loan_id}").json()
+            for _ in range(2):
+                paid = m.post("/payments", json={
+                    "event_id": uuid.uuid4().hex, "loan_id": loan_id, "amount": 1.0,
+                    "paid_at": datetime.now(UTC).isoformat()})  # fmt: skip
+                assert paid.status_code == 201, paid.text
+            loan = m.get(f"/loans/{loan_id}").json()
+            alerts = m.get("/alerts").json()
+            watchlist = m.get("/watchlist").json()
+            scored = m.get("/audit", params={"action": "loan.scored", "entity_id": loan_id}).json()
+    finally:
+        server.stop()
+    assert health["bundle_id"] == load_bundle(bundle_file).manifest["bundle_id"]
+    assert before["scored_at"] is None
+    assert loan["scored_at"] is not None and loan["bundle_id"] == health["bundle_id"]
+    assert 0.0 <= loan["pd_6m"] <= 1.0
+    assert loan["reasons"] and all(isinstance(r, str) and r for r in loan["reasons"])
+    assert loan["recommended_action"] and loan["segment"] and loan["status"]
+    assert loan["on_watchlist"] is True
+    assert loan_id in [w["loan_id"] for w in watchlist]
+    entered = [a for a in alerts if a["loan_id"] == loan_id and a["kind"] == "watchlist"]
+    assert len(entered) == 1  # the second payment keeps it on the list: no second alert
+    assert len(scored) == 2
+    engine = make_engine(fresh_db)
+    with make_sessionmaker(engine)() as session:
+        messages = session.scalars(select(OutboxRow).where(OutboxRow.topic == "alert")).all()
+    engine.dispose()
+    assert any(m.payload["loan_id"] == loan_id and m.payload["kind"] == "watchlist"
+               for m in messages)  # fmt: skip

@@ -1,0 +1,87 @@
+"""Storage on SQLite and PostgreSQL: migrations, append-only audit, idempotent import."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.exc import DBAPIError
+
+from loanrecovery.service.audit import SYSTEM
+from loanrecovery.service.db import current_revision, make_engine, make_sessionmaker, transaction
+from loanrecovery.service.db import upgrade as run_upgrade
+from loanrecovery.service.db.models import AuditRow, Base, Case, Loan, PanelMonth
+from loanrecovery.service.errors import ServiceConfigError
+from loanrecovery.service.importer import import_book
+
+
+def test_migration_creates_exactly_the_model_tables_and_is_repeatable(fresh_db):
+    engine = make_engine(fresh_db)
+    assert current_revision(engine) is None
+    assert run_upgrade(engine) == "0001"
+    assert run_upgrade(engine) == "0001"
+    tables = set(inspect(engine).get_table_names()) - {"alembic_version"}
+    assert tables == set(Base.metadata.tables)
+    for name, table in Base.metadata.tables.items():
+        columns = {c["name"] for c in inspect(engine).get_columns(name)}
+        assert columns == set(table.columns.keys()), name
+    engine.dispose()
+
+
+def test_sqlite_runs_in_wal_mode(databases):
+    engine = make_engine(databases.new("sqlite"))
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    engine.dispose()
+
+
+@pytest.mark.parametrize("statement", ["UPDATE audit_log SET actor = 'someone else'",
+                                       "DELETE FROM audit_log"])  # fmt: skip
+def test_the_database_refuses_to_change_audit_rows(fresh_db, small_book, statement):
+    engine = make_engine(fresh_db)
+    run_upgrade(engine)
+    factory = make_sessionmaker(engine)
+    with transaction(factory) as session:
+        import_book(session, small_book.loans.head(20), None, None, source="t", actor=SYSTEM,
+                    capacity=5)  # fmt: skip
+    with factory() as session:
+        before = session.scalars(select(AuditRow).order_by(AuditRow.id)).all()
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+        conn.execute(text(statement))
+    with factory() as session:
+        after = session.scalars(select(AuditRow).order_by(AuditRow.id)).all()
+    assert [(r.id, r.actor, r.action) for r in after] == [(r.id, r.actor, r.action) for r in before]
+    assert len(after) > 0
+    engine.dispose()
+
+
+def _counts(factory) -> dict[str, int]:
+    with factory() as session:
+        return {
+            model.__tablename__: int(session.scalar(select(func.count()).select_from(model)) or 0)
+            for model in (Loan, PanelMonth, Case, AuditRow)
+        }
+
+
+def test_importing_the_same_book_twice_changes_nothing(fresh_db, small_book):
+    engine = make_engine(fresh_db)
+    run_upgrade(engine)
+    factory = make_sessionmaker(engine)
+    args = (small_book.loans, small_book.payments, small_book.collections)
+    with transaction(factory) as session:
+        first = import_book(session, *args, source="t", actor=SYSTEM, capacity=5)
+    counts = _counts(factory)
+    with transaction(factory) as session:
+        second = import_book(session, *args, source="t", actor=SYSTEM, capacity=5)
+    assert first.changed and not second.changed
+    assert first.inserted["loans"] == len(small_book.loans) == counts["loans"]
+    assert counts["panel"] == len(small_book.payments)
+    assert _counts(factory) == counts
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql://x@y/z", "sqlite://", "sqlite:////no/such/folder/x.db", "not a url"]
+)
+def test_unusable_database_urls_get_a_clear_error(url):
+    with pytest.raises(ServiceConfigError, match="database URL"):
+        make_engine(url)
