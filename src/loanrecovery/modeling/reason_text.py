@@ -3,8 +3,10 @@
 Every reason a reader sees is written here. The loan table's canonical features
 (:mod:`loanrecovery.features`) have their own sentences ("3 missed payments", "instalment takes
 48% of monthly income", "no collateral"); the one-hot columns of a categorical are read as one
-reason ("self-employed borrower"); the payment-panel features of early warning are written by
-:func:`loanrecovery.early_warning.watchlist.describe_reason`. Columns of any other table get a
+reason ("self-employed borrower"). The payment-panel features of early warning have their
+own catalogue, :func:`loanrecovery.early_warning.watchlist.describe_reason` with
+:func:`~loanrecovery.early_warning.watchlist.reason_allowed` (early warning depends on this
+package, so this module cannot import it). Columns of any other table get a
 humanized name and, for numbers, where the value sits in the training population ("higher than
 92% of training loans").
 
@@ -313,16 +315,6 @@ def _collateral_group(where: dict[str, int]) -> ReasonGroup:
     return ReasonGroup(tuple(where[n] for n in names), text, allows)
 
 
-def _panel(name: str, col: int) -> ReasonGroup:
-    from loanrecovery.early_warning.watchlist import describe_reason, reason_allowed
-
-    return ReasonGroup(
-        (col,),
-        lambda values: describe_reason(name, float(values[0])),
-        lambda values, raises: reason_allowed(name, float(values[0]), raises),
-    )
-
-
 def reason_groups(
     frame: pd.DataFrame, reference: dict[str, np.ndarray] | None = None
 ) -> list[ReasonGroup]:
@@ -331,13 +323,10 @@ def reason_groups(
     Parameters
     ----------
     frame : DataFrame
-        The model matrix (canonical loan features, early-warning panel features or the
-        columns of any table).
+        The model matrix (canonical loan features or the columns of any table).
     reference : dict, optional
         :func:`fit_reference` of the training data (directions and percentiles).
     """
-    from loanrecovery.early_warning.features import FEATURE_LABELS
-
     ref = reference or {}
     names = [str(c) for c in frame.columns]
     where = {n: i for i, n in enumerate(names)}
@@ -360,8 +349,6 @@ def reason_groups(
         elif name in _COLLATERAL_GROUP:
             done.update(_COLLATERAL_GROUP)
             groups.append(_collateral_group(where))
-        elif name not in _CANONICAL and name in FEATURE_LABELS:
-            groups.append(_panel(name, i))
         else:
             groups.append(_single(name, i, frame, ref))
     for base, entries in onehots.items():
