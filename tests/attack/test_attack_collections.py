@@ -67,7 +67,7 @@ def test_broken_histories_are_conserved_plausible_and_order_free(
     assert (accepted["Month"] <= 18).all()
     ratio = accepted["Recovered_Amount"] / accepted["Balance_At_Action"].where(lambda b: b > 0)
     assert not (ratio > MAX_RECOVERY_FACTOR).any()
-    assert not accepted["Action_ID"].duplicated().any()
+    assert not accepted["Action_ID"].dropna().duplicated().any()  # missing ids are allowed
     again = validate_collections(
         shuffled(broken, seed), source="collections.csv", loan_ids=loan_ids, as_of=18
     )
@@ -91,8 +91,11 @@ def test_optimize_on_broken_histories_exits_cleanly(
     outcome = invoke(["optimize", "--data", folder, "--out", folder / "out"])
     if all_bad:
         assert outcome.exit_code == 2
-        rejects = pd.read_csv(folder / "out" / "collection_rejects.csv")
-        assert len(rejects) == len(broken)
+        if "no row passed the data contract" in outcome.stderr:
+            rejects = pd.read_csv(folder / "out" / "collection_rejects.csv")
+            assert len(rejects) == len(broken)
+        else:  # a whole-file problem drawn as well (a column lost, a broken header)
+            assert "collections.csv" in outcome.stderr, outcome.stderr
     if outcome.exit_code == 0:
         plan = pd.read_csv(folder / "out" / "plan.csv")
         numeric = plan.select_dtypes("number").to_numpy(dtype=float)
