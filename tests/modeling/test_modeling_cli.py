@@ -139,3 +139,27 @@ def test_score_refuses_a_damaged_model(table_csv: Path, tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "truncated or damaged" in result.output
+
+
+def test_score_counts_values_that_are_not_numbers_per_column(
+    table_csv: Path, tmp_path: Path
+) -> None:
+    model = tmp_path / "model.lrm"
+    train = ["train", "--data", str(table_csv), "--target", "TARGET_LABEL_BAD=1",
+             "--model-out", str(model), "--folds", "2", "--drop", "Year"]  # fmt: skip
+    assert runner.invoke(app, train).exit_code == 0
+    frame = pd.read_csv(table_csv, dtype=str)
+    frame.loc[[5, 6], "Utilisation"] = ["inf", "lots"]
+    broken = tmp_path / "broken.csv"
+    frame.to_csv(broken, index=False)
+    scored = tmp_path / "scored.csv"
+    args = ["score", "--data", str(broken), "--model", str(model), "--out", str(scored)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "'Utilisation'" in result.output and "read as missing" in result.output
+    assert len(pd.read_csv(scored)) == 600
+    result = runner.invoke(app, [*args, "--strict"])
+    assert result.exit_code == 0, result.output
+    rejects = pd.read_csv(tmp_path / "scored_rejects.csv")
+    assert sorted(rejects["Row"]) == [7, 8]
+    assert len(pd.read_csv(scored)) + len(rejects) == 600

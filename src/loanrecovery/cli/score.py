@@ -15,6 +15,7 @@ from loanrecovery.cli.evaluate import show_warnings
 from loanrecovery.modeling.drift import PSI_BANDS_TEXT, psi_band
 from loanrecovery.modeling.model_file import load_model
 from loanrecovery.modeling.scoring import read_loans, write_scores
+from loanrecovery.modeling.table import report_value_problems
 from loanrecovery.modeling.table_checks import check_rows
 
 __all__ = ["score"]
@@ -28,6 +29,7 @@ def score(
     out: Path = typer.Option(..., "--out", help="Scored loans (CSV)."),
     reasons: int = typer.Option(4, "--reasons", min=0, max=20, help="Reason codes per loan."),
     delimiter: opts.DelimiterOption = None,
+    strict: opts.StrictOption = False,
 ) -> None:
     """Score loans with a trained model; report population drift."""
     output_file(out, "--out", [data, model])
@@ -35,12 +37,16 @@ def score(
     scoring_model, card = load_model(model)
     scoring_model.prepare(reasons=reasons > 0)  # compiles the trees while the loans are read
     frame = read_loans(data, delimiter)
-    checked = check_rows(frame, [])
+    checked = check_rows(frame, scoring_model.numeric_features, strict=strict)
     if checked.n_rejected:
         frame = frame.loc[checked.keep].reset_index(drop=True)
         path = write_rejects(checked.rejects, out.with_name(out.stem + "_rejects.csv"))
-        console.print(f"{checked.n_rejected} records rejected (header rows, malformed) -> {path}")
+        console.print(
+            f"{checked.n_rejected} records rejected (header rows, malformed"
+            f"{', values that are not numbers' if strict else ''}) -> {path}"
+        )
     with show_warnings():
+        report_value_problems(checked.problems, str(data), strict)
         result = scoring_model.score(frame, n_reasons=reasons, source=str(data))
     write_scores(result.table, out)
     seconds = time.perf_counter() - start

@@ -127,6 +127,11 @@ class LoanScoringModel:
         self.book_rules = book_rules
 
     @property
+    def numeric_features(self) -> list[str]:
+        """Feature columns read as numbers (checked value by value at scoring time)."""
+        return [c for c in self.features if self.roles[c] in ("numeric", "numeric text")]
+
+    @property
     def features(self) -> list[str]:
         """Feature columns, in the champion's order."""
         return [str(c) for c in self.champion.feature_names_in_]

@@ -483,7 +483,8 @@ def _check_rows(
     return check_rows(frame, numeric, strict=strict, id_column=ids[0] if ids else None)
 
 
-def _report_problems(problems: dict[str, dict[str, int]], source: str, strict: bool) -> None:
+def report_value_problems(problems: dict[str, dict[str, int]], source: str, strict: bool) -> None:
+    """Warn, per numeric column, how many values were not finite numbers and what was done."""
     for name, counts in problems.items():
         listed = "; ".join(f"{count} {reason}" for reason, count in counts.items())
         action = "rows rejected" if strict else "read as missing (--strict rejects the rows)"
@@ -545,7 +546,7 @@ def prepare_table(
     n_records = len(frame) + len(frame.attrs.get("malformed_rows", []))
     checked = _check_rows(frame, target, id_columns, drop, allow_protected, time_col, strict)
     frame = frame.loc[checked.keep].reset_index(drop=True)
-    _report_problems(checked.problems, source, strict)
+    report_value_problems(checked.problems, source, strict)
     y_all, summary = parse_target(
         frame[target], positive=positive, negative=negative, source=source
     )
