@@ -263,7 +263,10 @@ def run_pipeline(
     bundle, fitted = fit_with_report(book, config, progress=step)
     step("apply")
     risk = fitted.risk.risk
-    applied = bundle.apply(book, risk_scores=risk.scores)
+    early = fitted.early_warning
+    applied = bundle.apply(
+        book, risk_scores=risk.scores, watchlist=None if early is None else early.watchlist
+    )
     target, segments = fitted.target, applied.risk.segments
     observed, open_loans = fitted.risk.observed, ~target.closed
     step("insights")

@@ -71,6 +71,7 @@ class Bundle:
         *,
         risk_scores: np.ndarray | None = None,
         reasons: bool = True,
+        watchlist: pd.DataFrame | None = None,
     ) -> BookResult:
         """Score, segment, explain, warn and plan a validated book, without refitting.
 
@@ -84,6 +85,9 @@ class Bundle:
             its outcome).
         reasons : bool, default=True
             Compute reason codes.
+        watchlist : DataFrame, optional
+            The watchlist this bundle's early-warning model already gave for ``book`` (``run``
+            passes the one its fit computed, rather than building the panel features twice).
 
         Returns
         -------
@@ -98,8 +102,12 @@ class Bundle:
         rules = explain_strategies(policy, scored.scores, scored.segments, dpd)
         strategies[scored.closed] = NO_ACTION
         rules[scored.closed] = CLOSED_RULE
-        watchlist = None
-        if self.watchlist is not None and book.payments is not None and len(book.payments):
+        if (
+            watchlist is None
+            and self.watchlist is not None
+            and book.payments is not None
+            and len(book.payments)
+        ):
             watchlist = self.watchlist.apply(book.payments, book.loans)
         recovery = None
         if self.effects is not None and book.collections is not None:
