@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -40,6 +41,14 @@ def test_run_on_a_broken_book_exits_cleanly_and_conserves_rows(
         return
     scored = pd.read_csv(folder / "out" / "scored_loans.csv")
     assert not np.isinf(scored.select_dtypes("number").to_numpy(dtype=float)).any()
-    rejects = folder / "out" / "payment_rejects.csv"
-    n_rejected = len(pd.read_csv(rejects)) if rejects.exists() else 0
-    assert n_rejected <= n_rows["payments.csv"]
+    tables = json.loads((folder / "out" / "metrics.json").read_text())["tables"]
+    for name, file in (
+        ("payments", "payment_rejects.csv"),
+        ("collections", "collection_rejects.csv"),
+    ):
+        counts = tables[name]
+        # every row read is accepted or rejected, and the rejects file lists the rejected ones
+        assert counts["in"] == counts["accepted"] + counts["rejected"] == n_rows[f"{name}.csv"]
+        path = folder / "out" / file
+        written = pd.read_csv(path)["Row"].nunique() if path.exists() else 0
+        assert written == counts["rejected"]
