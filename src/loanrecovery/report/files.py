@@ -25,23 +25,25 @@ def write_json(payload: object, path: Path) -> None:
 def write_outputs(result: RunResult, out_dir: Path) -> dict[str, Path]:
     """Write scored_loans.csv, rejects.csv, metrics.json and report.html into ``out_dir``
     (and watchlist.csv, plan.csv and the panel's and history's rejects when there are any)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "scored": out_dir / "scored_loans.csv",
-        "rejects": out_dir / "rejects.csv",
-        "metrics": out_dir / "metrics.json",
-        "report": out_dir / "report.html",
-    }
-    result.scored.to_csv(paths["scored"], index=False)
-    if result.watchlist is not None:
-        paths["watchlist"] = out_dir / "watchlist.csv"
-        result.watchlist.to_csv(paths["watchlist"], index=False)
-    if result.plan is not None:
-        paths["plan"] = out_dir / "plan.csv"
-        result.plan.to_csv(paths["plan"], index=False)
-    paths.update(_write_rejects(result.book, out_dir))
+    paths = _write_tables(result, out_dir)
+    paths["metrics"] = out_dir / "metrics.json"
+    paths["report"] = out_dir / "report.html"
     write_json(to_jsonable(result.metrics()), paths["metrics"])
     paths["report"].write_text(render_report(result), encoding="utf-8")
+    return paths
+
+
+def _write_tables(result: RunResult | BookResult, out_dir: Path) -> dict[str, Path]:
+    """The tables ``run`` and ``apply`` share: scored_loans.csv, watchlist.csv and plan.csv
+    (when there are any) and the rejects."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"scored": out_dir / "scored_loans.csv"}
+    result.scored.to_csv(paths["scored"], index=False)
+    for name, table in (("watchlist", result.watchlist), ("plan", result.plan)):
+        if table is not None:
+            paths[name] = out_dir / f"{name}.csv"
+            table.to_csv(paths[name], index=False)
+    paths.update(_write_rejects(result.book, out_dir))
     return paths
 
 
@@ -60,16 +62,7 @@ def _write_rejects(book: Book, out_dir: Path) -> dict[str, Path]:
 def write_applied(result: BookResult, out_dir: Path) -> dict[str, Path]:
     """Write what ``apply`` produced: scored_loans.csv, watchlist.csv, plan.csv, the rejects
     and ``apply.json`` (row counts, the bundle applied)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {"scored": out_dir / "scored_loans.csv"}
-    result.scored.to_csv(paths["scored"], index=False)
-    if result.watchlist is not None:
-        paths["watchlist"] = out_dir / "watchlist.csv"
-        result.watchlist.to_csv(paths["watchlist"], index=False)
-    if result.plan is not None:
-        paths["plan"] = out_dir / "plan.csv"
-        result.plan.to_csv(paths["plan"], index=False)
-    paths.update(_write_rejects(result.book, out_dir))
+    paths = _write_tables(result, out_dir)
     paths["summary"] = out_dir / "apply.json"
     write_json(
         to_jsonable({"source": result.book.source, "tables": result.book.counts()}),
