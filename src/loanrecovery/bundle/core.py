@@ -8,6 +8,7 @@ many threads at once.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from loanrecovery.actions import NO_ACTION
-from loanrecovery.bundle.account import CLOSED_RULE, account_result
+from loanrecovery.bundle.account import CLOSED_RULE
+from loanrecovery.bundle.fast import AccountApplier
 from loanrecovery.bundle.results import AccountResult, BookResult
 from loanrecovery.config import Config
 from loanrecovery.contract.book import Book, validate_book
@@ -59,6 +61,29 @@ class Bundle:
         self.manifest = dict(manifest)
         self.watchlist = watchlist
         self.effects = effects
+        self._applier: AccountApplier | None = None
+        self._applier_lock = threading.Lock()
+
+    def prepare(self) -> Bundle:
+        """Build what applying to one account needs (flattened trees, tables), once.
+
+        :meth:`apply_one` does it on its first call; a service calls it at start-up so that
+        no request pays for it. Thread-safe and idempotent; the fitted stages are not
+        changed (the prepared copy lives beside them and is never saved).
+        """
+        self._account_applier()
+        return self
+
+    def _account_applier(self) -> AccountApplier:
+        applier = self._applier
+        if applier is None:
+            with self._applier_lock:
+                if self._applier is None:
+                    self._applier = AccountApplier(
+                        self.risk, self.config, watchlist=self.watchlist, effects=self.effects
+                    )
+                applier = self._applier
+        return applier
 
     @property
     def bundle_id(self) -> str:
@@ -178,9 +203,7 @@ class Bundle:
     def apply_one(self, book: Book) -> AccountResult:
         """Apply every stage to the single account of a validated book (e.g.
         :meth:`Book.account`), skipping the contract check that :meth:`apply_account` does."""
-        return account_result(
-            book, self.risk, self.config, watchlist=self.watchlist, effects=self.effects
-        )
+        return self._account_applier().apply(book)
 
     def describe(self) -> dict[str, Any]:
         """Which stages the bundle holds."""

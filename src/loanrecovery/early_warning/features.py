@@ -280,13 +280,12 @@ def _offsets_within(width: np.ndarray) -> np.ndarray:
     return run_end - 1 - np.arange(total)
 
 
-def _payment_features(p: pd.DataFrame, start: np.ndarray) -> dict[str, np.ndarray]:
-    due = p["Amount_Due"].to_numpy(dtype=np.float64)
-    paid = p["Amount_Paid"].to_numpy(dtype=np.float64)
+def _payment_features(
+    due: np.ndarray, paid: np.ndarray, observed: np.ndarray, start: np.ndarray
+) -> dict[str, np.ndarray]:
     share = _ratio(paid, due, 1.0)
     missed = (due > 0) & (share < MISSED_SHARE)
     partial = (due > 0) & (share >= MISSED_SHARE) & (share < FULL_SHARE)
-    observed = p["_Observed"].to_numpy() if "_Observed" in p else np.ones(len(p), dtype=bool)
     full = ~missed & ~partial & observed
     f: dict[str, np.ndarray] = {}
     for w in (1, 3, 6, 12):
@@ -300,8 +299,7 @@ def _payment_features(p: pd.DataFrame, start: np.ndarray) -> dict[str, np.ndarra
     return f
 
 
-def _dpd_features(p: pd.DataFrame, start: np.ndarray) -> dict[str, np.ndarray]:
-    dpd = p["Days_Past_Due"].to_numpy(dtype=np.float64)
+def _dpd_features(dpd: np.ndarray, start: np.ndarray) -> dict[str, np.ndarray]:
     f: dict[str, np.ndarray] = {"DPD": dpd}
     f["DPD_Change_1"] = dpd - _lag(dpd, start, 1, 0.0)
     f["DPD_Change_3"] = dpd - _lag(dpd, start, 3, 0.0)
@@ -346,7 +344,6 @@ def build_features(panel: pd.DataFrame, loans: pd.DataFrame) -> pd.DataFrame:
         :data:`STATIC_FEATURES` and :data:`PANEL_FEATURES` columns.
     """
     p, real = _fill_gaps(panel.reset_index(drop=True))
-    p["_Observed"] = real
     ids = p["Loan_ID"].to_numpy()
     start = _group_starts(ids)
     static = static_features(loans).reindex(p["Loan_ID"])
@@ -359,8 +356,10 @@ def build_features(panel: pd.DataFrame, loans: pd.DataFrame) -> pd.DataFrame:
         "Months_On_Book": mob,
         "Months_Remaining": tenure - mob,
     }
-    out.update(_payment_features(p, start))
-    out.update(_dpd_features(p, start))
+    due = p["Amount_Due"].to_numpy(dtype=np.float64)
+    paid = p["Amount_Paid"].to_numpy(dtype=np.float64)
+    out.update(_payment_features(due, paid, real, start))
+    out.update(_dpd_features(p["Days_Past_Due"].to_numpy(dtype=np.float64), start))
     amount = static["Loan_Amount"].to_numpy()
     bal = p["Outstanding_Balance"].to_numpy(dtype=np.float64)
     sched = _scheduled_balance(

@@ -1,0 +1,277 @@
+"""Every stage for ONE account in a few milliseconds: the bundle's one-account path.
+
+:class:`AccountApplier` gives the :class:`~loanrecovery.bundle.results.AccountResult` that
+:func:`~loanrecovery.bundle.account.account_result` gives (the same numbers: tested on every
+account of simulated books), without the data-frame machinery that makes sense for a
+million loans and dominates for one: the loan's features, states and scores are computed from
+the row's values, the early-warning features from the account's panel arrays
+(:class:`~loanrecovery.early_warning.one_account.AccountWarning`), the best action from the
+effect models summed natively (:class:`~loanrecovery.recovery.one_case.CaseScorer`).
+
+Everything per-bundle (flattened trees, dense path tables, bins) is built once, in the
+constructor; :meth:`AccountApplier.apply` only reads it, so one applier serves many threads.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from loanrecovery.actions import NO_ACTION
+from loanrecovery.bundle.account import (
+    _CHARGED_OFF,
+    _CLOSED_STATUSES,
+    CLOSED_RULE,
+    account_result,
+)
+from loanrecovery.bundle.results import AccountResult
+from loanrecovery.config import Config
+from loanrecovery.contract.book import Book
+from loanrecovery.delinquency import DEFAULT_DPD, DELINQUENT_DPD, FUTURE_TARGET
+from loanrecovery.early_warning.one_account import AccountWarning
+from loanrecovery.early_warning.watchlist_model import WatchlistModel
+from loanrecovery.features import CATEGORICAL_INPUTS, NUMERIC_INPUTS, RATIO_FEATURES, safe_ratio
+from loanrecovery.modeling.candidates import GBMScorer, ScorecardModel
+from loanrecovery.modeling.flat_trees import FlatForest
+from loanrecovery.modeling.reasons import IN_DEFAULT_REASON, reason_codes
+from loanrecovery.modeling.scoring import score_band
+from loanrecovery.recovery.one_case import CaseScorer, number
+from loanrecovery.recovery.runner import EffectsFit
+from loanrecovery.risk_model import CLOSED, BookRiskModel
+from loanrecovery.segmentation import PROFILE_FEATURES
+from loanrecovery.strategy import assign_strategies, explain_strategies
+
+__all__ = ["AccountApplier"]
+
+_PANEL = ("Month", "Amount_Due", "Amount_Paid", "Days_Past_Due", "Outstanding_Balance")
+
+
+class _Gbm:
+    """A GBM candidate's score and path contributions for one row, from flat trees."""
+
+    def __init__(self, model: GBMScorer) -> None:
+        self.model = model
+        table, offsets = model.path_table()
+        self.table = np.ascontiguousarray(table.toarray())
+        self.table.setflags(write=False)
+        probe = np.random.default_rng(0).normal(0.0, 100.0, size=(8, model.n_features_in_))
+        self.forest = FlatForest([model.booster_], probe.astype(np.float32).astype(np.float64))
+        self.native = self.forest.native and len(offsets) == model.booster_.num_trees()
+
+    def score_and_contributions(self, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = row.astype(np.float32)
+        x[~np.isfinite(x)] = np.nan  # as FrameEncoder.transform
+        leaves = self.forest.leaves(x.astype(np.float64))
+        contributions = np.add.reduce(self.table[leaves], axis=0)[None, :]
+        return contributions.sum(axis=1) + self.model.expected_value_, contributions
+
+
+class _Scorecard:
+    """The scorecard's score and contributions for one row (``ScorecardModel._woe``)."""
+
+    def __init__(self, model: ScorecardModel) -> None:
+        self.model = model
+        self.native = all(model.bins_[n][0] == "numeric" for n in model.feature_names_in_)
+
+    def score_and_contributions(self, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        woe = np.zeros((1, len(row)))
+        for j, name in enumerate(self.model.feature_names_in_):
+            _, splits, per_bin, woe_missing = self.model.bins_[name]
+            value = row[j]
+            if math.isnan(value):
+                woe[0, j] = woe_missing
+            else:
+                index = int(np.searchsorted(splits, value, side="right"))
+                woe[0, j] = per_bin[min(index, len(per_bin) - 1)]
+        contributions = (woe - self.model.woe_mean_) * self.model.coef_
+        return contributions.sum(axis=1) + self.model.expected_value_, contributions
+
+
+class AccountApplier:
+    """A bundle's stages prepared for one account at a time.
+
+    Parameters
+    ----------
+    risk : BookRiskModel
+    config : Config
+    watchlist : WatchlistModel, optional
+    effects : EffectsFit, optional
+
+    Attributes
+    ----------
+    native : bool
+        Whether the trees run as flat native forests (False without a C compiler: then the
+        effect and early-warning models go through LightGBM and the risk stage through the
+        data-frame path, with the same answers, more slowly).
+    """
+
+    def __init__(
+        self,
+        risk: BookRiskModel,
+        config: Config,
+        watchlist: WatchlistModel | None = None,
+        effects: EffectsFit | None = None,
+    ) -> None:
+        self.risk = risk
+        self.config = config
+        self.watchlist = watchlist
+        self.effects = effects
+        champion = risk.champion
+        self._names = list(risk.features.feature_names_out_)
+        self._medians = [risk.features.medians_.get(c, 0.0) for c in NUMERIC_INPUTS]
+        built = [*NUMERIC_INPUTS, *(RATIO_FEATURES if risk.features.include_ratios else ())]
+        built += [f"{c}={level}" for c, levels in CATEGORICAL_INPUTS.items() for level in levels]
+        self._order = [self._names.index(str(c)) for c in champion.feature_names_in_]
+        self._profile = [self._names.index(c) for c in PROFILE_FEATURES]
+        parts: dict[str, Any] = {}
+        for name in champion.weights_:
+            model = champion.models_[name]
+            if isinstance(model, GBMScorer):
+                parts[name] = _Gbm(model)
+            elif isinstance(model, ScorecardModel):
+                parts[name] = _Scorecard(model)
+        self._parts = parts
+        self.native = (
+            built == self._names
+            and len(parts) == len(champion.weights_)
+            and all(p.native for p in parts.values())
+        )
+        self._warning = AccountWarning(watchlist) if watchlist is not None else None
+        self._cases = (
+            CaseScorer(effects.estimator, config.catalogue) if effects is not None else None
+        )
+
+    # -- the risk stage --------------------------------------------------------------------
+    def _features(self, loan: Mapping[str, Any]) -> np.ndarray:
+        """``LoanFeatures.transform`` of one row."""
+        numeric = {}
+        for col, median in zip(NUMERIC_INPUTS, self._medians, strict=True):
+            value = number(loan[col])
+            numeric[col] = median if not math.isfinite(value) else value
+        values = list(numeric.values())
+        if self.risk.features.include_ratios:
+            for num, den, cap in RATIO_FEATURES.values():
+                ratio = safe_ratio(np.array([numeric[num]]), np.array([numeric[den]]), cap)
+                values.append(float(ratio[0]))
+        for col, levels in CATEGORICAL_INPUTS.items():
+            value = loan[col]
+            values.extend(float(isinstance(value, str) and value == lv) for lv in levels)
+        return np.asarray(values, dtype=np.float64)
+
+    def _risk(self, loan: Mapping[str, Any]) -> tuple[str, float, tuple[str, ...], bool]:
+        """Segment, PD, reasons and whether the loan is closed."""
+        risk = self.risk
+        dpd = number(loan["Days_Past_Due"])
+        in_default, closed = False, False
+        if risk.target == FUTURE_TARGET:
+            in_default = dpd >= DEFAULT_DPD
+            outstanding = number(loan["Outstanding_Loan_Amount"])
+            outstanding = 1.0 if math.isnan(outstanding) else outstanding
+            closed = outstanding <= 0 and (0.0 if math.isnan(dpd) else dpd) <= 0
+            closed = closed and not in_default
+        x = self._features(loan)
+        segment = CLOSED
+        if not closed:
+            profile = pd.DataFrame(x[None, self._profile], columns=list(PROFILE_FEATURES))
+            segment = str(risk.segmenter.predict(profile)[0])
+        if in_default:
+            return segment, 1.0, (IN_DEFAULT_REASON,), closed
+        if closed:
+            return segment, 0.0, (), closed
+        champion = risk.champion
+        row = x[self._order]
+        score = np.zeros(1)
+        total = np.zeros((1, champion.n_features_in_))
+        for name, weight in champion.weights_.items():
+            part_score, part = self._parts[name].score_and_contributions(row)
+            score += weight * part_score
+            total += weight * part
+        frame = pd.DataFrame(row[None, :], columns=[str(c) for c in champion.feature_names_in_])
+        reference = getattr(champion, "reason_reference_", None)
+        explained = reason_codes(total, frame, risk.n_reasons, reference)
+        pd_ = float(champion.calibrator_.predict(score)[0])
+        reasons = tuple(str(r) for r in explained.iloc[0, : risk.n_reasons] if str(r))
+        return segment, pd_, reasons, closed
+
+    # -- every stage -----------------------------------------------------------------------
+    def apply(self, book: Book) -> AccountResult:
+        """Every stage's answer for the single account of ``book`` (as
+        :func:`~loanrecovery.bundle.account.account_result`).
+
+        Raises
+        ------
+        ValueError
+            ``book`` does not hold exactly one accepted loan.
+        """
+        loans = book.loans
+        if len(loans) != 1:
+            raise ValueError(f"expected one accepted loan, got {len(loans)}")
+        if not self.native:
+            return account_result(
+                book, self.risk, self.config, watchlist=self.watchlist, effects=self.effects
+            )
+        loan = dict(zip(loans.columns, next(loans.itertuples(index=False, name=None)), strict=True))
+        segment, pd_6m, reasons, closed = self._risk(loan)
+        dpd = number(loan["Days_Past_Due"])
+        policy = self.config.policy
+        scores, segments, dpds = (
+            np.array([pd_6m]),
+            np.array([segment], dtype=object),
+            np.array([dpd]),
+        )
+        action = assign_strategies(policy, scores, segments, dpds)[0]
+        why = explain_strategies(policy, scores, segments, dpds)[0]
+        status = _status(loan, dpd, closed)
+        gain: float | None = None
+        if status in ("Closed", "Charged Off"):
+            action, why = NO_ACTION, CLOSED_RULE if status == "Closed" else "charged off"
+        elif self._cases is not None and dpd >= DELINQUENT_DPD and book.collections is not None:
+            history = book.collections
+            actions = {"Month": history["Month"].to_numpy(), "Action": history["Action"].to_numpy()}
+            best = self._cases.best(loan, _panel(book), actions)
+            if best is not None:
+                action, why, gain = best
+        pd_3m, on_watchlist = None, False
+        if self._warning is not None and self.watchlist is not None:
+            pd_3m = self._warning.p3(loan, _panel(book))
+            on_watchlist = pd_3m is not None and self.watchlist.alerted(pd_3m)
+        return AccountResult(
+            loan_id=str(loan["Loan_ID"]),
+            status=status,
+            outstanding=float(loan["Outstanding_Loan_Amount"]),
+            days_past_due=float(dpd),
+            segment=segment,
+            pd_3m=pd_3m,
+            pd_6m=pd_6m,
+            pd_12m=None,
+            risk_band=str(score_band(np.array([pd_6m]))[0]),
+            reasons=reasons,
+            recommended_action=str(action),
+            action_why=str(why),
+            expected_gain=gain,
+            on_watchlist=on_watchlist,
+        )
+
+
+def _panel(book: Book) -> dict[str, np.ndarray] | None:
+    if book.payments is None or not len(book.payments):
+        return None
+    return {c: book.payments[c].to_numpy() for c in _PANEL}
+
+
+def _status(loan: Mapping[str, Any], dpd: float, closed: bool) -> str:
+    """``account_status`` of one loan."""
+    days = 0.0 if math.isnan(dpd) else dpd
+    status = "In Default" if days >= DEFAULT_DPD else ("Delinquent" if days > 0 else "Current")
+    if "Loan_Status" in loan:
+        raw = loan["Loan_Status"]
+        text = "" if raw is None or raw is pd.NA or raw != raw else str(raw)
+        if text in _CLOSED_STATUSES:
+            status = "Closed"
+        if text in _CHARGED_OFF:
+            status = "Charged Off"
+    return "Closed" if closed and status != "Charged Off" else status

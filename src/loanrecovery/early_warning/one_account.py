@@ -1,0 +1,195 @@
+"""The 3-month default probability of ONE account, without building data frames.
+
+:class:`AccountWarning` gives the ``P3`` that
+:meth:`~loanrecovery.early_warning.watchlist_model.WatchlistModel.apply` gives a one-loan
+book (None when the account is not on the watchlist: no panel row, or already 90+ days past
+due at or before its latest month), with the same features
+(:func:`~loanrecovery.early_warning.features.build_features` of its rows, gaps filled the
+same way) computed from numpy arrays, and the 3-month model's trees summed by a
+:class:`~loanrecovery.modeling.flat_trees.FlatForest` (LightGBM without a compiler). It
+skips what one account's answer does not use (the reasons, the survival view, the panel
+segment). Built once per bundle; it never changes, so threads can share it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from loanrecovery.contract.payments import month_index
+from loanrecovery.delinquency import DEFAULT_DPD
+from loanrecovery.early_warning.features import (
+    EMPLOYMENT_TYPES,
+    LOAN_TYPES,
+    _dpd_features,
+    _payment_features,
+    _ratio,
+    _scheduled_balance,
+)
+from loanrecovery.early_warning.watchlist_model import FEATURES, HORIZONS, WatchlistModel
+from loanrecovery.modeling.flat_trees import FlatForest
+
+__all__ = ["AccountWarning", "static_row"]
+
+_NUMERIC = (
+    "Age",
+    "Monthly_Income",
+    "Num_Dependents",
+    "Loan_Amount",
+    "Loan_Tenure",
+    "Interest_Rate",
+)
+
+
+def _number(value: Any) -> float:
+    if value is None or value is pd.NA:
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _code(loan: Mapping[str, Any], col: str, levels: tuple[str, ...]) -> float:
+    if col not in loan:
+        return -1.0
+    value = loan[col]
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return -1.0
+    text = str(value).strip()
+    return float(levels.index(text)) if text in levels else -1.0
+
+
+def static_row(loan: Mapping[str, Any]) -> dict[str, float]:
+    """:func:`~loanrecovery.early_warning.features.static_features` of one loan row."""
+    out = {col: _number(loan.get(col)) for col in _NUMERIC}
+    out["Employment_Code"] = _code(loan, "Employment_Type", EMPLOYMENT_TYPES)
+    collateral = _number(loan.get("Collateral_Value"))
+    out["Secured"] = math.nan if math.isnan(collateral) else float(collateral > 0)
+    out["Monthly_EMI"] = _number(loan.get("Monthly_EMI"))
+    out["Loan_Type_Code"] = _code(loan, "Loan_Type", LOAN_TYPES)
+    out["EMI_To_Income"] = float(
+        _ratio(np.array([out["Monthly_EMI"]]), np.array([out["Monthly_Income"]]), np.nan)[0]
+    )
+    origination = math.nan
+    if "Origination_Month" in loan:
+        value = loan["Origination_Month"]
+        number = _number(value)
+        if math.isfinite(number) and number == round(number):
+            origination = number
+        elif value is not None:
+            origination = float(month_index(pd.Series([value], dtype=object)).iloc[0])
+    out["Origination_Month"] = origination
+    return out
+
+
+def _filled(
+    month: np.ndarray, due: np.ndarray, paid: np.ndarray, dpd: np.ndarray, balance: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """``_fill_gaps`` of one loan: a row per missing month (nothing due or paid, days past
+    due and balance carried forward) and the mask of the real rows."""
+    step = np.diff(month, prepend=month[:1] - 1)
+    step[0] = 1
+    if (step <= 1).all():
+        return month, due, paid, dpd, balance, np.ones(len(month), dtype=bool)
+    width = np.maximum(step, 1)
+    position = np.cumsum(width) - 1
+    total = int(width.sum())
+    filled_month = np.repeat(month, width) - (
+        np.repeat(np.cumsum(width), width) - 1 - np.arange(total)
+    )
+    real = np.zeros(total, dtype=bool)
+    real[position] = True
+    out = []
+    for values, carry in ((due, False), (paid, False), (dpd, True), (balance, True)):
+        column = np.full(total, np.nan)
+        column[position] = values
+        if carry:
+            valid = np.where(~np.isnan(column), np.arange(total), 0)
+            column = column[np.maximum.accumulate(valid)]
+        else:
+            column[~real] = 0.0
+        out.append(column)
+    return (filled_month, *out, real)
+
+
+class AccountWarning:
+    """``P3`` of one account from a fitted :class:`WatchlistModel`.
+
+    Parameters
+    ----------
+    model : WatchlistModel
+    """
+
+    def __init__(self, model: WatchlistModel) -> None:
+        self.model = model
+        horizon = min(HORIZONS)
+        classifier = model.horizons.models_[horizon]
+        self._classifier = classifier
+        self._columns = [list(FEATURES).index(c) for c in model.horizons.feature_names_in_]
+        rng = np.random.default_rng(0)
+        probe = rng.normal(0.0, 20.0, size=(8, len(self._columns))).astype(np.float32)
+        self._forest = FlatForest([classifier.booster_], probe.astype(np.float64))
+
+    def features(
+        self, loan: Mapping[str, Any], panel: Mapping[str, np.ndarray]
+    ) -> np.ndarray | None:
+        """:data:`FEATURES` of the account's latest panel row; None when it is not performing."""
+        order = np.argsort(panel["Month"], kind="stable")
+        month = panel["Month"][order].astype(np.int64)
+        dpd = panel["Days_Past_Due"][order].astype(np.float64)
+        if (dpd >= DEFAULT_DPD).any():
+            return None
+        month, due, paid, dpd, balance, real = _filled(
+            month,
+            panel["Amount_Due"][order].astype(np.float64),
+            panel["Amount_Paid"][order].astype(np.float64),
+            dpd,
+            panel["Outstanding_Balance"][order].astype(np.float64),
+        )
+        static = static_row(loan)
+        start = np.zeros(len(month), dtype=np.int64)
+        orig = static["Origination_Month"]
+        mob = month - orig if math.isfinite(orig) else np.arange(len(month), dtype=np.float64)
+        mob = np.asarray(mob, dtype=np.float64)
+        out: dict[str, Any] = {
+            "Months_On_Book": mob,
+            "Months_Remaining": static["Loan_Tenure"] - mob,
+        }
+        out.update(_payment_features(due, paid, real, start))
+        out.update(_dpd_features(dpd, start))
+        amount = static["Loan_Amount"]
+        emi = static["Monthly_EMI"]
+        sched = _scheduled_balance(
+            np.full(len(mob), amount),
+            np.full(len(mob), static["Interest_Rate"]),
+            np.full(len(mob), emi),
+            mob,
+        )
+        out["Balance_Vs_Schedule"] = _ratio(balance, sched, 1.0)
+        out["Balance_To_Amount"] = _ratio(balance, np.full(len(mob), amount), np.nan)
+        out["Due_To_EMI"] = _ratio(due, np.full(len(mob), emi), np.nan)
+        last = len(month) - 1
+        row = [static[c] if c in static else float(np.asarray(out[c])[last]) for c in FEATURES]
+        return np.asarray(row, dtype=np.float64)
+
+    def p3(self, loan: Mapping[str, Any], panel: Mapping[str, np.ndarray] | None) -> float | None:
+        """The account's 3-month probability of 90+ days past due, to 4 decimals as in the
+        watchlist (None if not listed)."""
+        if panel is None or not len(panel["Month"]):
+            return None
+        row = self.features(loan, panel)
+        if row is None:
+            return None
+        x = row[self._columns].astype(np.float32).astype(np.float64)
+        if self._forest.native:
+            raw = float(self._forest.sums(x)[0])
+            p3 = 1.0 / (1.0 + math.exp(-raw))
+        else:
+            proba = self._classifier.predict_proba(x[None, :].astype(np.float32))
+            p3 = float(np.asarray(proba)[0, 1])
+        return float(np.round(p3, 4))  # as the watchlist's P3 column
