@@ -20,6 +20,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import special, stats
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import PowerTransformer
 
 from loanrecovery.actions import NO_ACTION
 from loanrecovery.bundle.account import (
@@ -35,9 +39,11 @@ from loanrecovery.delinquency import DEFAULT_DPD, DELINQUENT_DPD, FUTURE_TARGET
 from loanrecovery.early_warning.one_account import AccountWarning
 from loanrecovery.early_warning.watchlist_model import WatchlistModel
 from loanrecovery.features import CATEGORICAL_INPUTS, NUMERIC_INPUTS, RATIO_FEATURES, safe_ratio
+from loanrecovery.modeling.calibration import PD_FLOOR
 from loanrecovery.modeling.candidates import GBMScorer, ScorecardModel
 from loanrecovery.modeling.flat_trees import FlatForest
-from loanrecovery.modeling.reasons import IN_DEFAULT_REASON, reason_codes
+from loanrecovery.modeling.reason_text import LOWERS_SUFFIX, reason_groups
+from loanrecovery.modeling.reasons import IN_DEFAULT_REASON
 from loanrecovery.modeling.scoring import score_band
 from loanrecovery.recovery.one_case import CaseScorer, number
 from loanrecovery.recovery.runner import EffectsFit
@@ -135,6 +141,14 @@ class AccountApplier:
             elif isinstance(model, ScorecardModel):
                 parts[name] = _Scorecard(model)
         self._parts = parts
+        names = [str(c) for c in champion.feature_names_in_]
+        template = pd.DataFrame(np.zeros((1, len(names))), columns=names)
+        reference = getattr(champion, "reason_reference_", None)
+        self._groups = [g for g in reason_groups(template, reference) if g.columns]
+        steps = [step for _, step in risk.segmenter.scaler_.steps]
+        simple = len(steps) == 2 and isinstance(steps[0], SimpleImputer)
+        simple = simple and isinstance(steps[1], PowerTransformer)
+        self._segment_steps = steps if simple and steps[1].method == "yeo-johnson" else []
         self.native = (
             built == self._names
             and len(parts) == len(champion.weights_)
@@ -174,10 +188,7 @@ class AccountApplier:
             closed = outstanding <= 0 and (0.0 if math.isnan(dpd) else dpd) <= 0
             closed = closed and not in_default
         x = self._features(loan)
-        segment = CLOSED
-        if not closed:
-            profile = pd.DataFrame(x[None, self._profile], columns=list(PROFILE_FEATURES))
-            segment = str(risk.segmenter.predict(profile)[0])
+        segment = CLOSED if closed else self._segment(x[None, self._profile])
         if in_default:
             return segment, 1.0, (IN_DEFAULT_REASON,), closed
         if closed:
@@ -190,12 +201,72 @@ class AccountApplier:
             part_score, part = self._parts[name].score_and_contributions(row)
             score += weight * part_score
             total += weight * part
-        frame = pd.DataFrame(row[None, :], columns=[str(c) for c in champion.feature_names_in_])
-        reference = getattr(champion, "reason_reference_", None)
-        explained = reason_codes(total, frame, risk.n_reasons, reference)
-        pd_ = float(champion.calibrator_.predict(score)[0])
-        reasons = tuple(str(r) for r in explained.iloc[0, : risk.n_reasons] if str(r))
-        return segment, pd_, reasons, closed
+        reasons = tuple(r for r in self._reasons(total, row) if r)
+        return segment, self._calibrated(score), reasons, closed
+
+    def _segment(self, profile: np.ndarray) -> str:
+        """``RiskSegmenter.predict`` of one row: the scaler's steps on the array, then the
+        nearest centre (no frame, no feature-name checks)."""
+        segmenter = self.risk.segmenter
+        if not self._segment_steps:
+            frame = pd.DataFrame(profile, columns=list(PROFILE_FEATURES))
+            return str(segmenter.predict(frame)[0])
+        imputer, power = self._segment_steps
+        z = np.where(np.isnan(profile), imputer.statistics_, profile)
+        for i, lmbda in enumerate(power.lambdas_):
+            with np.errstate(invalid="ignore"):
+                z[:, i] = stats.yeojohnson(z[:, i], lmbda)
+        if power.standardize:
+            z -= power._scaler.mean_
+            z /= power._scaler.scale_
+        cluster = int(segmenter.kmeans_.predict(np.nan_to_num(z))[0])
+        return str(segmenter.cluster_to_label_[cluster])
+
+    def _calibrated(self, score: np.ndarray) -> float:
+        """``ScoreCalibrator.predict`` of one score (Platt's logistic without its checks)."""
+        calibrator = self.risk.champion.calibrator_
+        model = calibrator.model_
+        if not isinstance(model, LogisticRegression) or model.coef_.shape != (1, 1):
+            return float(calibrator.predict(score)[0])
+        logit = score.reshape(-1, 1) @ model.coef_.T + model.intercept_
+        p = special.expit(logit.ravel())
+        return float(np.clip(p, PD_FLOOR, 1 - PD_FLOOR)[0])
+
+    def _reasons(self, contributions: np.ndarray, row: np.ndarray) -> list[str]:
+        """``reason_codes`` of one row, with the reason groups built once."""
+        groups = self._groups
+        grouped = np.zeros((1, len(groups)))
+        values: list[tuple[Any, ...]] = []
+        for g, group in enumerate(groups):
+            cols = list(group.columns)
+            grouped[:, g] = contributions[:, cols].sum(axis=1)
+            if len(cols) == 1:
+                v: tuple[Any, ...] = (float(row[cols[0]]),)
+            else:
+                v = tuple(np.float64(row[c]) for c in cols)
+            values.append(v)
+            if not group.allows(v, bool(grouped[0, g] > 0)):
+                grouped[0, g] = 0.0
+        n_reasons = self.risk.n_reasons
+        k = int(min(n_reasons, len(groups)))
+        out = [""] * n_reasons
+        if k == 0:
+            return out
+        lift = float(np.abs(grouped).max(initial=0.0)) + 1.0
+        key = np.where(grouped > 0, grouped + lift, np.where(grouped < 0, -grouped, -1.0))
+        if k < len(groups):
+            top = np.argpartition(-key, k - 1, axis=1)[:, :k]
+            order = np.take_along_axis(-key, top, axis=1).argsort(axis=1, kind="stable")
+            top = np.take_along_axis(top, order, axis=1)
+        else:
+            top = np.argsort(-key, axis=1, kind="stable")
+        for rank in range(k):
+            g = int(top[0, rank])
+            effect = grouped[0, g]
+            if effect != 0:
+                text = groups[g].describe(values[g])
+                out[rank] = text if effect > 0 else text + LOWERS_SUFFIX
+        return out
 
     # -- every stage -----------------------------------------------------------------------
     def apply(self, book: Book) -> AccountResult:
@@ -214,7 +285,7 @@ class AccountApplier:
             return account_result(
                 book, self.risk, self.config, watchlist=self.watchlist, effects=self.effects
             )
-        loan = dict(zip(loans.columns, next(loans.itertuples(index=False, name=None)), strict=True))
+        loan = dict(zip(loans.columns, loans.to_numpy(dtype=object)[0], strict=True))
         segment, pd_6m, reasons, closed = self._risk(loan)
         dpd = number(loan["Days_Past_Due"])
         policy = self.config.policy
