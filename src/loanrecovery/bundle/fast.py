@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
+from sklearn.cluster._kmeans import _labels_inertia  # KMeans.predict without its checks
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import PowerTransformer
@@ -54,6 +55,23 @@ from loanrecovery.strategy import assign_strategies, explain_strategies
 __all__ = ["AccountApplier"]
 
 _PANEL = ("Month", "Amount_Due", "Amount_Paid", "Days_Past_Due", "Outstanding_Balance")
+
+
+def _yeo_johnson(x: np.ndarray, lmbda: float) -> np.ndarray:
+    """``scipy.stats.yeojohnson(x, lmbda)`` (its ``_yeojohnson_transform``), without the
+    array-API dispatch that costs more than the arithmetic for one value."""
+    eps = np.finfo(np.float64).eps
+    out = np.zeros_like(x, dtype=np.float64)
+    pos = x >= 0
+    if abs(lmbda) < eps:
+        out[pos] = np.log1p(x[pos])
+    else:
+        out[pos] = np.expm1(lmbda * np.log1p(x[pos])) / lmbda
+    if abs(lmbda - 2) > eps:
+        out[~pos] = -np.expm1((2 - lmbda) * np.log1p(-x[~pos])) / (2 - lmbda)
+    else:
+        out[~pos] = -np.log1p(-x[~pos])
+    return out
 
 
 class _Gbm:
@@ -215,11 +233,13 @@ class AccountApplier:
         z = np.where(np.isnan(profile), imputer.statistics_, profile)
         for i, lmbda in enumerate(power.lambdas_):
             with np.errstate(invalid="ignore"):
-                z[:, i] = stats.yeojohnson(z[:, i], lmbda)
+                z[:, i] = _yeo_johnson(z[:, i], float(lmbda))
         if power.standardize:
             z -= power._scaler.mean_
             z /= power._scaler.scale_
-        cluster = int(segmenter.kmeans_.predict(np.nan_to_num(z))[0])
+        z = np.ascontiguousarray(np.nan_to_num(z), dtype=np.float64)
+        centers = segmenter.kmeans_.cluster_centers_
+        cluster = int(_labels_inertia(z, np.ones(1), centers, n_threads=1, return_inertia=False)[0])
         return str(segmenter.cluster_to_label_[cluster])
 
     def _calibrated(self, score: np.ndarray) -> float:
