@@ -11,6 +11,8 @@ from loanrecovery.risk import (
     ORIGINAL_FOREST,
     _classification_metrics,
     baseline_forest,
+    baseline_from_champion,
+    fit_champion_model,
     fit_risk_model,
     resolve_target,
 )
@@ -103,3 +105,32 @@ def test_single_class_is_refused(loans):
     loans = loans.assign(Default_Next_6M=0)
     with pytest.raises(ValueError, match="single class"):
         fit_risk_model(LoanFeatures().fit_transform(loans), resolve_target(loans))
+
+
+def test_baseline_from_the_champion_is_the_forest_evaluated_out_of_fold(loans):
+    features = LoanFeatures().fit_transform(loans)
+    target = resolve_target(loans)
+    champion = fit_champion_model(features, target)
+    reused = baseline_from_champion(champion, target)
+    refit = fit_risk_model(features, target)
+    assert reused is not None and reused.model is None
+    train = target.trainable
+    y, oof = target.values[train].astype(int), reused.scores[train]
+    forest = champion.model.candidate_oof_["forest"]
+    # the forest's own out-of-fold probabilities (logistic of its log-odds), measured as
+    # fit_risk_model measures them
+    np.testing.assert_allclose(oof, 1 / (1 + np.exp(-forest)))
+    assert reused.metrics["roc_auc"] == pytest.approx(roc_auc_score(y, oof))
+    assert reused.metrics["accuracy"] == pytest.approx(np.mean((oof >= 0.5) == y))
+    assert reused.metrics["model"] == refit.metrics["model"] == "RandomForestClassifier"
+    # the same forest on other folds: the two honest AUCs agree closely
+    assert abs(reused.metrics["roc_auc"] - refit.metrics["roc_auc"]) < 0.05
+    assert np.all(reused.scores[target.in_default] == 1.0)
+
+
+def test_no_baseline_from_a_champion_without_the_forest(loans):
+    features = LoanFeatures().fit_transform(loans)
+    target = resolve_target(loans)
+    champion = fit_champion_model(features, target)
+    champion.model.candidate_oof_.pop("forest")
+    assert baseline_from_champion(champion, target) is None

@@ -34,6 +34,7 @@ __all__ = [
     "RiskModelResult",
     "resolve_target",
     "fit_risk_model",
+    "baseline_from_champion",
     "fit_champion_model",
     # Defined in loanrecovery.delinquency and loanrecovery.modeling.forest; re-exported
     # for the callers that import them from here.
@@ -266,6 +267,37 @@ def fit_champion_model(
     return RiskModelResult(
         model=model, scores=scores, metrics=metrics, roc=_roc_points(y, oof), importance=importance
     )
+
+
+def baseline_from_champion(champion: RiskModelResult, target: RiskTarget) -> RiskModelResult | None:
+    """The original forest's honest evaluation, read from the champion's cross-fitting.
+
+    The forest is one of the champion's candidates (:data:`~loanrecovery.modeling.champion.
+    DEFAULT_CANDIDATES`), cross-fitted on the champion's folds of the same loans, so ``run``
+    need not fit it five more times (plus once on all loans) to report it. Scores are its
+    out-of-fold probabilities (the logistic of its log-odds); loans without a known target
+    keep NaN (no forest is fitted on all loans) and no importance is given.
+
+    Returns None when the champion did not cross-fit the forest on every training loan.
+    """
+    oof = getattr(champion.model, "candidate_oof_", {}).get("forest")
+    train = target.trainable
+    if oof is None or len(oof) != int(train.sum()) or not np.isfinite(oof).all():
+        return None
+    y = target.values[train].astype(int)
+    proba = 1.0 / (1.0 + np.exp(-oof))
+    scores, _ = _fixed_scores(target)
+    scores[train] = proba
+    metrics = _classification_metrics(y, proba, 0.5)
+    metrics.update(_sample_counts(y, target))
+    metrics.update(
+        {
+            "validation": champion.metrics.get("validation", "out-of-fold"),
+            "target": target.description,
+            "model": "RandomForestClassifier",
+        }
+    )
+    return RiskModelResult(model=None, scores=scores, metrics=metrics, roc=_roc_points(y, proba))
 
 
 def _positive_proba(model: ClassifierMixin, X: pd.DataFrame) -> np.ndarray:

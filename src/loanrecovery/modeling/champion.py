@@ -210,6 +210,9 @@ class ChampionClassifier(BinaryNanTags, ClassifierMixin, BaseEstimator):
         Out-of-fold log-odds of the champion.
     oof_pd_ : ndarray
         Cross-fitted calibrated PD of every training row (never fit on that row).
+    candidate_oof_ : dict
+        Candidate -> out-of-fold log-odds of every training row (NaN where untested): the
+        original forest's honest evaluation comes from here, without fitting it again.
     expected_value_ : float
         The log-odds score before any feature's contribution.
     reason_reference_ : dict
@@ -258,6 +261,7 @@ class ChampionClassifier(BinaryNanTags, ClassifierMixin, BaseEstimator):
         )
         splits = splits or stratified_splits(y01, self.cv, self.random_state)
         oof = cross_fit(estimators, frame, y01, splits)
+        self.candidate_oof_ = {name: np.asarray(v, dtype=float) for name, v in oof.items()}
         self.champion_, self.weights_, self.cv_auc_ = choose_champion(oof, y01)
         self.selection_auc_, self.fold_auc_, _ = nested_selection_auc(oof, y01, splits)
         tested = np.isfinite(next(iter(oof.values())))
