@@ -135,6 +135,10 @@ void lr_sums_by_value(const double* x, long n_models, const long* starts, int af
 """
 
 _P = ctypes.c_void_p
+#: The node and leaf arrays, in the order the C functions take them (then the roots).
+_FIELDS = ("feat", "thr", "dt", "left", "right", "cbeg", "clen", "cbits", "leaf")
+_TYPES: tuple[type, ...] = (np.int32, np.float64, np.uint8, np.int32, np.int32, np.int32)
+_TYPES += (np.int32, np.uint32, np.float64)
 _LOCK = threading.Lock()
 _STATE: dict[str, Any] = {}
 
@@ -232,63 +236,47 @@ class FlatForest:
         self.native = self._library is not None
         if not self.native:
             return
-        feat: list[int] = []
-        thr: list[float] = []
-        dt: list[int] = []
-        left: list[int] = []
-        right: list[int] = []
-        cbeg: list[int] = []
-        clen: list[int] = []
-        cbits: list[int] = []
-        leaf: list[float] = []
+        parts: dict[str, list[np.ndarray]] = {k: [] for k in _FIELDS}
+        n_nodes = n_leaves = n_bits = 0
         roots: list[int] = []
         starts = [0]
         for booster in boosters:
             for tree in _tree_blocks(booster.model_to_string()):
-                node0, leaf0 = len(feat), len(leaf)
-                values = [float(v) for v in tree["leaf_value"]]
+                values = np.asarray(tree["leaf_value"], dtype=np.float64)
                 if int(tree["num_leaves"][0]) <= 1:
-                    roots.append(~leaf0)
-                    leaf.extend(values[:1])
+                    roots.append(~n_leaves)
+                    parts["leaf"].append(values[:1])
+                    n_leaves += 1
                     continue
-                roots.append(node0)
-                bounds = [int(v) for v in tree.get("cat_boundaries", [])]
-                bits = [int(v) for v in tree.get("cat_threshold", [])]
-                bits0 = len(cbits)
-                cbits.extend(bits)
-                for k, (f, t, d) in enumerate(
-                    zip(
-                        tree["split_feature"], tree["threshold"], tree["decision_type"], strict=True
-                    )
-                ):
-                    kind = int(d)
-                    feat.append(int(f))
-                    thr.append(float(t))
-                    dt.append(kind)
-                    if kind & 1:
-                        c = int(float(t))
-                        cbeg.append(bits0 + bounds[c])
-                        clen.append(bounds[c + 1] - bounds[c])
-                    else:
-                        cbeg.append(0)
-                        clen.append(0)
-                    for side, out in (("left_child", left), ("right_child", right)):
-                        child = int(tree[side][k])
-                        out.append(node0 + child if child >= 0 else ~(leaf0 + ~child))
-                leaf.extend(values)
+                roots.append(n_nodes)
+                kind = np.asarray(tree["decision_type"], dtype=np.int64)
+                thr = np.asarray(tree["threshold"], dtype=np.float64)
+                bounds = np.asarray(tree.get("cat_boundaries", ["0"]), dtype=np.int64)
+                bits = np.asarray(tree.get("cat_threshold", []), dtype=np.int64)
+                cat = (kind & 1).astype(bool)
+                index = np.where(cat, thr, 0).astype(np.int64)
+                parts["cbeg"].append(np.where(cat, n_bits + bounds[index], 0))
+                parts["clen"].append(
+                    np.where(cat, bounds[np.minimum(index + 1, len(bounds) - 1)] - bounds[index], 0)
+                )
+                parts["cbits"].append(bits)
+                parts["feat"].append(np.asarray(tree["split_feature"], dtype=np.int64))
+                parts["thr"].append(thr)
+                parts["dt"].append(kind)
+                for side in ("left", "right"):
+                    child = np.asarray(tree[f"{side}_child"], dtype=np.int64)
+                    parts[side].append(np.where(child >= 0, n_nodes + child, ~(n_leaves + ~child)))
+                parts["leaf"].append(values)
+                n_nodes += len(kind)
+                n_leaves += len(values)
+                n_bits += len(bits)
             starts.append(len(roots))
-        self._arrays = (
-            np.asarray(feat, dtype=np.int32),
-            np.asarray(thr, dtype=np.float64),
-            np.asarray(dt, dtype=np.uint8),
-            np.asarray(left, dtype=np.int32),
-            np.asarray(right, dtype=np.int32),
-            np.asarray(cbeg, dtype=np.int32),
-            np.asarray(clen, dtype=np.int32),
-            np.asarray(cbits if cbits else [0], dtype=np.uint32),
-            np.asarray(leaf, dtype=np.float64),
-            np.asarray(roots, dtype=np.int32),
-        )
+        types = dict(zip(_FIELDS, _TYPES, strict=True))
+        arrays: dict[str, np.ndarray] = {
+            k: np.concatenate([*v, np.zeros(1 if k == "cbits" else 0)]).astype(types[k])
+            for k, v in parts.items()
+        }
+        self._arrays = (*(arrays[k] for k in _FIELDS), np.asarray(roots, dtype=np.int32))
         for array in self._arrays:
             array.setflags(write=False)
         self._starts = np.asarray(starts, dtype=np.int64)
