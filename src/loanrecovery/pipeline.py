@@ -28,7 +28,7 @@ from loanrecovery.jsonable import to_jsonable
 from loanrecovery.recovery.runner import RecoveryResult, recovery_json
 from loanrecovery.risk import RiskModelResult, RiskTarget
 from loanrecovery.risk_model import CLOSED
-from loanrecovery.segmentation import PROFILE_FEATURES, RiskSegmenter, segment_profile
+from loanrecovery.segmentation import PROFILE_FEATURES, segment_profile
 from loanrecovery.strategy import StrategyPolicy
 
 __all__ = [
@@ -89,7 +89,8 @@ class PipelineResult:
     fit_report: FitReport
     applied: BookResult
     reasons: pd.DataFrame | None = None
-    segment_stability: float = float("nan")
+    segment_table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    segment_note: str = ""
     early_warning: EarlyWarningResult | None = None
     early_warning_error: str | None = None
     recovery: RecoveryResult | None = None
@@ -142,7 +143,7 @@ class PipelineResult:
             "segments": {
                 "shares": {str(k): float(v) for k, v in shares.items()},
                 "profile": profile.to_dict(orient="records"),
-                "reseeding_agreement": self.segment_stability,
+                "ladder": self.bundle.risk.segmenter.describe(),
             },
             "strategies": {
                 "policy": self.policy.name,
@@ -155,22 +156,8 @@ class PipelineResult:
         }
 
 
-def reseeding_agreement(
-    features: pd.DataFrame,
-    observed: np.ndarray,
-    segments: np.ndarray,
-    seeds: tuple[int, ...] = (1, 2),
-) -> float:
-    """Lowest share of loans that keep their segment name when K-Means is reseeded."""
-    agreement = [
-        float(np.mean(RiskSegmenter(random_state=seed).fit_predict(features, observed) == segments))
-        for seed in seeds
-    ]
-    return min(agreement)
-
-
 def _segment_risk_test(segments: np.ndarray, observed: np.ndarray) -> str | None:
-    """Say so when the profiles do not differ significantly in observed risk."""
+    """Say so when the segments do not differ significantly in observed risk."""
     known = ~np.isnan(observed)
     table = pd.crosstab(segments[known], observed[known])
     if table.shape[0] < 2 or table.shape[1] < 2:
@@ -178,7 +165,7 @@ def _segment_risk_test(segments: np.ndarray, observed: np.ndarray) -> str | None
     p_value = float(stats.chi2_contingency(table.to_numpy())[1])
     if p_value >= 0.05:
         return (
-            f"The risk profiles do not differ significantly in observed bad-outcome rate "
+            f"The risk segments do not differ significantly in observed bad-outcome rate "
             f"(chi-square p = {p_value:.2f}): their names follow the ordering of rates that "
             "may be chance."
         )
@@ -282,10 +269,11 @@ def run_pipeline(
     profile = segment_profile(
         profile_features, segments[open_loans], observed[open_loans], risk.scores[open_loans]
     )
-    stability = reseeding_agreement(profile_features, observed[open_loans], segments[open_loans])
+    segmenter = bundle.risk.segmenter
     has_panel = book.payments is not None
     limits = [
         *_data_limits(target, risk, len(book.loans), has_panel),
+        *([] if segmenter.fully_segmented else [segmenter.note_]),
         *filter(None, [_segment_risk_test(segments[open_loans], observed[open_loans])]),
     ]
     extra: dict[str, Any] = {}
@@ -328,7 +316,8 @@ def run_pipeline(
         bundle=bundle,
         fit_report=fitted,
         applied=applied,
-        segment_stability=stability,
+        segment_table=segmenter.table(),
+        segment_note=segmenter.note_,
         early_warning=fitted.early_warning,
         early_warning_error=fitted.early_warning_error,
         recovery=applied.recovery,

@@ -89,7 +89,8 @@ def account_result(
             action, why, gain = best
     pd_3m, on_watchlist = None, False
     if watchlist is not None and book.payments is not None and len(book.payments):
-        listed = watchlist.apply(book.payments, loans)
+        segments = pd.Series(scored.segments, index=loans["Loan_ID"].to_numpy())
+        listed = watchlist.apply(book.payments, loans, segments=segments)
         if len(listed):
             pd_3m = float(listed["P3"].iloc[0])
             on_watchlist = watchlist.alerted(pd_3m)

@@ -25,6 +25,7 @@ from loanrecovery.bundle.fit import FORMAT
 from loanrecovery.config import Config
 from loanrecovery.early_warning.watchlist_model import WatchlistModel
 from loanrecovery.exceptions import LoanRecoveryError, ModelFileError, PolicyError
+from loanrecovery.modeling.model_file import format_message
 from loanrecovery.recovery.runner import EffectsFit
 from loanrecovery.risk_model import BookRiskModel
 from loanrecovery.versions import library_versions
@@ -44,7 +45,6 @@ TRUSTED_PREFIXES = (
     "loanrecovery.early_warning.watchlist_model.WatchlistModel",
     "loanrecovery.early_warning.horizon.HorizonClassifiers",
     "loanrecovery.early_warning.survival.SurvivalView",
-    "loanrecovery.early_warning.segments.PanelSegmenter",
     "loanrecovery.recovery.runner.EffectsFit",
     "loanrecovery.recovery.effects.ActionEffectEstimator",
     "sklearn.",
@@ -224,9 +224,7 @@ def load_bundle(source: str | Path | bytes) -> Bundle:
     data, name = _read(source)
     manifest, payload = _open(data, name)
     if manifest.get("format") != FORMAT:
-        raise ModelFileError(
-            f"{name}: unknown bundle format {manifest.get('format')!r}, expected {FORMAT!r}"
-        )
+        raise ModelFileError(format_message(name, manifest.get("format"), FORMAT, "bundle"))
     if _digest(payload, manifest) != manifest.get("bundle_id"):
         raise ModelFileError(
             f"{name}: the bundle does not match its bundle_id (SHA-256 of manifest and "

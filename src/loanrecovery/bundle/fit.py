@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import pandas as pd
+
 from loanrecovery.bundle.core import Bundle
 from loanrecovery.config import Config
 from loanrecovery.contract.book import Book
@@ -29,7 +31,7 @@ __all__ = ["fit_bundle", "fit_with_report", "FitReport", "FORMAT"]
 logger = logging.getLogger(__name__)
 
 #: Format of the bundle files this version writes.
-FORMAT = "loanrecovery-bundle/1"
+FORMAT = "loanrecovery-bundle/2"
 
 
 @dataclass
@@ -65,6 +67,7 @@ class FitReport:
         out: dict[str, Any] = {
             "risk": self.risk.risk.metrics,
             "baseline_forest": self.baseline.metrics,
+            "segments": self.risk.model.segmenter.describe(),
         }
         if self.early_warning is not None:
             out["early_warning"] = self.early_warning.metrics
@@ -99,7 +102,9 @@ def _target(book: Book) -> RiskTarget:
     return target
 
 
-def _early_warning(book: Book, config: Config) -> tuple[EarlyWarningResult | None, str | None]:
+def _early_warning(
+    book: Book, config: Config, risk: BookRiskFit
+) -> tuple[EarlyWarningResult | None, str | None]:
     if book.payments is None:
         return None, None
     validated = PanelValidation(
@@ -114,6 +119,8 @@ def _early_warning(book: Book, config: Config) -> tuple[EarlyWarningResult | Non
                 validated,
                 alert_budget=config.limits.alert_budget,
                 random_state=config.seed,
+                segments=pd.Series(risk.segments, index=book.loans["Loan_ID"].to_numpy()),
+                segment_of=lambda rows: risk.model.apply(rows, reasons=False).segments,
             ),
             None,
         )
@@ -173,7 +180,7 @@ def fit_with_report(
     baseline = fit_risk_model(risk.features, target, random_state=config.seed)
     lap("baseline forest")
     step("early warning")
-    early, early_error = _early_warning(book, config)
+    early, early_error = _early_warning(book, config, risk)
     lap("early warning")
     effects = None
     if book.collections is not None and len(book.collections):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ from loanrecovery.contract.payments import PanelValidation, validate_panel
 from loanrecovery.early_warning.evaluation import (
     SnapshotBaseline,
     StaticBaseline,
+    _with_contract_columns,
     budget_metrics,
     choose_cutoff,
     flag_at_budget,
@@ -26,7 +28,6 @@ from loanrecovery.early_warning.evaluation import (
 from loanrecovery.early_warning.features import build_features
 from loanrecovery.early_warning.horizon import HorizonClassifiers
 from loanrecovery.early_warning.model_choice import choose_model
-from loanrecovery.early_warning.segments import PanelSegmenter
 from loanrecovery.early_warning.snapshot import snapshot_rows
 from loanrecovery.early_warning.survival import (
     SurvivalView,
@@ -41,6 +42,7 @@ from loanrecovery.early_warning.watchlist_model import (
     WatchlistModel,
 )
 from loanrecovery.exceptions import LoanRecoveryError
+from loanrecovery.segmentation import UNSEGMENTED
 
 __all__ = [
     "EarlyWarningDataError",
@@ -178,8 +180,8 @@ def _survival(
     train_t: pd.DataFrame,
     full_t: pd.DataFrame,
     cutoff: int,
-    random_state: int,
-) -> tuple[SurvivalView, PanelSegmenter, float, pd.DataFrame, dict[str, int]]:
+    segment_of: Callable[[pd.DataFrame], np.ndarray] | None,
+) -> tuple[SurvivalView, float, pd.DataFrame, dict[str, int]]:
     last = feats.groupby("Loan_ID", sort=False)["Month"].transform("max").to_numpy(dtype=float)
     first_month = int(feats["Month"].min())
     marks = [cutoff - k for k in range(_LANDMARK_STEP, 13, _LANDMARK_STEP)]
@@ -191,17 +193,19 @@ def _survival(
     end = int(feats["Month"].max())
     test = landmark_frame(feats, d_full, last, cutoff, end=end)
     c_index = view.concordance(test)
-    segmenter = PanelSegmenter(random_state=random_state).fit(
-        snaps.loc[stacked.index], stacked["Event"].to_numpy()
+    # Each test landmark is segmented by the risk stage on the loan as it stood that month.
+    segments = (
+        np.asarray(segment_of(_with_contract_columns(snaps.loc[test.index])), dtype=object)
+        if segment_of is not None
+        else np.full(len(test), UNSEGMENTED, dtype=object)
     )
-    segments = segmenter.predict(snaps.loc[test.index])
     km = kaplan_meier_by_segment(test, segments, max_months=min(12, end - cutoff))
     counts = {
         "train_landmark_rows": len(stacked),
         "test_landmark_rows": len(test),
         "test_landmark_events": int(test["Event"].sum()),
     }
-    return view, segmenter, c_index, km, counts
+    return view, c_index, km, counts
 
 
 def run_early_warning(
@@ -213,6 +217,8 @@ def run_early_warning(
     refit_for_watchlist: bool = True,
     model: str = "gbm",
     sequence_params: dict[str, Any] | None = None,
+    segments: pd.Series | None = None,
+    segment_of: Callable[[pd.DataFrame], np.ndarray] | None = None,
 ) -> EarlyWarningResult:
     """Build features, train and test out of time, and rank the current book.
 
@@ -237,6 +243,13 @@ def run_early_warning(
         The watchlist and :attr:`EarlyWarningResult.model` use the GBM in every case.
     sequence_params : dict, optional
         Extra parameters of the sequence model (e.g. tiny networks in tests).
+    segments : Series, optional
+        The risk stage's segment of each loan, indexed by ``Loan_ID``, for the watchlist
+        (``Unsegmented`` without it): early warning has no segmenter of its own.
+    segment_of : callable, optional
+        The risk stage's segment of canonical loan rows (the loans as they stood at each
+        test-window landmark), for the months-to-default curves per segment; one
+        ``Unsegmented`` curve without it.
 
     Returns
     -------
@@ -296,16 +309,12 @@ def run_early_warning(
     lead_hist = lead_months(scored, d_by_loan, cutoff)
     by_warning = lead_time_by_warning(scored, d_by_loan, cutoff, feats)
     lap("lead time")
-    view, segmenter, c_index, km, surv_counts = _survival(
-        feats, snaps, train_t, full_t, cutoff, random_state
-    )
+    view, c_index, km, surv_counts = _survival(feats, snaps, train_t, full_t, cutoff, segment_of)
     lap("survival and segments")
     # The watchlist (and so a bundle) is scored by the GBM whatever the choice: the
     # sequence model reads the payment panel, which WatchlistModel does not take yet.
-    watch_model = _watchlist_model(
-        feats, full_t, gbm, view, segmenter, alert_budget, refit_for_watchlist
-    )
-    watchlist = watch_model.apply_features(feats, snaps, full_t, loans)
+    watch_model = _watchlist_model(feats, full_t, gbm, view, alert_budget, refit_for_watchlist)
+    watchlist = watch_model.apply_features(feats, full_t, loans, segments)
     watch_model.set_alert_threshold(watchlist)
     lap("watchlist")
     seconds = time.perf_counter() - start
@@ -350,15 +359,14 @@ def _watchlist_model(
     full_t: pd.DataFrame,
     model: HorizonClassifiers,
     view: SurvivalView,
-    segmenter: PanelSegmenter,
     budget: float,
     refit: bool,
 ) -> WatchlistModel:
     """The watchlist's model: the horizon models refit on every labelled month (or the
-    evaluated ones), with the survival view and the segmenter."""
+    evaluated ones), with the survival view."""
     if refit:
         labelled = np.flatnonzero(full_t["Performing"].to_numpy())
         model = HorizonClassifiers(**model.get_params()).fit(
             feats.loc[labelled, list(FEATURES)], full_t.loc[labelled]
         )
-    return WatchlistModel(model, view, segmenter, budget)
+    return WatchlistModel(model, view, budget)

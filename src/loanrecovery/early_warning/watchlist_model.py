@@ -1,5 +1,6 @@
 """The fitted early-warning model of the current book: horizon probabilities, expected months
-to default, segment and plain-word reasons of every performing loan at the latest month.
+to default and plain-word reasons of every performing loan at the latest month, with the
+risk segment the risk stage gave it (early warning has no segmenter of its own).
 
 Fitted once by :func:`~loanrecovery.early_warning.run.run_early_warning` (or a bundle) and
 applied many times: to the book it was fitted on, to next month's book, or to one account.
@@ -15,13 +16,19 @@ import pandas as pd
 
 from loanrecovery.early_warning.features import PANEL_FEATURES, STATIC_FEATURES, build_features
 from loanrecovery.early_warning.horizon import HorizonClassifiers
-from loanrecovery.early_warning.segments import PanelSegmenter
-from loanrecovery.early_warning.snapshot import snapshot_rows
 from loanrecovery.early_warning.survival import SurvivalView
 from loanrecovery.early_warning.targets import make_targets
 from loanrecovery.early_warning.watchlist import WATCHLIST_COLUMNS, build_watchlist, top_reasons
+from loanrecovery.segmentation import UNSEGMENTED
 
-__all__ = ["WatchlistModel", "FEATURES", "HORIZONS", "REASON_BAND", "DEFAULT_ALERT_BUDGET"]
+__all__ = [
+    "WatchlistModel",
+    "FEATURES",
+    "HORIZONS",
+    "REASON_BAND",
+    "DEFAULT_ALERT_BUDGET",
+    "segments_by_loan",
+]
 
 #: Share of performing accounts that can be alerted per month, unless configured.
 DEFAULT_ALERT_BUDGET = 0.10
@@ -34,7 +41,7 @@ REASON_BAND = 2.0
 
 
 class WatchlistModel:
-    """Horizon classifiers, survival view and segmenter, applied to a book's latest month.
+    """Horizon classifiers and survival view, applied to a book's latest month.
 
     Parameters
     ----------
@@ -42,8 +49,6 @@ class WatchlistModel:
         Fitted P(90+ days past due within h months) models.
     survival : SurvivalView
         Fitted months-to-default view.
-    segmenter : PanelSegmenter
-        Fitted risk profiles of snapshot rows.
     alert_budget : float
         Share of the performing loans marked ``Alert``.
 
@@ -57,15 +62,15 @@ class WatchlistModel:
         self,
         horizons: HorizonClassifiers,
         survival: SurvivalView,
-        segmenter: PanelSegmenter,
         alert_budget: float,
     ) -> None:
         self.horizons = horizons
         self.survival = survival
-        self.segmenter = segmenter
         self.alert_budget = alert_budget
 
-    def apply(self, panel: pd.DataFrame, loans: pd.DataFrame) -> pd.DataFrame:
+    def apply(
+        self, panel: pd.DataFrame, loans: pd.DataFrame, *, segments: pd.Series | None = None
+    ) -> pd.DataFrame:
         """The ranked watchlist of a validated panel's latest month.
 
         Parameters
@@ -75,6 +80,10 @@ class WatchlistModel:
             ``payments``).
         loans : DataFrame
             The accepted loan table.
+        segments : Series, optional
+            The risk stage's segment of each loan, indexed by ``Loan_ID``
+            (:meth:`~loanrecovery.risk_model.BookRiskModel.segments_of`); ``Unsegmented``
+            without it.
 
         Returns
         -------
@@ -82,16 +91,14 @@ class WatchlistModel:
             :data:`~loanrecovery.early_warning.watchlist.WATCHLIST_COLUMNS`.
         """
         feats = build_features(panel, loans)
-        return self.apply_features(
-            feats, snapshot_rows(panel, loans), make_targets(panel, HORIZONS), loans
-        )
+        return self.apply_features(feats, make_targets(panel, HORIZONS), loans, segments)
 
     def apply_features(
         self,
         feats: pd.DataFrame,
-        snaps: pd.DataFrame,
         targets: pd.DataFrame,
         loans: pd.DataFrame,
+        segments: pd.Series | None = None,
     ) -> pd.DataFrame:
         """:meth:`apply` on features already built (loan-month rows aligned with ``targets``)."""
         end = int(feats["Month"].max())
@@ -119,7 +126,7 @@ class WatchlistModel:
             latest,
             probs,
             self.survival.expected_months(latest),
-            self.segmenter.predict(snaps.loc[rows]),
+            segments_by_loan(latest["Loan_ID"], segments),
             reasons,
             alert_budget=self.alert_budget,
         )
@@ -145,3 +152,18 @@ class WatchlistModel:
             "features": list(FEATURES),
             "alert_budget": self.alert_budget,
         }
+
+
+def segments_by_loan(loan_ids: pd.Series, segments: pd.Series | None) -> np.ndarray:
+    """The segment of each of ``loan_ids`` in ``segments`` (indexed by ``Loan_ID``; IDs
+    compared as stripped text); ``Unsegmented`` where it has none."""
+    keys = loan_ids.astype("string").str.strip().to_numpy()
+    if segments is None or not len(segments):
+        return np.full(len(keys), UNSEGMENTED, dtype=object)
+    lookup = pd.Series(
+        np.asarray(segments, dtype=object),
+        index=pd.Index(segments.index).astype("string").str.strip(),
+    )
+    lookup = lookup[~lookup.index.duplicated()]
+    found = lookup.reindex(keys).to_numpy(dtype=object)
+    return np.where(pd.isna(found), UNSEGMENTED, found)

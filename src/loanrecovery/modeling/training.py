@@ -130,7 +130,7 @@ def model_card(
         "calibration": champion.calibrator_.method_,
         "candidates_auc": champion.cv_auc_,
         "metrics": metrics | {"validation": f"{folds}-fold out-of-fold, calibration cross-fitted"},
-        "segment_features": model.segment_features,
+        "segments": None if model.segmenter is None else model.segmenter.describe(),
         "days_past_due_column": model.dpd_column,
         "policy": getattr(model.policy, "name", None),
         "score_meaning": "reasons are contributions to the champion's log-odds score before "

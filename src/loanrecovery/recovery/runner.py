@@ -31,10 +31,11 @@ from loanrecovery.recovery.compliance import (
 )
 from loanrecovery.recovery.effects import ActionEffectEstimator
 from loanrecovery.recovery.evaluation import true_net_recovery
-from loanrecovery.recovery.features import decision_features, segment_of, snapshot_cases
+from loanrecovery.recovery.features import decision_features, dpd_bucket, snapshot_cases
 from loanrecovery.recovery.optimizer import Assignment, optimize_assignment
 from loanrecovery.recovery.policy import ladder_actions, validate_policy
 from loanrecovery.risk import resolve_target
+from loanrecovery.segmentation import UNSEGMENTED
 from loanrecovery.strategy import StrategyPolicy, load_policy
 
 __all__ = [
@@ -73,7 +74,8 @@ class RecoveryResult:
     Attributes
     ----------
     cases : DataFrame
-        The delinquent loans planned for (with ``Segment`` and ``Risk_Score``).
+        The delinquent loans planned for (with ``Segment``, the risk segment, ``DPD_Bucket``
+        and ``Risk_Score``).
     expected_recovery, expected_cost : ndarray of shape (n_cases, n_actions)
         Estimated from history (catalogue order).
     eligible : ndarray of bool
@@ -146,13 +148,24 @@ def _history(
     return collections.reset_index(drop=True), note
 
 
-def _history_segments(history: pd.DataFrame, loans: pd.DataFrame) -> np.ndarray:
+def _history_buckets(history: pd.DataFrame, loans: pd.DataFrame) -> np.ndarray:
+    """Days-past-due bucket x secured of each past action: the groups of the effect table
+    (a simulated history carries them as its ``Segment`` column)."""
     if "Segment" in history:
         return history["Segment"].astype(str).to_numpy()
     secured = (
         history["Loan_ID"].map(loans.set_index("Loan_ID")["Collateral_Value"].gt(0)).fillna(False)
     )
-    return segment_of(history["Days_Past_Due_At_Action"].to_numpy(), secured.to_numpy(bool))
+    return dpd_bucket(history["Days_Past_Due_At_Action"].to_numpy(), secured.to_numpy(bool))
+
+
+def _case_segments(loan_ids: pd.Series, segments: pd.Series | None) -> np.ndarray:
+    """The risk segment of each case (``Unsegmented`` where none is given)."""
+    if segments is None:
+        return np.full(len(loan_ids), UNSEGMENTED, dtype=object)
+    lookup = segments[~segments.index.duplicated()]
+    found = loan_ids.map(lookup).to_numpy(dtype=object)
+    return np.where(pd.isna(found), UNSEGMENTED, found)
 
 
 def risk_proxy(loans: pd.DataFrame, cases: pd.DataFrame, seed: int = 0) -> np.ndarray:
@@ -248,6 +261,7 @@ def _plan_frame(
             "Contact_Hour_UTC": hours,
             "Local_Hour": np.where(hours >= 0, (hours + offsets) % 24, -1),
             "Segment": cases["Segment"].to_numpy(),
+            "DPD_Bucket": cases["DPD_Bucket"].to_numpy(),
             "Risk_Score": cases["Risk_Score"].to_numpy() if "Risk_Score" in cases else np.nan,
             "Policy": name,
         }
@@ -352,7 +366,7 @@ def fit_effects(
         history["Action"].to_numpy(),
         history["Recovered_Amount"].to_numpy(float),
         history["Cost"].to_numpy(float),
-        _history_segments(history, loans),
+        _history_buckets(history, loans),
     )
     table = {
         str(col): [v.item() if isinstance(v, np.generic) else v for v in est.effects_[col]]
@@ -392,7 +406,7 @@ def case_values(
     )
     secured = pd.to_numeric(collateral, errors="coerce").fillna(0).gt(0)
     cases = cases.assign(
-        Segment=segment_of(cases["Days_Past_Due"].to_numpy(float), np.asarray(secured, bool))
+        DPD_Bucket=dpd_bucket(cases["Days_Past_Due"].to_numpy(float), np.asarray(secured, bool))
     )
     return cases, rec, cost
 
@@ -411,6 +425,7 @@ def run_recovery(
     challenger_share: float = 0.0,
     seed: int = 0,
     effects: EffectsFit | None = None,
+    segments: pd.Series | None = None,
 ) -> RecoveryResult:
     """Estimate action effects from history and plan the delinquent loans three ways.
 
@@ -441,6 +456,10 @@ def run_recovery(
     effects : EffectsFit, optional
         Effects fitted before (:func:`fit_effects`, e.g. from a bundle); fitted on
         ``collections`` otherwise.
+    segments : Series, optional
+        The risk stage's segment of each loan, indexed by ``Loan_ID``
+        (:meth:`~loanrecovery.risk_model.BookRiskModel.segments_of`): the plan's ``Segment``,
+        which the policy's ``segments`` conditions test. ``Unsegmented`` without it.
 
     Returns
     -------
@@ -470,7 +489,9 @@ def run_recovery(
             .fillna(0.0)
             .to_numpy()
         )
-    cases = cases.assign(Risk_Score=np.round(risk, 4))
+    cases = cases.assign(
+        Risk_Score=np.round(risk, 4), Segment=_case_segments(cases["Loan_ID"], segments)
+    )
     dpd = cases["Days_Past_Due"].to_numpy(float)
     ladder, _ = ladder_actions(policy, catalogue, risk, cases["Segment"].to_numpy(), dpd)
     seeded = seed_rules_assignment(ladder, risk, cost, eligible, caps, budget)

@@ -124,6 +124,7 @@ def snapshot_sections(result: RunResult) -> list[Section]:
         "metric_rows": _metric_rows(metrics, result.baseline.metrics),
         "limits": result.limits,
         "profile": table(result.profile, index=True),
+        "segment_table": table(result.segment_table, index=True),
         "strategy_table": table(
             pd.DataFrame({"Loans": counts, "Share": counts / counts.sum()}).rename_axis("Action"),
             index=True,
