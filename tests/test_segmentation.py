@@ -108,6 +108,8 @@ def test_one_class_gives_one_segment():
     segmenter = RiskSegmenter().fit(np.linspace(0, 1, 50), np.zeros(50))
     assert segmenter.names_ == (UNSEGMENTED,)
     assert segmenter.n_bands_ == 1
+    assert "only 1 risk segment(s)" in segmenter.note_
+    assert "does not rise with the PD" in segmenter.note_
 
 
 def test_three_segments_keep_the_top_names():

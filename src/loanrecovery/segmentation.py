@@ -261,10 +261,15 @@ class RiskSegmenter(BaseEstimator):
                 f"{self.n_segments_} risk segments with separated bad rates ({bands}; "
                 "neighbours merged until their 95% intervals no longer overlapped)."
             )
+        start = f"The data support only {self.n_segments_} risk segment(s), not {self.max_segments}"
+        if self.n_bands_ > self.n_segments_:
+            return (
+                f"{start}: {bands}, and neighbouring bands were merged because the 95% "
+                "intervals of their observed bad rates overlapped."
+            )
         return (
-            f"The data support only {self.n_segments_} risk segment(s), not "
-            f"{self.max_segments}: {bands}, and neighbouring bands were merged because the 95% "
-            "intervals of their observed bad rates overlapped."
+            f"{start}: {bands}; the observed bad rate does not rise with the PD enough for "
+            "more cuts."
         )
 
     def _bands(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:

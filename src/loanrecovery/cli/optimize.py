@@ -49,6 +49,20 @@ def _read_book(data: Path) -> tuple[Book, dict | None]:
 SCORE_COLUMNS = ("Risk_Score", "pd")
 
 
+#: Segment columns read from ``--scores``: ``run``'s scored_loans.csv, then ``score``'s output.
+SEGMENT_COLUMNS = ("Segment", "segment")
+
+
+def read_segments(path: Path) -> pd.Series | None:
+    """Risk segment per Loan_ID from the ``--scores`` file, when it has a segment column (so
+    the plan's policy reads the same segments as the run that wrote it)."""
+    frame = read_table(path, as_text=True)
+    column = next((c for c in SEGMENT_COLUMNS if c in frame.columns), None)
+    if column is None or "Loan_ID" not in frame.columns:
+        return None
+    return pd.Series(frame[column].astype(str).to_numpy(), index=frame["Loan_ID"].astype(str))
+
+
 def read_risk_scores(path: Path) -> pd.Series:
     """Risk score per Loan_ID from ``run``'s ``scored_loans.csv`` or ``score``'s output.
 
@@ -101,7 +115,8 @@ def optimize(
         None,
         "--scores",
         help="Risk scores for the original rules: run's scored_loans.csv (Risk_Score) or "
-        "score's output (pd). Default: a logistic proxy fit on loans.csv.",
+        "score's output (pd), with its risk segment (Segment/segment) when present. Default: a "
+        "logistic proxy fit on loans.csv, and no segments (Unsegmented).",
     ),
     seed: opts.SeedOption = None,
     config: opts.ConfigOption = None,
@@ -133,9 +148,10 @@ def optimize(
                 book.sources.get(name, name), book.rejects[name], written=written
             )
     assert history is not None  # checked by _read_book
-    risk = None
+    risk, segments = None, None
     if scores is not None:
         risk = read_risk_scores(scores)
+        segments = read_segments(scores)
         delinquent = book.loans.loc[planned_loans(book.loans), "Loan_ID"].astype(str)
         missing = delinquent[~delinquent.isin(risk.index)]
         if len(missing):
@@ -158,6 +174,7 @@ def optimize(
         challenger_share=limits.challenger_share if settings.challenger else 0.0,
         risk_score=risk,
         seed=settings.seed,
+        segments=segments,
     )
     out.mkdir(parents=True, exist_ok=True)
     counts = book.counts()

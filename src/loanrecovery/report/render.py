@@ -1,7 +1,7 @@
 """Render ``report.html``: one page a manager reads top-down.
 
 What to do this month (the work list summary), who is about to default (early warning), why
-(action effects, strategies, risk profiles), then the model and the data's limits. Each part
+(action effects, strategies, risk segments), then the model and the data's limits. Each part
 is a :class:`Section` rendered from a results object; the page only orders them.
 """
 
@@ -152,7 +152,7 @@ def snapshot_sections(result: RunResult) -> list[Section]:
     names = ("data", "profiles", "model", "strategies", "insights")
     titles = (
         "Data and its limits",
-        "Risk profiles",
+        "Risk segments",
         "Default-risk model",
         "Strategy per borrower",
         "Insights",
