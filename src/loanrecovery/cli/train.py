@@ -12,7 +12,7 @@ from loanrecovery.cli import _table_options as opts
 from loanrecovery.cli._app import app, console, handle_errors
 from loanrecovery.cli.evaluate import show_warnings, split_list
 from loanrecovery.modeling.model_file import save_model
-from loanrecovery.modeling.scoring import train_scoring_model
+from loanrecovery.modeling.scoring import dpd_column_of, train_scoring_model
 from loanrecovery.modeling.training import model_card, prepare_file
 from loanrecovery.recovery.catalogue import load_catalogue
 from loanrecovery.recovery.policy import load_validated_policy
@@ -35,6 +35,12 @@ def train(
     allow_protected: opts.AllowProtectedOption = False,
     delimiter: opts.DelimiterOption = None,
     strict: opts.StrictOption = False,
+    dpd_column: str | None = typer.Option(
+        None,
+        "--dpd-column",
+        help="Column holding the days past due (confirms or overrides the printed guess; "
+        "'none': the table has none). A count of late payments is never guessed.",
+    ),
 ) -> None:
     """Train the champion (with calibrator, segmenter and policy) and write the model file."""
     output_file(model_out, "--model-out", [data, policy])
@@ -56,12 +62,15 @@ def train(
         console.print(f"{len(prepared.rejects)} rows rejected -> {path}")
     loaded_policy = load_validated_policy(policy, load_catalogue())
     ids = [c for c, role in prepared.roles.items() if role == "id"]
+    dpd = dpd_column_of(prepared, dpd_column)
+    console.print(dpd.describe(), markup=False, highlight=False)
     model = train_scoring_model(
         prepared,
         input_columns=[str(c) for c in frame.columns],
         id_columns=ids,
         policy=loaded_policy,
         folds=folds,
+        dpd=dpd,
     )
     card = model_card(model, prepared, frame, data=data, folds=folds)
     metrics, champion = card["metrics"], model.champion

@@ -16,7 +16,7 @@ Accepted
 Refused, with a reason
 ----------------------
 * a decimal comma (``"12,39"``, ``"215.422,00"``): it is never read 1,000-fold wrong; the
-  reason says so, and ``decimal=","`` reads such a file correctly;
+  reason says so, and ``decimal=","`` (``--decimal ,``) reads such a file correctly;
 * ``inf``, ``nan`` and other non-finite values;
 * anything else that is not a number.
 
@@ -47,7 +47,7 @@ NOT_FINITE = "not a number: inf and nan are not finite values"
 #: Reason for a decimal comma read with ``decimal="."``.
 DECIMAL_COMMA = (
     "decimal comma: this file is read with '.' as the decimal mark and ',' as the thousands "
-    "separator; write the number as 1234.56 (or read the file with decimal=',')"
+    "separator; write the number as 1234.56 (or read the file with --decimal ',')"
 )  #: Reason for a decimal point read with ``decimal=","``.
 DECIMAL_POINT = "decimal point: this file is read with ',' as the decimal mark; write 1234,56"
 
