@@ -126,3 +126,24 @@ def test_a_wrong_decimal_option_is_one_line_exit_2(comma_book, tmp_path):
         app, ["fit", "--data", str(comma_book), "--decimal", ";", "--bundle", str(tmp_path / "b")]
     )
     assert done.exit_code == 2 and "--decimal: expected '.' or ','" in done.output
+
+
+def test_evaluate_stops_on_too_many_rejected_rows(tmp_path):
+    loans = make_loans(70, seed=8)
+    data = tmp_path / "table.csv"
+    broken = ",".join(["x"] * (loans.shape[1] + 2))  # more fields than the header: malformed
+    data.write_text(loans.to_csv(index=False) + (broken + "\n") * 30, encoding="utf-8")
+    done = runner.invoke(app, ["evaluate", "--data", str(data), "--target", "Default_Next_6M"])
+    assert done.exit_code == 3, done.output
+    assert "30 of 100 rows of the data table rejected" in done.output
+    assert "malformed record" in done.output
+
+
+def test_evaluate_refuses_decimal_commas_and_names_the_option(comma_book, tmp_path):
+    table = pd.read_csv(comma_book, sep=";", dtype=str).assign(Bad=["1", "0"] * 150)
+    data = tmp_path / "table.csv"
+    table.to_csv(data, sep=";", index=False)
+    args = ["evaluate", "--data", str(data), "--target", "Bad", "--delimiter", ";"]
+    done = runner.invoke(app, args)
+    assert done.exit_code == 2, done.output
+    assert "decimal comma" in done.output and "--decimal ','" in done.output

@@ -11,6 +11,7 @@ from loanrecovery.checks import output_file, write_rejects
 from loanrecovery.cli import _table_options as opts
 from loanrecovery.cli._app import app, console, handle_errors
 from loanrecovery.cli.evaluate import show_warnings, split_list
+from loanrecovery.contract.rejects import DEFAULT_MAX_REJECT_SHARE
 from loanrecovery.modeling.model_file import save_model
 from loanrecovery.modeling.scoring import dpd_column_of, train_scoring_model
 from loanrecovery.modeling.training import model_card, prepare_file
@@ -35,6 +36,9 @@ def train(
     allow_protected: opts.AllowProtectedOption = False,
     delimiter: opts.DelimiterOption = None,
     strict: opts.StrictOption = False,
+    decimal: opts.DecimalOption = ".",
+    max_reject_share: opts.MaxRejectShareOption = DEFAULT_MAX_REJECT_SHARE,
+    accept_rejects: opts.AcceptRejectsOption = False,
     dpd_column: str | None = typer.Option(
         None,
         "--dpd-column",
@@ -56,10 +60,18 @@ def train(
             allow_protected=allow_protected,
             delimiter=delimiter,
             strict=strict,
+            decimal=decimal,
         )
     if len(prepared.rejects):
         path = write_rejects(prepared.rejects, model_out.with_name(model_out.stem + "_rejects.csv"))
         console.print(f"{len(prepared.rejects)} rows rejected -> {path}")
+    opts.check_table_rejects(
+        str(data),
+        prepared.n_input_rows,
+        prepared.rejects,
+        max_share=max_reject_share,
+        accept=accept_rejects,
+    )
     loaded_policy = load_validated_policy(policy, load_catalogue())
     ids = [c for c, role in prepared.roles.items() if role == "id"]
     dpd = dpd_column_of(prepared, dpd_column)
