@@ -147,3 +147,19 @@ def test_evaluate_refuses_decimal_commas_and_names_the_option(comma_book, tmp_pa
     done = runner.invoke(app, args)
     assert done.exit_code == 2, done.output
     assert "decimal comma" in done.output and "--decimal ','" in done.output
+
+
+def test_simulate_records_its_run_and_replaces_an_earlier_one(tmp_path):
+    out = tmp_path / "book"
+    args = ["simulate", "--loans", "30", "--months", "6", "--out", str(out)]
+    assert runner.invoke(app, args).exit_code == 0
+    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert record["command"] == "simulate" and record["configuration"]["loans"] == 30
+    assert set(record["files"].values()) == {
+        "loans.csv",
+        "payments.csv",
+        "collections.csv",
+        "truth.json",
+    }
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0 and "removed the earlier run's files" in again.output

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from loanrecovery.checks import output_file, write_rejects
 from loanrecovery.cli import _table_options as opts
-from loanrecovery.cli._app import app, console, err_console, handle_errors
+from loanrecovery.cli._app import app, console, err_console, handle_errors, stage_status
 from loanrecovery.contract.rejects import DEFAULT_MAX_REJECT_SHARE
 from loanrecovery.exceptions import DataQualityWarning
 from loanrecovery.jsonable import to_jsonable
@@ -140,7 +140,8 @@ def evaluate(
         max_share=max_reject_share,
         accept=accept_rejects,
     )
-    result = evaluate_table(prepared, folds=folds, time_column=time_col)
+    with stage_status("evaluating the champion and the original forest"):
+        result = evaluate_table(prepared, folds=folds, time_column=time_col)
     result.seconds = time.perf_counter() - start
     _print_summary(result, prepared)
     if json_out is not None:

@@ -9,7 +9,7 @@ import typer
 
 from loanrecovery.checks import output_file, write_rejects
 from loanrecovery.cli import _table_options as opts
-from loanrecovery.cli._app import app, console, handle_errors
+from loanrecovery.cli._app import app, console, handle_errors, stage_status
 from loanrecovery.cli.evaluate import show_warnings, split_list
 from loanrecovery.contract.rejects import DEFAULT_MAX_REJECT_SHARE
 from loanrecovery.modeling.model_file import save_model
@@ -76,14 +76,15 @@ def train(
     ids = [c for c, role in prepared.roles.items() if role == "id"]
     dpd = dpd_column_of(prepared, dpd_column)
     console.print(dpd.describe(), markup=False, highlight=False)
-    model = train_scoring_model(
-        prepared,
-        input_columns=[str(c) for c in frame.columns],
-        id_columns=ids,
-        policy=loaded_policy,
-        folds=folds,
-        dpd=dpd,
-    )
+    with stage_status("choosing and fitting the champion"):
+        model = train_scoring_model(
+            prepared,
+            input_columns=[str(c) for c in frame.columns],
+            id_columns=ids,
+            policy=loaded_policy,
+            folds=folds,
+            dpd=dpd,
+        )
     card = model_card(model, prepared, frame, data=data, folds=folds)
     metrics, champion = card["metrics"], model.champion
     full = save_model(model, model_out, card)
