@@ -10,11 +10,13 @@ import numpy as np
 import pytest
 from tests.conftest import make_loans
 
-from loanrecovery.bundle import fit_with_report, load_bundle, save_bundle
+from loanrecovery.bundle import load_bundle, save_bundle
 from loanrecovery.bundle.account import CLOSED_RULE
 from loanrecovery.bundle.fit import _strategy_policy
 from loanrecovery.config import Config
 from loanrecovery.contract.book import validate_book
+from loanrecovery.pipeline import run_pipeline
+from loanrecovery.report.render import render_report
 from loanrecovery.risk_signal import (
     auc_interval,
     no_signal_policy,
@@ -76,16 +78,22 @@ def test_a_signal_or_a_policy_without_thresholds_is_kept():
     assert config.policy == dpd_only and record["fallback"] is False
 
 
+# ~30 s on a shared 2-core machine: one pipeline run (fit, apply, report) on a 300-loan book.
 def test_a_book_without_signal_is_planned_by_days_past_due_and_segment(tmp_path):
     loans = make_loans(300, seed=11)
     rng = np.random.default_rng(0)
     loans["Default_Next_6M"] = (rng.random(len(loans)) < 0.25).astype(int)  # pure noise
     book = validate_book(loans, source="noise")
-    bundle, report = fit_with_report(book)
+    result = run_pipeline(book)
+    bundle, report = result.bundle, result.fit_report
     signal = bundle.manifest["strategy"]["risk_signal"]
     if signal["ci_low"] is not None and signal["ci_low"] > 0.5:  # pragma: no cover
         pytest.skip(f"noise happened to show a signal: {signal}")
-    assert report.strategy_fallback and "includes 0.5" in report.strategy_fallback
+    note = report.strategy_fallback
+    assert note and "includes 0.5" in note
+    assert result.limits[0] == note and result.policy.name == no_signal_policy().name
+    page = render_report(result)  # in the data limits and above the strategy table
+    assert page.count("includes 0.5 (chance), so the risk-score thresholds") == 2
     loaded = load_bundle(save_bundle(bundle, tmp_path / "noise.bundle"))
     assert loaded.manifest["strategy"]["fallback"] is True
     assert loaded.config.policy.name == no_signal_policy().name
