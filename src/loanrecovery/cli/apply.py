@@ -21,7 +21,11 @@ __all__ = ["apply"]
 @app.command("apply")
 @handle_errors
 def apply(
-    bundle: Path = typer.Option(..., "--bundle", help="Bundle file written by `fit` or `run`."),
+    bundle: Path = typer.Option(
+        Path("out/fit/book.bundle"),
+        "--bundle",
+        help="Bundle file written by `fit` (default: fit's default) or `run --bundle`.",
+    ),
     data: Path = typer.Option(
         ...,
         "--data",
