@@ -16,6 +16,7 @@ One optional project file, ``loanrecovery.toml`` (found in the working folder or
     budget = 250000                    # total expected cost of a plan
     alert_budget = 0.10                # share of performing accounts alerted per month
     challenger_share = 0.10
+    max_reject_share = 0.20            # stop when more of a table's rows are rejected
     [limits.capacities]                # accounts per plan, overriding the catalogue
     "Legal Action" = 20
 
@@ -33,6 +34,7 @@ from types import MappingProxyType
 from typing import Any
 
 from loanrecovery._toml_lines import key_line, parse_toml, read_text
+from loanrecovery.contract.rejects import DEFAULT_MAX_REJECT_SHARE
 from loanrecovery.early_warning.watchlist_model import DEFAULT_ALERT_BUDGET
 from loanrecovery.exceptions import PolicyError
 from loanrecovery.recovery.catalogue import Catalogue, load_catalogue, parse_catalogue
@@ -57,7 +59,7 @@ DEFAULT_SEED = 42
 #: Largest seed numpy's and scikit-learn's generators accept.
 MAX_SEED = 2**32 - 1
 _TOP_KEYS = {"seed", "policy", "actions", "challenger", "limits"}
-_LIMIT_KEYS = {"budget", "capacities", "alert_budget", "challenger_share"}
+_LIMIT_KEYS = {"budget", "capacities", "alert_budget", "challenger_share", "max_reject_share"}
 
 
 def _finite(source: str, key: str, value: object, *, line: int | None = None) -> float:
@@ -80,6 +82,9 @@ class Limits:
         Share of performing accounts that can be alerted per month, in (0, 1].
     challenger_share : float, default=0.0
         Share of accounts given to the challenger policy, in [0, 1).
+    max_reject_share : float, default=0.20
+        Largest share of a table's rows that may be rejected before a command stops
+        (:mod:`loanrecovery.contract.rejects`), in [0, 1].
     source : str
         Where the limits came from, for messages.
     """
@@ -88,6 +93,7 @@ class Limits:
     capacities: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     alert_budget: float = DEFAULT_ALERT_BUDGET
     challenger_share: float = 0.0
+    max_reject_share: float = DEFAULT_MAX_REJECT_SHARE
     source: str = "<defaults>"
 
     def __post_init__(self) -> None:
@@ -113,6 +119,11 @@ class Limits:
         share = _finite(src, "challenger_share", self.challenger_share)
         if not 0 <= share < 1:
             raise PolicyError(src, f"'challenger_share' must be in [0, 1), got {share:g}")
+        rejects = _finite(src, "max_reject_share", self.max_reject_share)
+        if not 0 <= rejects <= 1:
+            raise PolicyError(
+                src, f"'max_reject_share' must be a share in [0, 1], e.g. 0.20; got {rejects:g}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view (for manifests and run records)."""
@@ -121,6 +132,7 @@ class Limits:
             "capacities": dict(self.capacities),
             "alert_budget": self.alert_budget,
             "challenger_share": self.challenger_share,
+            "max_reject_share": self.max_reject_share,
         }
 
 
@@ -185,7 +197,7 @@ class Config:
         """A copy with some fields changed; ``None`` values leave a field as it is.
 
         Accepts the fields of :class:`Config` and of :class:`Limits` (``budget``,
-        ``capacities``, ``alert_budget``, ``challenger_share``).
+        ``capacities``, ``alert_budget``, ``challenger_share``, ``max_reject_share``).
         """
         changes = {k: v for k, v in changes.items() if v is not None}
         if "seed" in changes:
@@ -305,7 +317,7 @@ def _limits(text: str, source: str, raw: object) -> Limits:
             line=key_line(text, header, unknown[0]) or None,
         )
     values: dict[str, Any] = {}
-    for key in ("budget", "alert_budget", "challenger_share"):
+    for key in ("budget", "alert_budget", "challenger_share", "max_reject_share"):
         if key in raw:
             values[key] = _finite(source, key, raw[key], line=key_line(text, header, key) or None)
     caps = raw.get("capacities", {})

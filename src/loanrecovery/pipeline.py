@@ -8,7 +8,6 @@ what the report (:mod:`loanrecovery.report`) renders.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from loanrecovery.jsonable import to_jsonable
 from loanrecovery.recovery.runner import RecoveryResult, recovery_json
 from loanrecovery.risk import RiskModelResult, RiskTarget
 from loanrecovery.risk_model import CLOSED
+from loanrecovery.risk_signal import auc_interval
 from loanrecovery.segmentation import PROFILE_FEATURES, segment_profile
 from loanrecovery.strategy import StrategyPolicy
 
@@ -43,18 +43,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _SMALL_SAMPLE = 1000
-
-
-def auc_interval(auc: float, n_pos: int, n_neg: int) -> tuple[float, float]:
-    """95% confidence interval of a ROC AUC (Hanley & McNeil 1982)."""
-    if n_pos == 0 or n_neg == 0 or not math.isfinite(auc):
-        return (math.nan, math.nan)
-    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
-    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2)) / (
-        n_pos * n_neg
-    )
-    half = 1.959964 * math.sqrt(max(var, 0.0))
-    return (max(0.0, auc - half), min(1.0, auc + half))
 
 
 @dataclass(frozen=True)
@@ -272,11 +260,12 @@ def run_pipeline(
     segmenter = bundle.risk.segmenter
     has_panel = book.payments is not None
     limits = [
+        *filter(None, [fitted.strategy_fallback]),
         *_data_limits(target, risk, len(book.loans), has_panel),
         *([] if segmenter.fully_segmented else [segmenter.note_]),
         *filter(None, [_segment_risk_test(segments[open_loans], observed[open_loans])]),
     ]
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = {"strategy_choice": bundle.manifest.get("strategy")}
     if fitted.early_warning is not None:
         extra["early_warning"] = fitted.early_warning.metrics
     elif fitted.early_warning_error is not None:
@@ -309,7 +298,7 @@ def run_pipeline(
         reasons=applied.risk.reasons,
         strategies=applied.strategies,
         strategy_rules=applied.strategy_rules,
-        policy=config.policy,
+        policy=bundle.config.policy,
         insights=insights,
         limits=limits,
         has_payment_panel=has_panel,

@@ -24,6 +24,12 @@ from loanrecovery.exceptions import DataFileError, NoValidRowsError
 from loanrecovery.recovery.runner import EffectsFit, fit_effects
 from loanrecovery.risk import RiskModelResult, RiskTarget, fit_risk_model, resolve_target
 from loanrecovery.risk_model import BookRiskFit, fit_book_risk
+from loanrecovery.risk_signal import (
+    fallback_note,
+    no_signal_policy,
+    risk_signal,
+    uses_risk_thresholds,
+)
 from loanrecovery.versions import library_versions
 
 __all__ = ["fit_bundle", "fit_with_report", "FitReport", "FORMAT"]
@@ -61,6 +67,8 @@ class FitReport:
     early_warning_error: str | None = None
     effects: EffectsFit | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    strategy_fallback: str | None = None
+    """Why the no-signal ladder replaced the configured policy (None when it did not)."""
 
     def metrics(self) -> dict[str, Any]:
         """Validation metrics of every fitted stage (JSON-ready), for the manifest."""
@@ -129,6 +137,23 @@ def _early_warning(
         return None, str(exc)
 
 
+def _strategy_policy(config: Config, risk: BookRiskFit) -> tuple[Config, dict[str, Any]]:
+    """The configuration whose policy the bundle applies: the configured one, or the no-signal
+    ladder when the risk model has no signal and the policy uses risk-score thresholds
+    (:mod:`loanrecovery.risk_signal`); with the record stored in the manifest."""
+    signal = risk_signal(risk.risk.metrics)
+    record: dict[str, Any] = {"risk_signal": signal.to_dict(), "policy": config.policy.name}
+    if signal.has_signal or not uses_risk_thresholds(config.policy):
+        return config, {**record, "fallback": False}
+    fallback = no_signal_policy()
+    note = fallback_note(signal, config.policy, fallback)
+    logger.warning("%s", note)
+    record.update(
+        fallback=True, policy=fallback.name, replaced_policy=config.policy.name, note=note
+    )
+    return config.with_overrides(policy=fallback), record
+
+
 def fit_with_report(
     book: Book,
     config: Config | None = None,
@@ -176,6 +201,7 @@ def fit_with_report(
     except ValueError as exc:
         raise DataFileError(book.source, str(exc)) from None
     lap("risk model")
+    config, strategy = _strategy_policy(config, risk)
     step("baseline forest")
     baseline = fit_risk_model(risk.features, target, random_state=config.seed)
     lap("baseline forest")
@@ -195,6 +221,7 @@ def fit_with_report(
         early_warning_error=early_error,
         effects=effects,
         seconds=seconds,
+        strategy_fallback=strategy.get("note"),
     )
     manifest = {
         "format": FORMAT,
@@ -210,6 +237,7 @@ def fit_with_report(
         "target": {"column": target.name, "definition": target.description},
         "metrics": report.metrics(),
         "config": config.to_dict(),
+        "strategy": strategy,
         "stages": {
             "risk": True,
             "early_warning": early is not None,

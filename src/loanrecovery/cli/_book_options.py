@@ -10,6 +10,8 @@ import typer
 
 from loanrecovery.config import Config, load_config, parse_capacities
 from loanrecovery.contract.book import Book, read_book
+from loanrecovery.contract.rejects import check_reject_share
+from loanrecovery.exceptions import OptionError
 from loanrecovery.inputs import builtin_book
 from loanrecovery.strategy import load_policy
 
@@ -25,7 +27,11 @@ __all__ = [
     "CapacityOption",
     "AlertBudgetOption",
     "SeedOption",
+    "DecimalOption",
+    "MaxRejectShareOption",
+    "AcceptRejectsOption",
     "book_from_options",
+    "check_rejects",
     "config_from_options",
 ]
 
@@ -77,6 +83,45 @@ AlertBudgetOption = Annotated[
 SeedOption = Annotated[
     int | None, typer.Option("--seed", help="Seed of every random step (default 42).")
 ]
+DecimalOption = Annotated[
+    str,
+    typer.Option(
+        "--decimal",
+        help="Decimal mark of the files' numbers: '.' (default) or ',' (then '.' groups "
+        "thousands: 215.422,00). Numbers in the other format are rejected, never misread.",
+    ),
+]
+MaxRejectShareOption = Annotated[
+    float | None,
+    typer.Option(
+        "--max-reject-share",
+        help="Stop (exit code 3) when more than this share of a table's rows is rejected "
+        "(default 0.20, or [limits] max_reject_share in the project file).",
+    ),
+]
+AcceptRejectsOption = Annotated[
+    bool,
+    typer.Option(
+        "--accept-rejects",
+        help="Go on however many rows are rejected (they are still written to the rejects).",
+    ),
+]
+
+
+def check_decimal(decimal: str) -> str:
+    """The ``--decimal`` option checked: ``'.'`` or ``','``."""
+    if decimal not in (".", ","):
+        raise OptionError("--decimal", f"expected '.' or ',', got {decimal!r}")
+    return decimal
+
+
+def check_rejects(book: Book, max_share: float, *, accept: bool = False) -> None:
+    """Stop with :class:`~loanrecovery.contract.rejects.TooManyRejectsError` (exit code 3) when
+    a table of ``book`` has more than ``max_share`` of its rows rejected, unless ``accept``."""
+    if not 0 <= max_share <= 1:
+        raise OptionError("--max-reject-share", f"expected a share in [0, 1], got {max_share:g}")
+    if not accept:
+        check_reject_share(book.counts(), book.rejects, max_share=max_share, sources=book.sources)
 
 
 def config_from_options(
@@ -87,6 +132,7 @@ def config_from_options(
     capacity: str | None = None,
     alert_budget: float | None = None,
     seed: int | None = None,
+    max_reject_share: float | None = None,
 ) -> Config:
     """The project file's configuration with the command's options laid over it."""
     return load_config(config).with_overrides(
@@ -95,6 +141,7 @@ def config_from_options(
         capacities=parse_capacities(capacity),
         alert_budget=alert_budget,
         seed=seed,
+        max_reject_share=max_reject_share,
     )
 
 
@@ -105,10 +152,16 @@ def book_from_options(
     delimiter: str | None = None,
     payments: Path | None = None,
     collections: Path | None = None,
+    decimal: str = ".",
 ) -> Book:
     """The book named by the options, or the built-in book without ``--data``."""
     if data is None:
         return builtin_book()
     return read_book(
-        data, mapping=mapping, delimiter=delimiter, payments=payments, collections=collections
+        data,
+        mapping=mapping,
+        delimiter=delimiter,
+        payments=payments,
+        collections=collections,
+        decimal=check_decimal(decimal),
     )

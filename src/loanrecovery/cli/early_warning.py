@@ -9,8 +9,9 @@ from rich.table import Table
 
 from loanrecovery.checks import output_dir, output_file
 from loanrecovery.cli import _book_options as opts
-from loanrecovery.cli._app import app, console, handle_errors
-from loanrecovery.cli.run import require_loans
+from loanrecovery.cli._app import app, console, handle_errors, stage_status
+from loanrecovery.cli.run import require_loans, say_removed
+from loanrecovery.config import Config
 from loanrecovery.contract.book import read_book
 from loanrecovery.contract.payments import PanelValidation
 from loanrecovery.early_warning import run_early_warning
@@ -18,6 +19,7 @@ from loanrecovery.early_warning.model_choice import MODEL_CHOICES, ModelChoiceEr
 from loanrecovery.exceptions import DataFileError
 from loanrecovery.jsonable import to_jsonable
 from loanrecovery.report.files import write_json
+from loanrecovery.report.run_folder import RunFolder
 
 __all__ = ["early_warning"]
 
@@ -30,7 +32,11 @@ def early_warning(
     ),
     alert_budget: opts.AlertBudgetOption = None,
     json_path: Path | None = typer.Option(None, "--json", help="Write the metrics JSON here."),
-    out: Path = typer.Option(Path("out"), "--out", help="Folder for watchlist.csv."),
+    out: Path = typer.Option(
+        Path("out/early-warning"),
+        "--out",
+        help="Folder for watchlist.csv; it holds this run's files only (with run.json).",
+    ),
     seed: opts.SeedOption = None,
     config: opts.ConfigOption = None,
     model: str = typer.Option(
@@ -53,32 +59,48 @@ def early_warning(
         raise DataFileError(data, "expected a folder holding loans.csv and payments.csv")
     if model not in MODEL_CHOICES:
         raise ModelChoiceError(f"--model {model!r} is not one of {', '.join(MODEL_CHOICES)}")
+    with RunFolder(out, "early-warning", inputs={"data": data}) as folder:
+        folder.config = settings.to_dict()
+        say_removed(folder)
+        _early_warning(folder, data, settings, model, json_path)
+
+
+def _early_warning(
+    folder: RunFolder, data: Path, settings: Config, model: str, json_path: Path | None
+) -> None:
+    out = folder.out
     book = read_book(data)
     if book.payments is None:
         raise DataFileError(data / "payments.csv", f"not found; expected payments.csv in {data}")
-    require_loans(book, out)
+    require_loans(book, out, folder=folder)
+    folder.details["tables"] = book.counts()
     panel = PanelValidation(
         accepted=book.payments,
         rejects=book.rejects["payments"],
         n_rows_in=book.counts()["payments"]["in"],
     )
-    result = run_early_warning(
-        book.loans,
-        panel,
-        alert_budget=settings.limits.alert_budget,
-        random_state=settings.seed,
-        model=model,
-    )
+    with stage_status("fitting the horizon models and the watchlist"):
+        result = run_early_warning(
+            book.loans,
+            panel,
+            alert_budget=settings.limits.alert_budget,
+            random_state=settings.seed,
+            model=model,
+        )
     out.mkdir(parents=True, exist_ok=True)
-    result.watchlist.to_csv(out / "watchlist.csv", index=False)
+    result.watchlist.to_csv(folder.add("watchlist", out / "watchlist.csv"), index=False)
     if len(result.rejects):
-        result.rejects.to_csv(out / "payment_rejects.csv", index=False)
+        result.rejects.to_csv(
+            folder.add("payment_rejects", out / "payment_rejects.csv"), index=False
+        )
     n_loan_rejects = len(book.rejects["loans"])
     if n_loan_rejects:
-        book.rejects["loans"].to_csv(out / "loan_rejects.csv", index=False)
+        book.rejects["loans"].to_csv(
+            folder.add("loan_rejects", out / "loan_rejects.csv"), index=False
+        )
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
-        write_json(to_jsonable(result.metrics), json_path)
+        write_json(to_jsonable(result.metrics), folder.add("metrics", json_path))
     _summary(result.metrics, result.details, out, len(result.rejects), n_loan_rejects)
 
 

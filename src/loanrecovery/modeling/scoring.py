@@ -9,7 +9,6 @@ the champion's out-of-fold PDs), the strategy policy, and the drift reference.
 from __future__ import annotations
 
 import logging
-import re
 import warnings
 import weakref
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from loanrecovery.io import NULL_VALUES, read_table
 from loanrecovery.modeling.candidates import GBMScorer
 from loanrecovery.modeling.champion import ChampionClassifier, combine
 from loanrecovery.modeling.compiled_trees import CompiledTrees
+from loanrecovery.modeling.dpd_column import DpdGuess, guess_dpd_column
 from loanrecovery.modeling.drift import DriftReference
 from loanrecovery.modeling.reasons import IN_DEFAULT_REASON, reason_codes
 from loanrecovery.modeling.table import PreparedTable, coerce_features, settled_or_defaulted
@@ -52,7 +52,6 @@ logger = logging.getLogger(__name__)
 #: PD cut-offs of the score bands A (lowest risk) ... G.
 BAND_EDGES = (0.01, 0.025, 0.05, 0.10, 0.20, 0.40)
 BAND_NAMES = ("A", "B", "C", "D", "E", "F", "G")
-_DPD = re.compile(r"days.?past.?due|^dpd$|days.?late|days.?delinquent", re.IGNORECASE)
 #: Drift (PSI) is measured on at most this many evenly spaced loans of a scored file.
 DRIFT_SAMPLE_ROWS = 200_000
 #: Compiled trees of each GBM scored in this process (built at load time, never saved).
@@ -323,6 +322,15 @@ def _drift_sample(n_rows: int) -> np.ndarray:
     return np.linspace(0, n_rows - 1, DRIFT_SAMPLE_ROWS).astype(np.int64)
 
 
+def dpd_column_of(prepared: PreparedTable, given: str | None = None) -> DpdGuess:
+    """The days-past-due column of a prepared table's numeric features
+    (:func:`~loanrecovery.modeling.dpd_column.guess_dpd_column`; ``given`` is ``--dpd-column``)."""
+    numeric = [
+        c for c in prepared.X.columns if not isinstance(prepared.X[c].dtype, pd.CategoricalDtype)
+    ]
+    return guess_dpd_column(numeric, given)
+
+
 def train_scoring_model(
     prepared: PreparedTable,
     *,
@@ -332,6 +340,7 @@ def train_scoring_model(
     folds: int = 5,
     n_jobs: int = 2,
     random_state: int = 42,
+    dpd: DpdGuess | None = None,
 ) -> LoanScoringModel:
     """Fit the champion, the risk segments of its out-of-fold PDs and the drift reference.
 
@@ -345,6 +354,9 @@ def train_scoring_model(
     policy : StrategyPolicy, optional
         Strategy ladder (default: the built-in policy).
     folds, n_jobs, random_state : int
+    dpd : DpdGuess, optional
+        The days-past-due column (default: :func:`dpd_column_of` guesses it, never from a
+        count of late payments).
     """
     X, y = prepared.X, prepared.y
     champion = ChampionClassifier(cv=folds, n_jobs=n_jobs, random_state=random_state).fit(X, y)
@@ -352,9 +364,7 @@ def train_scoring_model(
     oof = np.asarray(champion.oof_pd_, dtype=float)
     oof = np.where(np.isfinite(oof), oof, pd_train)
     segmenter = RiskSegmenter().fit(oof, np.asarray(y, dtype=float))
-    dpd_column = next((c for c in X.columns if _DPD.search(str(c))), None)
-    if dpd_column is not None and isinstance(X[dpd_column].dtype, pd.CategoricalDtype):
-        dpd_column = None
+    dpd_column = (dpd if dpd is not None else dpd_column_of(prepared)).column
     roles = {str(c): prepared.roles[c] for c in X.columns}
     return LoanScoringModel(
         roles=roles,

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from loanrecovery.bundle.results import BookResult
     from loanrecovery.contract.book import Book
 
-__all__ = ["write_outputs", "write_applied", "write_json"]
+__all__ = ["write_outputs", "write_applied", "write_json", "write_rejects_of"]
 
 
 def write_json(payload: object, path: Path) -> None:
@@ -45,6 +45,13 @@ def _write_tables(result: RunResult | BookResult, out_dir: Path) -> dict[str, Pa
             table.to_csv(paths[name], index=False)
     paths.update(_write_rejects(result.book, out_dir))
     return paths
+
+
+def write_rejects_of(book: Book, out_dir: Path) -> dict[str, Path]:
+    """Write a book's rejects into ``out_dir`` (see :func:`_write_rejects`), e.g. when a
+    command stops because too many rows were rejected."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return _write_rejects(book, out_dir)
 
 
 def _write_rejects(book: Book, out_dir: Path) -> dict[str, Path]:

@@ -123,6 +123,7 @@ def snapshot_sections(result: RunResult) -> list[Section]:
         "metrics": metrics,
         "metric_rows": _metric_rows(metrics, result.baseline.metrics),
         "limits": result.limits,
+        "strategy_choice": result.metrics().get("strategy_choice") or {},
         "profile": table(result.profile, index=True),
         "segment_table": table(result.segment_table, index=True),
         "strategy_table": table(
