@@ -14,7 +14,8 @@ One optional project file, ``loanrecovery.toml`` (found in the working folder or
 
     [limits]
     budget = 250000                    # total expected cost of a plan
-    alert_budget = 0.10                # share of performing accounts alerted per month
+    alert_budget = 0.10                # largest share of performing accounts alerted a month
+    alert_min_probability = 0.05       # lowest 3-month probability of default alerted
     challenger_share = 0.10
     [limits.capacities]                # accounts per plan, overriding the catalogue
     "Legal Action" = 20
@@ -33,7 +34,10 @@ from types import MappingProxyType
 from typing import Any
 
 from loanrecovery._toml_lines import key_line, parse_toml, read_text
-from loanrecovery.early_warning.watchlist_model import DEFAULT_ALERT_BUDGET
+from loanrecovery.early_warning.watchlist_model import (
+    DEFAULT_ALERT_BUDGET,
+    DEFAULT_ALERT_MIN_PROBABILITY,
+)
 from loanrecovery.exceptions import PolicyError
 from loanrecovery.recovery.catalogue import Catalogue, load_catalogue, parse_catalogue
 from loanrecovery.recovery.policy import validate_policy
@@ -47,6 +51,7 @@ __all__ = [
     "parse_capacities",
     "PROJECT_FILE",
     "DEFAULT_ALERT_BUDGET",
+    "DEFAULT_ALERT_MIN_PROBABILITY",
     "DEFAULT_SEED",
 ]
 
@@ -57,7 +62,13 @@ DEFAULT_SEED = 42
 #: Largest seed numpy's and scikit-learn's generators accept.
 MAX_SEED = 2**32 - 1
 _TOP_KEYS = {"seed", "policy", "actions", "challenger", "limits"}
-_LIMIT_KEYS = {"budget", "capacities", "alert_budget", "challenger_share"}
+_LIMIT_KEYS = {
+    "budget",
+    "capacities",
+    "alert_budget",
+    "alert_min_probability",
+    "challenger_share",
+}
 
 
 def _finite(source: str, key: str, value: object, *, line: int | None = None) -> float:
@@ -77,7 +88,10 @@ class Limits:
     capacities : mapping of str to float
         Accounts per action per plan, overriding the catalogue's capacities.
     alert_budget : float, default=0.10
-        Share of performing accounts that can be alerted per month, in (0, 1].
+        Largest share of performing accounts that can be alerted per month, in (0, 1]: a
+        cap, not a quota.
+    alert_min_probability : float, default=0.05
+        Lowest 3-month probability of default alerted, in [0, 1].
     challenger_share : float, default=0.0
         Share of accounts given to the challenger policy, in [0, 1).
     source : str
@@ -87,6 +101,7 @@ class Limits:
     budget: float | None = None
     capacities: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     alert_budget: float = DEFAULT_ALERT_BUDGET
+    alert_min_probability: float = DEFAULT_ALERT_MIN_PROBABILITY
     challenger_share: float = 0.0
     source: str = "<defaults>"
 
@@ -110,6 +125,13 @@ class Limits:
             raise PolicyError(
                 src, f"'alert_budget' must be a share in (0, 1], e.g. 0.10; got {alert:g}"
             )
+        floor = _finite(src, "alert_min_probability", self.alert_min_probability)
+        if not 0 <= floor <= 1:
+            raise PolicyError(
+                src,
+                "'alert_min_probability' must be a probability in [0, 1], e.g. 0.05; "
+                f"got {floor:g}",
+            )
         share = _finite(src, "challenger_share", self.challenger_share)
         if not 0 <= share < 1:
             raise PolicyError(src, f"'challenger_share' must be in [0, 1), got {share:g}")
@@ -120,6 +142,7 @@ class Limits:
             "budget": self.budget,
             "capacities": dict(self.capacities),
             "alert_budget": self.alert_budget,
+            "alert_min_probability": self.alert_min_probability,
             "challenger_share": self.challenger_share,
         }
 
@@ -185,7 +208,7 @@ class Config:
         """A copy with some fields changed; ``None`` values leave a field as it is.
 
         Accepts the fields of :class:`Config` and of :class:`Limits` (``budget``,
-        ``capacities``, ``alert_budget``, ``challenger_share``).
+        ``capacities``, ``alert_budget``, ``alert_min_probability``, ``challenger_share``).
         """
         changes = {k: v for k, v in changes.items() if v is not None}
         if "seed" in changes:
@@ -305,7 +328,7 @@ def _limits(text: str, source: str, raw: object) -> Limits:
             line=key_line(text, header, unknown[0]) or None,
         )
     values: dict[str, Any] = {}
-    for key in ("budget", "alert_budget", "challenger_share"):
+    for key in ("budget", "alert_budget", "alert_min_probability", "challenger_share"):
         if key in raw:
             values[key] = _finite(source, key, raw[key], line=key_line(text, header, key) or None)
     caps = raw.get("capacities", {})

@@ -16,6 +16,7 @@ import pandas as pd
 
 from loanrecovery.actions import NO_ACTION
 from loanrecovery.bundle.account import CLOSED_RULE, account_result
+from loanrecovery.bundle.accounts import build_accounts
 from loanrecovery.bundle.results import AccountResult, BookResult
 from loanrecovery.config import Config
 from loanrecovery.contract.book import Book, validate_book
@@ -108,7 +109,11 @@ class Bundle:
             and book.payments is not None
             and len(book.payments)
         ):
-            watchlist = self.watchlist.apply(book.payments, book.loans)
+            watchlist = self.watchlist.apply(
+                book.payments,
+                book.loans,
+                min_probability=self.config.limits.alert_min_probability,
+            )
         recovery = None
         if self.effects is not None and book.collections is not None:
             limits = self.config.limits
@@ -126,6 +131,15 @@ class Bundle:
                 seed=self.config.seed,
                 effects=self.effects,
             )
+        accounts = build_accounts(
+            book,
+            scored,
+            strategies,
+            rules,
+            self.config,
+            watchlist=watchlist,
+            recovery=recovery,
+        )
         return BookResult(
             book=book,
             risk=scored,
@@ -133,6 +147,7 @@ class Bundle:
             strategy_rules=rules,
             watchlist=watchlist,
             recovery=recovery,
+            accounts=accounts,
         )
 
     def apply_account(

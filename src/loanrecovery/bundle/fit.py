@@ -113,6 +113,7 @@ def _early_warning(book: Book, config: Config) -> tuple[EarlyWarningResult | Non
                 book.loans,
                 validated,
                 alert_budget=config.limits.alert_budget,
+                alert_min_probability=config.limits.alert_min_probability,
                 random_state=config.seed,
             ),
             None,

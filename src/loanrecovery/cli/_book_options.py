@@ -24,6 +24,8 @@ __all__ = [
     "BudgetOption",
     "CapacityOption",
     "AlertBudgetOption",
+    "AlertMinProbabilityOption",
+    "FormatOption",
     "SeedOption",
     "book_from_options",
     "config_from_options",
@@ -72,7 +74,24 @@ CapacityOption = Annotated[
 ]
 AlertBudgetOption = Annotated[
     float | None,
-    typer.Option("--alert-budget", help="Share of performing accounts alerted per month (0-1]."),
+    typer.Option(
+        "--alert-budget",
+        help="Largest share of performing accounts alerted per month (0-1]: a cap, not a quota.",
+    ),
+]
+AlertMinProbabilityOption = Annotated[
+    float | None,
+    typer.Option(
+        "--alert-min-probability",
+        help="Lowest 3-month probability of default alerted [0-1] (default 0.05).",
+    ),
+]
+FormatOption = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        help="Also write accounts.parquet with 'parquet' (accounts.csv is always written).",
+    ),
 ]
 SeedOption = Annotated[
     int | None, typer.Option("--seed", help="Seed of every random step (default 42).")
@@ -86,6 +105,7 @@ def config_from_options(
     budget: float | None = None,
     capacity: str | None = None,
     alert_budget: float | None = None,
+    alert_min_probability: float | None = None,
     seed: int | None = None,
 ) -> Config:
     """The project file's configuration with the command's options laid over it."""
@@ -94,6 +114,7 @@ def config_from_options(
         budget=budget,
         capacities=parse_capacities(capacity),
         alert_budget=alert_budget,
+        alert_min_probability=alert_min_probability,
         seed=seed,
     )
 

@@ -15,7 +15,7 @@ from loanrecovery.cli._app import app, console, handle_errors
 from loanrecovery.contract.book import Book
 from loanrecovery.exceptions import NoValidRowsError
 from loanrecovery.pipeline import PipelineResult, run_pipeline
-from loanrecovery.report.files import write_outputs
+from loanrecovery.report.files import check_format, write_outputs
 
 __all__ = ["run"]
 
@@ -43,18 +43,22 @@ def run(
     budget: opts.BudgetOption = None,
     capacity: opts.CapacityOption = None,
     alert_budget: opts.AlertBudgetOption = None,
+    alert_min_probability: opts.AlertMinProbabilityOption = None,
+    fmt: opts.FormatOption = "csv",
     bundle: Path | None = typer.Option(
         None, "--bundle", help="Also save the fitted bundle to this file (for `apply`)."
     ),
 ) -> None:
     """Score loans: segments, default risk, a recovery strategy each, insights and a report."""
     output_dir(out, "--out", [data, payments, collections])
+    check_format(fmt)
     settings = opts.config_from_options(
         config,
         policy=policy,
         budget=budget,
         capacity=capacity,
         alert_budget=alert_budget,
+        alert_min_probability=alert_min_probability,
         seed=seed,
     )
     with Progress(
@@ -73,7 +77,7 @@ def run(
             book, settings, progress=lambda name: progress.update(task, description=name)
         )
         progress.update(task, description="writing outputs")
-        paths = write_outputs(result, out)
+        paths = write_outputs(result, out, fmt=fmt)
         if bundle is not None:
             paths["bundle"] = save_bundle(result.bundle, bundle)
     _summary(result, paths)
@@ -90,8 +94,16 @@ def _summary(result: PipelineResult, paths: dict[str, Path]) -> None:
     table.add_row("risk model ROC AUC (out-of-fold)", "–" if auc is None else f"{auc:.3f}")
     for name, share in metrics["segments"]["shares"].items():
         table.add_row(f"segment {name}", f"{share:.1%}")
-    for name, count in metrics["strategies"]["counts"].items():
-        table.add_row(f"strategy {name}", f"{count:,}")
+    accounts = result.accounts
+    if accounts is not None:
+        for name, count in accounts["Recommended_Action"].value_counts().items():
+            table.add_row(f"action {name}", f"{count:,}")
+    else:
+        for name, count in metrics["strategies"]["counts"].items():
+            table.add_row(f"strategy {name}", f"{count:,}")
+    alerts = metrics.get("early_warning", {}).get("alerts")
+    if alerts:
+        table.add_row("alerts used", f"{alerts['used']:,} of {alerts['budget']:,}")
     console.print(table)
     for name, path in paths.items():
         console.print(f"{name:>8}: {path}")
