@@ -91,11 +91,7 @@ def gain_baseline(recovery: RecoveryResult) -> int:
 
 
 def _as_of(book: Book) -> float:
-    if "Snapshot_Month" in book.loans.columns and len(book.loans):
-        return float(pd.to_numeric(book.loans["Snapshot_Month"], errors="coerce").max())
-    if book.payments is not None and len(book.payments):
-        return float(book.payments["Month"].max())
-    return float("nan")
+    return float("nan") if book.as_of is None else float(book.as_of)
 
 
 def _plan_columns(recovery: RecoveryResult | None, ids: pd.Series) -> pd.DataFrame:
