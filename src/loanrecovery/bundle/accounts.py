@@ -116,7 +116,7 @@ def _plan_columns(recovery: RecoveryResult | None, ids: pd.Series) -> pd.DataFra
         low = np.where(acted, np.nanmin(fold_gain, axis=0), np.nan)
         high = np.where(acted, np.nanmax(fold_gain, axis=0), np.nan)
     note = (
-        f"; adds the gain over {names[base]} (the cheapest action: doing nothing is not in "
+        f"; Expected_Gain is over {names[base]} (the cheapest action: doing nothing is not in "
         "the collection history)"
     )
     reason = np.where(acted, plan["Reason"].astype(str) + note, plan["Reason"].astype(str))
@@ -127,7 +127,9 @@ def _plan_columns(recovery: RecoveryResult | None, ids: pd.Series) -> pd.DataFra
             "gain": np.round(gain, 2),
             "gain_low": np.round(np.minimum(low, gain), 2),
             "gain_high": np.round(np.maximum(high, gain), 2),
-            "plan_hour": pd.to_numeric(plan["Local_Hour"]).where(plan["Local_Hour"] >= 0),
+            "plan_hour": pd.to_numeric(plan["Local_Hour"])
+            .where(plan["Local_Hour"] >= 0)
+            .to_numpy(),
         },
         index=plan["Loan_ID"].astype(str).to_numpy(),
     )
