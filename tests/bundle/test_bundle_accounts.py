@@ -2,7 +2,7 @@
 
 The two whole-book tests run ``run`` end to end (the built-in 10,000-loan book in-process, a
 5,000-loan book simulated and run through the command line, then applied with the bundle);
-each takes one to two minutes on a 2-core machine, which is what it costs to fit every stage
+took 206 s and 149 s on a shared 2-core machine (load 9), which is what it costs to fit every stage
 on a book of that size. They are what issue 11 asks to be shown, so they run in CI.
 """
 
