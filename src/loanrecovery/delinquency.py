@@ -55,8 +55,10 @@ def loan_states(loans: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 def inactive_loans(loans: pd.DataFrame) -> np.ndarray:
     """Loans that are closed, settled, repossessed or charged off: never warned of, planned for
-    or ranked (by ``Loan_Status`` when present, and loans with nothing owed nor past due)."""
-    out = closed_loans(loans)
+    or ranked (by ``Loan_Status`` when present, and loans with nothing owed nor past due when
+    the table has both columns)."""
+    has_balance = {"Outstanding_Loan_Amount", "Days_Past_Due"} <= set(loans.columns)
+    out = closed_loans(loans) if has_balance else np.zeros(len(loans), dtype=bool)
     if "Loan_Status" in loans.columns:
         status = loans["Loan_Status"].astype("string").str.strip().fillna("")
         out = out | status.isin(CLOSED_STATUSES | CHARGED_OFF_STATUSES).to_numpy()

@@ -1,9 +1,9 @@
 """accounts.csv: one row per account, one answer; the other files are views that agree with it.
 
 The two whole-book tests run ``run`` end to end (the built-in 10,000-loan book in-process, a
-5,000-loan book simulated and run through the command line, then applied with the bundle);
-took 206 s and 149 s on a shared 2-core machine (load 9), which is what it costs to fit every stage
-on a book of that size. They are what issue 11 asks to be shown, so they run in CI.
+5,000-loan book simulated and run through the command line, then applied with the bundle).
+They took 206 s and 149 s on a shared 2-core machine (load 9): what it costs to fit every
+stage on a book of that size. They are what issue 11 asks to be shown, so they run in CI.
 """
 
 from __future__ import annotations
