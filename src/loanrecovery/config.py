@@ -14,7 +14,8 @@ One optional project file, ``loanrecovery.toml`` (found in the working folder or
 
     [limits]
     budget = 250000                    # total expected cost of a plan
-    alert_budget = 0.10                # share of performing accounts alerted per month
+    alert_budget = 0.10                # largest share of performing accounts alerted a month
+    alert_min_probability = 0.05       # lowest 3-month probability of default alerted
     challenger_share = 0.10
     max_reject_share = 0.20            # stop when more of a table's rows are rejected
     [limits.capacities]                # accounts per plan, overriding the catalogue
@@ -35,7 +36,10 @@ from typing import Any
 
 from loanrecovery._toml_lines import key_line, parse_toml, read_text
 from loanrecovery.contract.rejects import DEFAULT_MAX_REJECT_SHARE
-from loanrecovery.early_warning.watchlist_model import DEFAULT_ALERT_BUDGET
+from loanrecovery.early_warning.watchlist_model import (
+    DEFAULT_ALERT_BUDGET,
+    DEFAULT_ALERT_MIN_PROBABILITY,
+)
 from loanrecovery.exceptions import PolicyError
 from loanrecovery.recovery.catalogue import Catalogue, load_catalogue, parse_catalogue
 from loanrecovery.recovery.policy import validate_policy
@@ -49,6 +53,7 @@ __all__ = [
     "parse_capacities",
     "PROJECT_FILE",
     "DEFAULT_ALERT_BUDGET",
+    "DEFAULT_ALERT_MIN_PROBABILITY",
     "DEFAULT_SEED",
 ]
 
@@ -59,7 +64,14 @@ DEFAULT_SEED = 42
 #: Largest seed numpy's and scikit-learn's generators accept.
 MAX_SEED = 2**32 - 1
 _TOP_KEYS = {"seed", "policy", "actions", "challenger", "limits"}
-_LIMIT_KEYS = {"budget", "capacities", "alert_budget", "challenger_share", "max_reject_share"}
+_LIMIT_KEYS = {
+    "budget",
+    "capacities",
+    "alert_budget",
+    "alert_min_probability",
+    "challenger_share",
+    "max_reject_share",
+}
 
 
 def _finite(source: str, key: str, value: object, *, line: int | None = None) -> float:
@@ -79,7 +91,10 @@ class Limits:
     capacities : mapping of str to float
         Accounts per action per plan, overriding the catalogue's capacities.
     alert_budget : float, default=0.10
-        Share of performing accounts that can be alerted per month, in (0, 1].
+        Largest share of performing accounts that can be alerted per month, in (0, 1]: a
+        cap, not a quota.
+    alert_min_probability : float, default=0.05
+        Lowest 3-month probability of default alerted, in [0, 1].
     challenger_share : float, default=0.0
         Share of accounts given to the challenger policy, in [0, 1).
     max_reject_share : float, default=0.20
@@ -92,6 +107,7 @@ class Limits:
     budget: float | None = None
     capacities: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     alert_budget: float = DEFAULT_ALERT_BUDGET
+    alert_min_probability: float = DEFAULT_ALERT_MIN_PROBABILITY
     challenger_share: float = 0.0
     max_reject_share: float = DEFAULT_MAX_REJECT_SHARE
     source: str = "<defaults>"
@@ -116,6 +132,13 @@ class Limits:
             raise PolicyError(
                 src, f"'alert_budget' must be a share in (0, 1], e.g. 0.10; got {alert:g}"
             )
+        floor = _finite(src, "alert_min_probability", self.alert_min_probability)
+        if not 0 <= floor <= 1:
+            raise PolicyError(
+                src,
+                "'alert_min_probability' must be a probability in [0, 1], e.g. 0.05; "
+                f"got {floor:g}",
+            )
         share = _finite(src, "challenger_share", self.challenger_share)
         if not 0 <= share < 1:
             raise PolicyError(src, f"'challenger_share' must be in [0, 1), got {share:g}")
@@ -131,6 +154,7 @@ class Limits:
             "budget": self.budget,
             "capacities": dict(self.capacities),
             "alert_budget": self.alert_budget,
+            "alert_min_probability": self.alert_min_probability,
             "challenger_share": self.challenger_share,
             "max_reject_share": self.max_reject_share,
         }
@@ -197,7 +221,8 @@ class Config:
         """A copy with some fields changed; ``None`` values leave a field as it is.
 
         Accepts the fields of :class:`Config` and of :class:`Limits` (``budget``,
-        ``capacities``, ``alert_budget``, ``challenger_share``, ``max_reject_share``).
+        ``capacities``, ``alert_budget``, ``alert_min_probability``, ``challenger_share``,
+        ``max_reject_share``).
         """
         changes = {k: v for k, v in changes.items() if v is not None}
         if "seed" in changes:
@@ -317,7 +342,13 @@ def _limits(text: str, source: str, raw: object) -> Limits:
             line=key_line(text, header, unknown[0]) or None,
         )
     values: dict[str, Any] = {}
-    for key in ("budget", "alert_budget", "challenger_share", "max_reject_share"):
+    for key in (
+        "budget",
+        "alert_budget",
+        "alert_min_probability",
+        "challenger_share",
+        "max_reject_share",
+    ):
         if key in raw:
             values[key] = _finite(source, key, raw[key], line=key_line(text, header, key) or None)
     caps = raw.get("capacities", {})

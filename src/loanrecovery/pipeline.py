@@ -111,6 +111,15 @@ class PipelineResult:
         """One row per accepted loan (``scored_loans.csv``; see :attr:`BookResult.scored`)."""
         return self.applied.scored
 
+    @property
+    def accounts(self) -> pd.DataFrame | None:
+        """One row per account, one answer (``accounts.csv``)."""
+        return self.applied.accounts
+
+    def tables(self) -> dict[str, pd.DataFrame | None]:
+        """``accounts`` and its views (see :meth:`BookResult.tables`)."""
+        return self.applied.tables()
+
     def metrics(self) -> dict[str, Any]:
         """The JSON-ready figures of the run (``metrics.json``)."""
         shares = pd.Series(self.segments).value_counts(normalize=True)

@@ -16,6 +16,7 @@ import pandas as pd
 
 from loanrecovery.actions import NO_ACTION
 from loanrecovery.bundle.account import CLOSED_RULE, account_result
+from loanrecovery.bundle.accounts import build_accounts
 from loanrecovery.bundle.results import AccountResult, BookResult
 from loanrecovery.config import Config
 from loanrecovery.contract.book import Book, validate_book
@@ -110,7 +111,12 @@ class Bundle:
             and book.payments is not None
             and len(book.payments)
         ):
-            watchlist = self.watchlist.apply(book.payments, book.loans, segments=by_loan)
+            watchlist = self.watchlist.apply(
+                book.payments,
+                book.loans,
+                segments=by_loan,
+                min_probability=self.config.limits.alert_min_probability,
+            )
         if watchlist is not None and len(watchlist):
             # One segment per loan: the risk stage's, whoever computed the watchlist.
             watchlist = watchlist.assign(Segment=segments_by_loan(watchlist["Loan_ID"], by_loan))
@@ -132,6 +138,15 @@ class Bundle:
                 seed=self.config.seed,
                 effects=self.effects,
             )
+        accounts = build_accounts(
+            book,
+            scored,
+            strategies,
+            rules,
+            self.config,
+            watchlist=watchlist,
+            recovery=recovery,
+        )
         return BookResult(
             book=book,
             risk=scored,
@@ -139,6 +154,7 @@ class Bundle:
             strategy_rules=rules,
             watchlist=watchlist,
             recovery=recovery,
+            accounts=accounts,
         )
 
     def apply_account(

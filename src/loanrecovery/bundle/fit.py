@@ -126,6 +126,7 @@ def _early_warning(
                 book.loans,
                 validated,
                 alert_budget=config.limits.alert_budget,
+                alert_min_probability=config.limits.alert_min_probability,
                 random_state=config.seed,
                 segments=pd.Series(risk.segments, index=book.loans["Loan_ID"].to_numpy()),
                 segment_of=lambda rows: risk.model.apply(rows, reasons=False).segments,

@@ -26,6 +26,8 @@ __all__ = [
     "BudgetOption",
     "CapacityOption",
     "AlertBudgetOption",
+    "AlertMinProbabilityOption",
+    "FormatOption",
     "SeedOption",
     "DecimalOption",
     "MaxRejectShareOption",
@@ -78,7 +80,24 @@ CapacityOption = Annotated[
 ]
 AlertBudgetOption = Annotated[
     float | None,
-    typer.Option("--alert-budget", help="Share of performing accounts alerted per month (0-1]."),
+    typer.Option(
+        "--alert-budget",
+        help="Largest share of performing accounts alerted per month (0-1]: a cap, not a quota.",
+    ),
+]
+AlertMinProbabilityOption = Annotated[
+    float | None,
+    typer.Option(
+        "--alert-min-probability",
+        help="Lowest 3-month probability of default alerted [0-1] (default 0.05).",
+    ),
+]
+FormatOption = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        help="Also write accounts.parquet with 'parquet' (accounts.csv is always written).",
+    ),
 ]
 SeedOption = Annotated[
     int | None, typer.Option("--seed", help="Seed of every random step (default 42).")
@@ -131,6 +150,7 @@ def config_from_options(
     budget: float | None = None,
     capacity: str | None = None,
     alert_budget: float | None = None,
+    alert_min_probability: float | None = None,
     seed: int | None = None,
     max_reject_share: float | None = None,
 ) -> Config:
@@ -140,6 +160,7 @@ def config_from_options(
         budget=budget,
         capacities=parse_capacities(capacity),
         alert_budget=alert_budget,
+        alert_min_probability=alert_min_probability,
         seed=seed,
         max_reject_share=max_reject_share,
     )

@@ -12,7 +12,7 @@ from loanrecovery.checks import output_dir
 from loanrecovery.cli import _book_options as opts
 from loanrecovery.cli._app import app, console, handle_errors, stage_status
 from loanrecovery.cli.run import book_inputs, require_loans, say_removed
-from loanrecovery.report.files import write_applied
+from loanrecovery.report.files import check_format, write_applied
 from loanrecovery.report.run_folder import RunFolder
 
 __all__ = ["apply"]
@@ -43,11 +43,15 @@ def apply(
     collections: opts.CollectionsOption = None,
     max_reject_share: opts.MaxRejectShareOption = None,
     accept_rejects: opts.AcceptRejectsOption = False,
+    alert_min_probability: opts.AlertMinProbabilityOption = None,
+    fmt: opts.FormatOption = "csv",
 ) -> None:
     """Apply a fitted bundle to a book: segments, PDs, reasons, strategies, watchlist, plan."""
     start = time.perf_counter()
+    check_format(fmt)
     output_dir(out, "--out", [data, payments, collections, bundle])
     fitted = load_bundle(bundle)
+    fitted.config = fitted.config.with_overrides(alert_min_probability=alert_min_probability)
     share = fitted.config.limits.max_reject_share if max_reject_share is None else max_reject_share
     inputs = book_inputs(data, payments, collections, mapping=mapping, bundle=bundle)
     with RunFolder(out, "apply", inputs=inputs) as folder, stage_status("reading data") as stage:
@@ -67,7 +71,7 @@ def apply(
         stage("applying the bundle")
         result = fitted.apply(book)
         stage("writing outputs")
-        paths = folder.add_all(write_applied(result, out))
+        paths = folder.add_all(write_applied(result, out, fmt=fmt))
     console.print(
         f"{len(book.loans):,} loans applied with bundle {fitted.bundle_id[:16]}... in "
         f"{time.perf_counter() - start:.1f} s"

@@ -31,6 +31,7 @@ def early_warning(
         ..., "--data", help="Folder with loans.csv and payments.csv (the simulator's layout)."
     ),
     alert_budget: opts.AlertBudgetOption = None,
+    alert_min_probability: opts.AlertMinProbabilityOption = None,
     json_path: Path | None = typer.Option(None, "--json", help="Write the metrics JSON here."),
     out: Path = typer.Option(
         Path("out/early-warning"),
@@ -51,7 +52,9 @@ def early_warning(
     ),
 ) -> None:
     """Flag borrowers 3 to 6 months before they default, from their monthly payments."""
-    settings = opts.config_from_options(config, alert_budget=alert_budget, seed=seed)
+    settings = opts.config_from_options(
+        config, alert_budget=alert_budget, alert_min_probability=alert_min_probability, seed=seed
+    )
     output_dir(out, "--out")
     if json_path is not None:
         output_file(json_path, "--json", [data / "loans.csv", data / "payments.csv"])
@@ -84,6 +87,7 @@ def _early_warning(
             book.loans,
             panel,
             alert_budget=settings.limits.alert_budget,
+            alert_min_probability=settings.limits.alert_min_probability,
             random_state=settings.seed,
             model=model,
         )
@@ -134,6 +138,11 @@ def _summary(
         f"defaults flagged >= 3 months ahead: {_fmt(lead['share_flagged_3m_before'])}, "
         f">= 6 months ahead: {_fmt(lead['share_flagged_6m_before'])}; "
         f"concordance {_fmt(metrics['concordance'])}; {metrics['seconds']:.1f} s"
+    )
+    alerts = metrics["alerts"]
+    console.print(
+        f"{alerts['used']:,} of {alerts['budget']:,} alerts used (3-month probability at least "
+        f"{metrics['alert_min_probability']:g})"
     )
     console.print(f"watchlist -> {out / 'watchlist.csv'}")
     if n_panel_rejects:

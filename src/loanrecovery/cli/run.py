@@ -16,7 +16,7 @@ from loanrecovery.cli._app import app, console, handle_errors
 from loanrecovery.contract.book import Book
 from loanrecovery.exceptions import LoanRecoveryError, NoValidRowsError
 from loanrecovery.pipeline import PipelineResult, run_pipeline
-from loanrecovery.report.files import write_outputs, write_rejects_of
+from loanrecovery.report.files import check_format, write_outputs, write_rejects_of
 from loanrecovery.report.run_folder import RunFolder
 
 __all__ = ["run", "require_loans", "book_inputs", "say_removed"]
@@ -87,6 +87,8 @@ def run(
     budget: opts.BudgetOption = None,
     capacity: opts.CapacityOption = None,
     alert_budget: opts.AlertBudgetOption = None,
+    alert_min_probability: opts.AlertMinProbabilityOption = None,
+    fmt: opts.FormatOption = "csv",
     bundle: Path | None = typer.Option(
         None, "--bundle", help="Also save the fitted bundle to this file (for `apply`)."
     ),
@@ -95,6 +97,7 @@ def run(
 ) -> None:
     """Score loans: segments, default risk, a recovery strategy each, insights and a report."""
     output_dir(out, "--out", [data, payments, collections])
+    check_format(fmt)
     if bundle is not None:
         output_file(bundle, "--bundle", [data, payments, collections])
     settings = opts.config_from_options(
@@ -103,6 +106,7 @@ def run(
         budget=budget,
         capacity=capacity,
         alert_budget=alert_budget,
+        alert_min_probability=alert_min_probability,
         seed=seed,
         max_reject_share=max_reject_share,
     )
@@ -121,6 +125,7 @@ def run(
             collections,
             bundle,
             accept_rejects,
+            fmt,
         )
     _summary(result, paths)
 
@@ -136,6 +141,7 @@ def _run(
     collections: Path | None,
     bundle: Path | None,
     accept_rejects: bool,
+    fmt: str,
 ) -> tuple[PipelineResult, dict[str, Path]]:
     out = folder.out
     with Progress(
@@ -165,7 +171,7 @@ def _run(
             book, settings, progress=lambda name: progress.update(task, description=name)
         )
         progress.update(task, description="writing outputs")
-        paths = folder.add_all(write_outputs(result, out))
+        paths = folder.add_all(write_outputs(result, out, fmt=fmt))
         if bundle is not None:
             paths["bundle"] = folder.add("bundle", save_bundle(result.bundle, bundle))
         folder.details["tables"] = book.counts()
@@ -184,8 +190,16 @@ def _summary(result: PipelineResult, paths: dict[str, Path]) -> None:
     table.add_row("risk model ROC AUC (out-of-fold)", "–" if auc is None else f"{auc:.3f}")
     for name, share in metrics["segments"]["shares"].items():
         table.add_row(f"segment {name}", f"{share:.1%}")
-    for name, count in metrics["strategies"]["counts"].items():
-        table.add_row(f"strategy {name}", f"{count:,}")
+    accounts = result.accounts
+    if accounts is not None:
+        for name, count in accounts["Recommended_Action"].value_counts().items():
+            table.add_row(f"action {name}", f"{count:,}")
+    else:
+        for name, count in metrics["strategies"]["counts"].items():
+            table.add_row(f"strategy {name}", f"{count:,}")
+    alerts = metrics.get("early_warning", {}).get("alerts")
+    if alerts:
+        table.add_row("alerts used", f"{alerts['used']:,} of {alerts['budget']:,}")
     console.print(table)
     if result.fit_report.strategy_fallback:
         console.print(f"[bold]{result.fit_report.strategy_fallback}[/bold]", highlight=False)

@@ -35,10 +35,13 @@ from loanrecovery.early_warning.survival import (
     landmark_frame,
 )
 from loanrecovery.early_warning.targets import make_targets
+from loanrecovery.early_warning.watchlist import alert_slots
 from loanrecovery.early_warning.watchlist_model import (
     DEFAULT_ALERT_BUDGET,
+    DEFAULT_ALERT_MIN_PROBABILITY,
     FEATURES,
     HORIZONS,
+    PD_HORIZONS,
     WatchlistModel,
 )
 from loanrecovery.exceptions import LoanRecoveryError
@@ -213,6 +216,7 @@ def run_early_warning(
     payments: pd.DataFrame | PanelValidation,
     *,
     alert_budget: float = DEFAULT_ALERT_BUDGET,
+    alert_min_probability: float = DEFAULT_ALERT_MIN_PROBABILITY,
     random_state: int = 42,
     refit_for_watchlist: bool = True,
     model: str = "gbm",
@@ -229,7 +233,10 @@ def run_early_warning(
     payments : DataFrame or PanelValidation
         The payment panel (validated here unless already validated).
     alert_budget : float, default=0.10
-        Share of performing accounts that can be worked per month, in (0, 1].
+        Largest share of performing accounts that can be alerted per month, in (0, 1].
+    alert_min_probability : float, default=0.05
+        Lowest 3-month probability of default alerted on the watchlist (the budget is a
+        cap, not a quota).
     random_state : int, default=42
         Seed of every model.
     refit_for_watchlist : bool, default=True
@@ -274,7 +281,7 @@ def run_early_warning(
     except ValueError as exc:
         raise EarlyWarningDataError(str(exc)) from None
     train_t = make_targets(panel, HORIZONS, as_of=cutoff)
-    full_t = make_targets(panel, HORIZONS)
+    full_t = make_targets(panel, PD_HORIZONS if refit_for_watchlist else HORIZONS)
     train_rows = np.flatnonzero(train_t["Performing"].to_numpy())
     test_rows = np.flatnonzero(
         full_t["Performing"].to_numpy() & (feats["Month"].to_numpy() > cutoff)
@@ -314,6 +321,7 @@ def run_early_warning(
     # The watchlist (and so a bundle) is scored by the GBM whatever the choice: the
     # sequence model reads the payment panel, which WatchlistModel does not take yet.
     watch_model = _watchlist_model(feats, full_t, gbm, view, alert_budget, refit_for_watchlist)
+    watch_model.alert_min_probability = alert_min_probability
     watchlist = watch_model.apply_features(feats, full_t, loans, segments)
     watch_model.set_alert_threshold(watchlist)
     lap("watchlist")
@@ -326,6 +334,12 @@ def run_early_warning(
         },
         "concordance": _clean(round(c_index, 4)),
         "alert_budget": alert_budget,
+        "alert_min_probability": alert_min_probability,
+        "alerts": {
+            "used": int(watchlist["Alert"].sum()),
+            "budget": alert_slots(alert_budget, len(watchlist)),
+            "listed": len(watchlist),
+        },
         "model_choice": choice.summary(),
         "seconds": round(seconds, 2),
     }
@@ -362,11 +376,12 @@ def _watchlist_model(
     budget: float,
     refit: bool,
 ) -> WatchlistModel:
-    """The watchlist's model: the horizon models refit on every labelled month (or the
-    evaluated ones), with the survival view."""
+    """The watchlist's model: the horizon models (:data:`PD_HORIZONS`, chained) refit on every
+    labelled month (or the evaluated ones), with the survival view."""
     if refit:
         labelled = np.flatnonzero(full_t["Performing"].to_numpy())
-        model = HorizonClassifiers(**model.get_params()).fit(
+        params = {**model.get_params(), "horizons": PD_HORIZONS}
+        model = HorizonClassifiers(**params).fit(
             feats.loc[labelled, list(FEATURES)], full_t.loc[labelled]
         )
     return WatchlistModel(model, view, budget)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from loanrecovery.delinquency import inactive_loans
 from loanrecovery.early_warning.features import PANEL_FEATURES, STATIC_FEATURES, build_features
 from loanrecovery.early_warning.horizon import HorizonClassifiers
 from loanrecovery.early_warning.survival import SurvivalView
@@ -25,15 +26,22 @@ __all__ = [
     "WatchlistModel",
     "FEATURES",
     "HORIZONS",
+    "PD_HORIZONS",
     "REASON_BAND",
     "DEFAULT_ALERT_BUDGET",
+    "DEFAULT_ALERT_MIN_PROBABILITY",
     "segments_by_loan",
 ]
 
-#: Share of performing accounts that can be alerted per month, unless configured.
+#: Largest share of performing accounts that can be alerted per month, unless configured.
 DEFAULT_ALERT_BUDGET = 0.10
-#: Horizons of the models, in months.
+#: Lowest 3-month probability of default that is alerted, unless configured: the alert
+#: budget is a cap, not a quota, and a loan below it is not worth a collector's call.
+DEFAULT_ALERT_MIN_PROBABILITY = 0.05
+#: Horizons of the evaluated models, in months.
 HORIZONS: tuple[int, ...] = (3, 6)
+#: Horizons of the watchlist's (refitted) models: the probabilities of ``accounts.csv``.
+PD_HORIZONS: tuple[int, ...] = (3, 6, 12)
 #: Model features, in order.
 FEATURES: tuple[str, ...] = (*STATIC_FEATURES, *PANEL_FEATURES)
 #: Reasons are written for the top ``REASON_BAND x alert budget`` of the watchlist.
@@ -50,7 +58,9 @@ class WatchlistModel:
     survival : SurvivalView
         Fitted months-to-default view.
     alert_budget : float
-        Share of the performing loans marked ``Alert``.
+        Largest share of the performing loans marked ``Alert``.
+    alert_min_probability : float, default=0.05
+        Lowest 3-month probability alerted.
 
     Attributes
     ----------
@@ -63,13 +73,25 @@ class WatchlistModel:
         horizons: HorizonClassifiers,
         survival: SurvivalView,
         alert_budget: float,
+        alert_min_probability: float = DEFAULT_ALERT_MIN_PROBABILITY,
     ) -> None:
         self.horizons = horizons
         self.survival = survival
         self.alert_budget = alert_budget
+        self.alert_min_probability = alert_min_probability
+
+    @property
+    def min_probability(self) -> float:
+        """The lowest 3-month probability alerted (0 for a model saved before it existed)."""
+        return float(getattr(self, "alert_min_probability", 0.0))
 
     def apply(
-        self, panel: pd.DataFrame, loans: pd.DataFrame, *, segments: pd.Series | None = None
+        self,
+        panel: pd.DataFrame,
+        loans: pd.DataFrame,
+        *,
+        segments: pd.Series | None = None,
+        min_probability: float | None = None,
     ) -> pd.DataFrame:
         """The ranked watchlist of a validated panel's latest month.
 
@@ -84,6 +106,8 @@ class WatchlistModel:
             The risk stage's segment of each loan, indexed by ``Loan_ID``
             (:meth:`~loanrecovery.risk_model.BookRiskModel.segments_of`); ``Unsegmented``
             without it.
+        min_probability : float, optional
+            Lowest 3-month probability alerted (default: :attr:`alert_min_probability`).
 
         Returns
         -------
@@ -91,7 +115,13 @@ class WatchlistModel:
             :data:`~loanrecovery.early_warning.watchlist.WATCHLIST_COLUMNS`.
         """
         feats = build_features(panel, loans)
-        return self.apply_features(feats, make_targets(panel, HORIZONS), loans, segments)
+        return self.apply_features(
+            feats,
+            make_targets(panel, HORIZONS),
+            loans,
+            segments,
+            min_probability=min_probability,
+        )
 
     def apply_features(
         self,
@@ -99,10 +129,20 @@ class WatchlistModel:
         targets: pd.DataFrame,
         loans: pd.DataFrame,
         segments: pd.Series | None = None,
+        *,
+        min_probability: float | None = None,
     ) -> pd.DataFrame:
-        """:meth:`apply` on features already built (loan-month rows aligned with ``targets``)."""
+        """:meth:`apply` on features already built (loan-month rows aligned with ``targets``).
+
+        Loans the loan table shows closed, settled, repossessed or charged off are not listed.
+        """
         end = int(feats["Month"].max())
-        rows = np.flatnonzero((feats["Month"].to_numpy() == end) & targets["Performing"].to_numpy())
+        ids = loans["Loan_ID"].astype("string").str.strip()
+        gone = set(ids[inactive_loans(loans)].tolist())
+        listed = ~feats["Loan_ID"].astype("string").str.strip().isin(gone).to_numpy()
+        rows = np.flatnonzero(
+            (feats["Month"].to_numpy() == end) & targets["Performing"].to_numpy() & listed
+        )
         if not len(rows):
             return pd.DataFrame(columns=list(WATCHLIST_COLUMNS))
         latest = feats.loc[rows]
@@ -129,6 +169,7 @@ class WatchlistModel:
             segments_by_loan(latest["Loan_ID"], segments),
             reasons,
             alert_budget=self.alert_budget,
+            min_probability=self.min_probability if min_probability is None else min_probability,
         )
 
     def set_alert_threshold(self, watchlist: pd.DataFrame) -> WatchlistModel:
@@ -141,9 +182,11 @@ class WatchlistModel:
         self.alert_threshold_ = float(alerted.min()) if len(alerted) else 1.0
         return self
 
-    def alerted(self, p3: float) -> bool:
-        """Whether a 3-month probability reaches the fitted alert threshold."""
-        return bool(p3 >= getattr(self, "alert_threshold_", 1.0))
+    def alerted(self, p3: float, min_probability: float | None = None) -> bool:
+        """Whether a 3-month probability reaches the fitted alert threshold and the lowest
+        probability alerted."""
+        floor = self.min_probability if min_probability is None else min_probability
+        return bool(p3 >= max(getattr(self, "alert_threshold_", 1.0), floor))
 
     def describe(self) -> dict[str, Any]:
         """What the model is, for a manifest."""
@@ -151,6 +194,8 @@ class WatchlistModel:
             "horizons": list(HORIZONS),
             "features": list(FEATURES),
             "alert_budget": self.alert_budget,
+            "alert_min_probability": self.min_probability,
+            "pd_horizons": sorted(getattr(self.horizons, "models_", {})),
         }
 
 

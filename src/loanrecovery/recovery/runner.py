@@ -43,6 +43,7 @@ __all__ = [
     "EffectsFit",
     "fit_effects",
     "case_values",
+    "case_values_by_fold",
     "run_recovery",
     "recovery_json",
     "POLICIES",
@@ -92,6 +93,9 @@ class RecoveryResult:
         Causal statements about actions, with intervals.
     capacity_use : DataFrame
         Accounts per action per plan against capacity.
+    net_by_fold : ndarray of shape (n_folds, n_cases, n_actions), optional
+        Each cross-fitting fold model's expected net recovery (the model uncertainty of an
+        account's figures).
     """
 
     cases: pd.DataFrame
@@ -109,6 +113,7 @@ class RecoveryResult:
     compliance: dict[str, ComplianceReport] = field(default_factory=dict)
     history_rows: int = 0
     history_note: str = ""
+    net_by_fold: np.ndarray | None = None
 
 
 def _history(
@@ -390,15 +395,33 @@ def case_values(
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """The loans to plan for (active, 30+ days past due) with the expected recovery and cost
     of every catalogue action (catalogue order), from a fitted effect estimator."""
+    cases, rec, cost, _ = case_values_by_fold(loans, collections, payments, est, catalogue)
+    return cases, rec, cost
+
+
+def case_values_by_fold(
+    loans: pd.DataFrame,
+    collections: pd.DataFrame | None,
+    payments: pd.DataFrame | None,
+    est: ActionEffectEstimator,
+    catalogue: Catalogue,
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`case_values` and each cross-fitting fold model's net recovery (folds x cases x
+    catalogue actions, ``nan`` where an action has no estimate), whose spread is the model
+    uncertainty of an account's figures."""
     cases, case_features = snapshot_cases(loans, payments, collections)
     for col in est.feature_names_in_:
         if col not in case_features:
             case_features[col] = np.nan
-    rec_all, cost_all = est.predict(case_features)
+    rec_folds, cost_folds = est.predict_by_fold(case_features)
     cols = [ACTIONS.index(a) for a in catalogue.names]
-    rec, cost = rec_all[:, cols], cost_all[:, cols]
+    rec = np.maximum(rec_folds.mean(axis=0), 0.0)[:, cols]
+    cost = np.maximum(cost_folds.mean(axis=0), 0.0)[:, cols]
     fallback = np.array([a.cost for a in catalogue.actions])
     cost = np.where(np.isnan(cost), fallback[None, :], cost)
+    fold_cost = np.maximum(cost_folds[:, :, cols], 0.0)
+    fold_cost = np.where(np.isnan(fold_cost), fallback[None, None, :], fold_cost)
+    net_folds = np.maximum(rec_folds[:, :, cols], 0.0) - fold_cost
     collateral = (
         cases["Collateral_Value"]
         if "Collateral_Value" in cases
@@ -408,7 +431,7 @@ def case_values(
     cases = cases.assign(
         DPD_Bucket=dpd_bucket(cases["Days_Past_Due"].to_numpy(float), np.asarray(secured, bool))
     )
-    return cases, rec, cost
+    return cases, rec, cost, net_folds
 
 
 def run_recovery(
@@ -473,7 +496,7 @@ def run_recovery(
     if effects is None:
         effects = fit_effects(loans, collections, payments, seed=seed)
     est, n_history, history_note = effects.estimator, effects.history_rows, effects.history_note
-    cases, rec, cost = case_values(loans, collections, payments, est, catalogue)
+    cases, rec, cost, net_folds = case_values_by_fold(loans, collections, payments, est, catalogue)
     eligible = eligibility(cases, catalogue) & np.isfinite(rec)
     rec = np.nan_to_num(rec)
     value = rec - cost
@@ -600,6 +623,7 @@ def run_recovery(
         compliance=compliance,
         history_rows=n_history,
         history_note=history_note,
+        net_by_fold=net_folds,
     )
 
 
