@@ -1,0 +1,131 @@
+"""The web pages over HTTP against a real server (both databases): log-in, the CSRF checks,
+the lock-out, and which role may open which page."""
+
+from __future__ import annotations
+
+import re
+from contextlib import closing
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from loanrecovery.service.db import make_engine, make_sessionmaker, transaction
+from loanrecovery.service.db.models import User
+from loanrecovery.service.logins import MAX_FAILURES
+from loanrecovery.service.logins import set_password as store_password
+
+PASSWORD = "correct horse battery"
+USERS = ("admin", "manager", "auditor", "collector", "collector2")
+
+
+@pytest.fixture(scope="session")
+def web(world):
+    """The shared world, with a web password for each of its users."""
+    engine = make_engine(world.db)
+    with transaction(make_sessionmaker(engine)) as session:
+        for user in session.query(User).filter(User.name.in_(USERS)):
+            store_password(session, user, PASSWORD, actor="test")
+    engine.dispose()
+    return world
+
+
+def _browser(web) -> httpx.Client:
+    return httpx.Client(base_url=web.server.url, follow_redirects=False, timeout=60)
+
+
+def _form_csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, html[:500]
+    return found.group(1)
+
+
+def login(web, name: str, password: str = PASSWORD) -> httpx.Client:
+    """A client holding a session cookie of ``name``."""
+    client = _browser(web)
+    token = _form_csrf(client.get("/login").text)
+    answer = client.post("/login", data={"username": name, "password": password, "csrf": token})
+    assert answer.status_code == 303, answer.text[:500]
+    return client
+
+
+def test_pages_send_anonymous_visitors_to_the_log_in_page(web):
+    with _browser(web) as client:
+        answer = client.get("/work?q=x")
+        assert answer.status_code == 303
+        assert answer.headers["location"].startswith("/login?next=/work")
+        hx = client.get("/work", headers={"HX-Request": "true"})
+        assert hx.status_code == 401 and hx.headers["HX-Redirect"].startswith("/login")
+
+
+def test_log_in_needs_the_form_csrf_token_and_the_right_password(web):
+    with _browser(web) as client:
+        token = _form_csrf(client.get("/login").text)
+        data = {"username": "collector", "password": PASSWORD}
+        assert client.post("/login", data=data).status_code == 403
+        assert client.post("/login", data=data | {"csrf": "forged"}).status_code == 403
+        wrong = client.post("/login", data=data | {"password": "nope", "csrf": token})
+        assert wrong.status_code == 401 and "wrong user name or password" in wrong.text
+        token = _form_csrf(wrong.text)
+        ok = client.post("/login", data=data | {"csrf": token, "next": "/work"})
+        assert ok.status_code == 303 and ok.headers["location"] == "/work"
+        cookie = ok.headers["set-cookie"]
+        assert (
+            "lr_session=" in cookie and "HttpOnly" in cookie and "samesite=strict" in cookie.lower()
+        )
+        page = client.get("/work")
+    assert page.status_code == 200
+    assert "Content-Security-Policy" in page.headers
+    with web.client("collector") as api:
+        mine = [item["loan_id"] for item in api.get("/queue", params={"limit": 50}).json()]
+    shown = re.findall(r'<a href="/cases/\d+">([^<]+)</a>', page.text)
+    assert shown == mine[: len(shown)] and len(shown) == min(50, len(mine)) > 0
+
+
+def test_log_out_needs_the_session_csrf_token_and_ends_the_session(web):
+    with closing(login(web, "manager")) as client:
+        assert client.post("/logout", data={"csrf": "forged"}).status_code == 403
+        assert client.get("/work").status_code == 200
+        token = _form_csrf(client.get("/work").text)
+        assert client.post("/logout", data={"csrf": token}).status_code == 303
+        assert client.get("/work").status_code == 303
+
+
+def test_repeated_failures_lock_the_user_out_and_every_attempt_is_audited(web):
+    engine = make_engine(web.db)
+    with transaction(make_sessionmaker(engine)) as session:
+        user = User(name="locky", role="collector", active=True, created_at=datetime.now(UTC))
+        session.add(user)
+        session.flush()
+        store_password(session, user, PASSWORD, actor="test")
+    engine.dispose()
+    with _browser(web) as client:
+        answers = []
+        for _ in range(MAX_FAILURES):
+            token = _form_csrf(client.get("/login").text)
+            answers.append(client.post("/login", data={"username": "locky", "password": "bad",
+                                                        "csrf": token}))  # fmt: skip
+        token = _form_csrf(client.get("/login").text)
+        right = client.post("/login", data={"username": "locky", "password": PASSWORD,
+                                            "csrf": token})  # fmt: skip
+    assert [a.status_code for a in answers] == [401] * MAX_FAILURES
+    assert "locked" in answers[-1].text
+    assert right.status_code == 401 and "locked" in right.text
+    with web.client("auditor") as api:
+        rows = api.get("/audit", params={"actor": "locky", "limit": 100}).json()
+    actions = [row["action"] for row in rows]
+    assert actions.count("login.failed") == MAX_FAILURES and "login.refused" in actions
+    assert all("bad" not in str(row) and PASSWORD not in str(row) for row in rows)
+
+
+PAGES = {
+    "/work": {"manager", "collector"},
+}
+
+
+@pytest.mark.parametrize("name", ["admin", "manager", "auditor", "collector"])
+def test_each_role_opens_exactly_its_pages(web, name):
+    with closing(login(web, name)) as client:
+        codes = {path: client.get(path).status_code for path in PAGES}
+    expected = {path: 200 if name in roles else 403 for path, roles in PAGES.items()}
+    assert codes == expected
