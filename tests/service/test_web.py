@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from contextlib import closing
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -120,12 +120,76 @@ def test_repeated_failures_lock_the_user_out_and_every_attempt_is_audited(web):
 
 PAGES = {
     "/work": {"manager", "collector"},
+    "/cases/{case}": {"admin", "manager", "auditor", "collector"},
 }
 
 
 @pytest.mark.parametrize("name", ["admin", "manager", "auditor", "collector"])
 def test_each_role_opens_exactly_its_pages(web, name):
+    case = _my_case(web)["case_id"]
     with closing(login(web, name)) as client:
-        codes = {path: client.get(path).status_code for path in PAGES}
+        codes = {path: client.get(path.format(case=case)).status_code for path in PAGES}
     expected = {path: 200 if name in roles else 403 for path, roles in PAGES.items()}
     assert codes == expected
+
+
+def _my_case(web, role: str = "collector", index: int = 0) -> dict:
+    with web.client(role) as api:
+        return api.get("/queue", params={"limit": 50}).json()[index]
+
+
+def _activities(web, loan_id: str) -> list[dict]:
+    with web.client("manager") as api:
+        return api.get(f"/loans/{loan_id}").json()["activities"]
+
+
+def test_a_collector_opens_only_their_own_cases(web):
+    mine, theirs = _my_case(web, "collector"), _my_case(web, "collector2")
+    with closing(login(web, "collector")) as client:
+        own = client.get(f"/cases/{mine['case_id']}")
+        other = client.get(f"/cases/{theirs['case_id']}")
+        missing = client.get("/cases/999999999")
+    assert own.status_code == 200 and mine["loan_id"] in own.text
+    assert other.status_code == 403 and theirs["loan_id"] not in other.text
+    assert missing.status_code == 404
+
+
+def test_actions_need_the_session_csrf_token_and_write_nothing_without_it(web):
+    case = _my_case(web, index=2)
+    before = len(_activities(web, case["loan_id"]))
+    with closing(login(web, "collector")) as client:
+        data = {"channel": "letter", "outcome": "answered", "note": "x"}
+        refused = client.post(f"/cases/{case['case_id']}/call", data=data)
+        forged = client.post(f"/cases/{case['case_id']}/call", data=data | {"csrf": "forged"})
+    assert refused.status_code == 403 and forged.status_code == 403
+    assert len(_activities(web, case["loan_id"])) == before
+
+
+def test_a_call_with_a_promise_is_one_audited_change_and_limits_are_refused(web):
+    case = _my_case(web, index=3)
+    today = datetime.now(UTC).date()
+    hx = {"HX-Request": "true"}
+    with closing(login(web, "collector")) as client:
+        page = client.get(f"/cases/{case['case_id']}")
+        token = _form_csrf(page.text)
+        far = client.post(
+            f"/cases/{case['case_id']}/call", headers=hx,
+            data={"csrf": token, "channel": "letter", "outcome": "promise to pay",
+                  "promised_date": (today + timedelta(days=90)).isoformat(), "amount": "25"},
+        )  # fmt: skip
+        assert "more than 30 days away" in far.text
+        assert _activities(web, case["loan_id"]) == []
+        made = client.post(
+            f"/cases/{case['case_id']}/call", headers=hx,
+            data={"csrf": token, "channel": "letter", "outcome": "promise to pay",
+                  "promised_date": today.isoformat(), "amount": "25", "note": "will pay"},
+        )  # fmt: skip
+    assert made.status_code == 200 and "Call logged with a promise to pay" in made.text
+    with web.client("manager") as api:
+        loan = api.get(f"/loans/{case['loan_id']}").json()
+        audit = api.get("/audit", params={"actor": "collector", "limit": 1000}).json()
+    assert [a["note"] for a in loan["activities"]].count("will pay") == 1
+    assert any(p["amount"] == 25 and p["status"] == "Open" for p in loan["promises"])
+    assert len(loan["promises"]) == 1  # the refused one wrote nothing
+    mine = [r for r in audit if r["entity_id"] == str(case["case_id"])]
+    assert any(r["action"] == "activity.logged" for r in mine)
