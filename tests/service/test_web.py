@@ -3,6 +3,7 @@ the lock-out, and which role may open which page."""
 
 from __future__ import annotations
 
+import html
 import re
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
@@ -83,12 +84,12 @@ def test_log_in_needs_the_form_csrf_token_and_the_right_password(web):
 
 
 def test_log_out_needs_the_session_csrf_token_and_ends_the_session(web):
-    with closing(login(web, "manager")) as client:
+    with closing(login(web, "auditor")) as client:
         assert client.post("/logout", data={"csrf": "forged"}).status_code == 403
-        assert client.get("/work").status_code == 200
-        token = _form_csrf(client.get("/work").text)
+        assert client.get("/audit").status_code == 200
+        token = _form_csrf(client.get("/audit").text)
         assert client.post("/logout", data={"csrf": token}).status_code == 303
-        assert client.get("/work").status_code == 303
+        assert client.get("/audit").status_code == 303
 
 
 def test_repeated_failures_lock_the_user_out_and_every_attempt_is_audited(web):
@@ -121,6 +122,9 @@ def test_repeated_failures_lock_the_user_out_and_every_attempt_is_audited(web):
 PAGES = {
     "/work": {"manager", "collector"},
     "/cases/{case}": {"admin", "manager", "auditor", "collector"},
+    "/console": {"admin", "manager"},
+    "/policy": {"admin", "manager", "auditor"},
+    "/audit": {"admin", "manager", "auditor"},
 }
 
 
@@ -193,3 +197,55 @@ def test_a_call_with_a_promise_is_one_audited_change_and_limits_are_refused(web)
     assert len(loan["promises"]) == 1  # the refused one wrote nothing
     mine = [r for r in audit if r["entity_id"] == str(case["case_id"])]
     assert any(r["action"] == "activity.logged" for r in mine)
+
+
+def test_settlements_above_the_discount_wait_for_a_manager_who_decides_on_the_console(web):
+    case = _my_case(web, index=4)
+    with web.client("manager") as api:
+        balance = api.get(f"/loans/{case['loan_id']}").json()["outstanding"]
+    with web.client("collector") as api:
+        small = api.post(f"/cases/{case['case_id']}/settlements", json={"amount": balance * 0.9})
+        big = api.post(f"/cases/{case['case_id']}/settlements", json={"amount": balance * 0.5})
+        too_big = api.post(f"/cases/{case['case_id']}/settlements", json={"amount": balance * 0.1})
+    assert small.json()["status"] == "Approved" and big.json()["status"] == "Pending"
+    assert too_big.status_code == 422 and "maximum" in too_big.text
+    pending = big.json()["arrangement_id"]
+    with closing(login(web, "collector")) as client:
+        token = _form_csrf(client.get("/work").text)
+        refused = client.post(f"/console/settlements/{pending}",
+                              data={"csrf": token, "decision": "approve"})  # fmt: skip
+    assert refused.status_code == 403
+    with closing(login(web, "manager")) as client:
+        console = client.get("/console")
+        assert console.status_code == 200 and case["loan_id"] in console.text
+        token = _form_csrf(console.text)
+        done = client.post(f"/console/settlements/{pending}",
+                           data={"csrf": token, "decision": "approve"})  # fmt: skip
+        again = client.post(f"/console/settlements/{pending}",
+                            data={"csrf": token, "decision": "reject"})  # fmt: skip
+    assert done.status_code == 303 and "approved" in done.headers["location"]
+    assert "err=" in again.headers["location"]
+    with web.client("manager") as api:
+        rows = api.get("/arrangements", params={"status": "Approved"}).json()
+        audit = api.get("/audit", params={"action": "settlement.approved"}).json()
+    assert any(r["arrangement_id"] == pending for r in rows)
+    assert [r["entity_id"] for r in audit].count(str(pending)) == 1
+
+
+def test_an_invalid_policy_is_refused_with_its_line_and_a_valid_one_is_versioned(web):
+    with closing(login(web, "manager")) as client:
+        page = client.get("/policy")
+        token = _form_csrf(page.text)
+        current = re.search(r'name="text"[^>]*>(.*?)</textarea>', page.text, re.S)
+        assert current is not None
+        text = html.unescape(current.group(1))
+        broken = text + '\n[[rule]]\nname = "x"\naction = "Fly to the moon"\n'
+        bad = client.post("/policy", data={"csrf": token, "text": broken})
+        good = client.post("/policy", data={"csrf": token, "text": text})
+    assert bad.status_code == 422 and "line" in bad.text and "Not saved" in bad.text
+    assert good.status_code == 303
+    with web.client("auditor") as api:
+        policy = api.get("/policy").json()
+        saved = api.get("/audit", params={"action": "policy.saved"}).json()
+    assert policy["version"] >= 1 and policy["text"] == text
+    assert len(saved) == policy["version"]

@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from loanrecovery.service.web import case_page, login, queue
+from loanrecovery.service.web import case_page, console, login, queue
 from loanrecovery.service.web.common import HERE, NeedLogin, render
 
 __all__ = ["install"]
@@ -33,7 +33,7 @@ def _is_page(path: str) -> bool:
 def install(app: FastAPI) -> None:
     """Mount the pages, the static files and the pages' error handling on ``app``."""
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for module in (login, queue, case_page):
+    for module in (login, queue, case_page, console):
         app.include_router(module.router)
 
     @app.exception_handler(NeedLogin)
