@@ -10,25 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from tests.service.conftest import PASSWORD
 
 from loanrecovery.service.db import make_engine, make_sessionmaker, transaction
 from loanrecovery.service.db.models import User
 from loanrecovery.service.logins import MAX_FAILURES
 from loanrecovery.service.logins import set_password as store_password
-
-PASSWORD = "correct horse battery"
-USERS = ("admin", "manager", "auditor", "collector", "collector2")
-
-
-@pytest.fixture(scope="session")
-def web(world):
-    """The shared world, with a web password for each of its users."""
-    engine = make_engine(world.db)
-    with transaction(make_sessionmaker(engine)) as session:
-        for user in session.query(User).filter(User.name.in_(USERS)):
-            store_password(session, user, PASSWORD, actor="test")
-    engine.dispose()
-    return world
 
 
 def _browser(web) -> httpx.Client:
