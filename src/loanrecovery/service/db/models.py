@@ -174,6 +174,14 @@ class Case(Base):
             sqlite_where=text("is_open"),
             postgresql_where=text("is_open"),
         ),
+        # the queue pages: open cases by priority (migration 0002_web_login)
+        Index(
+            "ix_cases_open_priority",
+            text("priority DESC"),
+            "id",
+            sqlite_where=text("is_open"),
+            postgresql_where=text("is_open"),
+        ),
     )
 
 

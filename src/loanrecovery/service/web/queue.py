@@ -4,6 +4,7 @@ promise status, searched by Loan_ID, borrower id or borrower name, 50 to a page.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from loanrecovery.service.casework import contact_window
@@ -23,6 +24,11 @@ __all__ = ["router", "PAGE_SIZE", "QueueFilters", "queue_rows"]
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
+#: Matching cases are counted up to this many ("more than 1,000" beyond): counting every match of a
+#: filter over 100,000 cases would cost more than the page itself.
+COUNT_CAP = 1_000
+_CHOICES_SECONDS = 300.0
+_choices_cache: dict[int, tuple[float, Any]] = {}
 PROMISE_FILTERS = ("open", "broken", "kept", "none")
 
 
@@ -43,7 +49,7 @@ def _newest_score_id(loan_id: Any) -> Any:
     return select(func.max(newer.id)).where(newer.loan_id == loan_id).scalar_subquery()
 
 
-def _filtered(base: Any, page: Page, f: QueueFilters) -> Any:
+def _filtered(base: Any, page: Page, f: QueueFilters, *, exact: bool = False) -> Any:
     query = base.where(Case.is_open)
     if page.user.role == "collector":
         query = query.where(Case.assigned_to == page.user.id)
@@ -60,7 +66,7 @@ def _filtered(base: Any, page: Page, f: QueueFilters) -> Any:
             exists().where(
                 Score.loan_id == Case.loan_id,
                 Score.segment == f.segment,
-                Score.id == _newest_score_id(Case.loan_id),
+                Score.id == _newest_score_id(Score.loan_id),
             )
         )
     if f.promise in ("open", "broken", "kept"):
@@ -72,31 +78,40 @@ def _filtered(base: Any, page: Page, f: QueueFilters) -> Any:
         query = query.where(~exists().where(Promise.case_id == Case.id))
     text = f.q.strip()
     if text:
-        name = func.lower(Borrower.personal["name"].as_string())
-        query = query.where(
-            or_(
-                Case.loan_id == text,
-                Loan.borrower_id == text,
-                and_(Borrower.borrower_id.is_not(None), name.contains(text.lower())),
-            )
-        )
+        if exact:  # a Loan_ID or borrower id: no name search
+            theirs = select(Loan.loan_id).where(Loan.borrower_id == text)
+        else:
+            name = func.lower(Borrower.personal["name"].as_string())
+            named = select(Borrower.borrower_id).where(name.contains(text.lower()))
+            theirs = select(Loan.loan_id).where(Loan.borrower_id.in_(named))
+        query = query.where(or_(Case.loan_id == text, Case.loan_id.in_(theirs)))
     return query
 
 
 def queue_rows(db: Session, page: Page, f: QueueFilters) -> tuple[list[dict[str, Any]], int]:
     """One page of the queue (dicts for the template) and the number of matching cases."""
-    base = select(Case, Loan).join(Loan, Loan.loan_id == Case.loan_id)
-    count_base = select(func.count()).select_from(Case).join(Loan, Loan.loan_id == Case.loan_id)
-    if f.q.strip():
-        base = base.outerjoin(Borrower, Borrower.borrower_id == Loan.borrower_id)
-        count_base = count_base.outerjoin(Borrower, Borrower.borrower_id == Loan.borrower_id)
-    total = int(db.scalar(_filtered(count_base, page, f)) or 0)
-    rows: Sequence[Any] = db.execute(
-        _filtered(base, page, f)
-        .order_by(Case.priority.desc(), Case.id)
-        .limit(PAGE_SIZE)
-        .offset((f.page - 1) * PAGE_SIZE)
-    ).all()
+    text = f.q.strip()
+    exact = bool(text) and (
+        db.scalar(
+            select(Loan.loan_id).where(or_(Loan.loan_id == text, Loan.borrower_id == text)).limit(1)
+        )
+        is not None
+    )
+    matching = _filtered(select(Case.id), page, f, exact=exact).limit(COUNT_CAP + 1).subquery()
+    total = int(db.scalar(select(func.count()).select_from(matching)) or 0)
+    cases = list(
+        db.scalars(
+            _filtered(select(Case), page, f, exact=exact)
+            .order_by(Case.priority.desc(), Case.id)
+            .limit(PAGE_SIZE)
+            .offset((f.page - 1) * PAGE_SIZE)
+        )
+    )
+    loans_by_id = {
+        loan.loan_id: loan
+        for loan in db.scalars(select(Loan).where(Loan.loan_id.in_([c.loan_id for c in cases])))
+    }
+    rows: Sequence[Any] = [(case, loans_by_id[case.loan_id]) for case in cases]
     loan_ids = [loan.loan_id for _, loan in rows]
     case_ids = [case.id for case, _ in rows]
     scores: dict[str, Score] = {}
@@ -151,6 +166,20 @@ def queue_rows(db: Session, page: Page, f: QueueFilters) -> tuple[list[dict[str,
 
 
 def _choices(db: Session) -> tuple[list[str], list[str], list[tuple[int, str]]]:
+    """The filters' options (actions, segments, collectors), kept for a few minutes: they
+    change with a rescoring, and reading them scans the plan and the scores."""
+    key = id(db.get_bind())
+    now = time.monotonic()
+    held = _choices_cache.get(key)
+    if held is not None and now - held[0] < _CHOICES_SECONDS:
+        cached: tuple[list[str], list[str], list[tuple[int, str]]] = held[1]
+        return cached
+    fresh = _read_choices(db)
+    _choices_cache[key] = (now, fresh)
+    return fresh
+
+
+def _read_choices(db: Session) -> tuple[list[str], list[str], list[tuple[int, str]]]:
     actions = sorted(
         a for a in db.scalars(select(PlanItem.action).where(PlanItem.current).distinct()) if a
     )
@@ -182,7 +211,8 @@ def work(
                      PROMISE_FILTERS else "", q=q, collector=who, page=p)  # fmt: skip
     rows, total = queue_rows(db, page, f)
     pages = max(1, -(-total // PAGE_SIZE))
-    context: dict[str, Any] = {"rows": rows, "total": total, "pages": pages, "f": f}
+    context: dict[str, Any] = {"rows": rows, "total": total, "pages": pages, "f": f,
+                               "capped": total > COUNT_CAP}  # fmt: skip
     if request.headers.get("HX-Request") == "true":
         response: Response = render(request, "_queue_table.html", page, **context)
         return response

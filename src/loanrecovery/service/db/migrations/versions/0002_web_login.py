@@ -26,6 +26,10 @@ def upgrade() -> None:
             sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0")
         )
         batch.add_column(sa.Column("locked_until", _TS, nullable=True))
+    op.create_index(
+        "ix_cases_open_priority", "cases", [sa.text("priority DESC"), "id"],
+        sqlite_where=sa.text("is_open"), postgresql_where=sa.text("is_open"),
+    )  # fmt: skip
     op.create_table(
         "web_sessions",
         sa.Column("id", _ID, autoincrement=True, nullable=False),
@@ -83,6 +87,7 @@ def downgrade() -> None:
     op.drop_table("policy_versions")
     op.drop_index(op.f("ix_web_sessions_user_id"), table_name="web_sessions")
     op.drop_table("web_sessions")
+    op.drop_index("ix_cases_open_priority", table_name="cases")
     with op.batch_alter_table("users") as batch:
         batch.drop_column("locked_until")
         batch.drop_column("failed_logins")
