@@ -40,6 +40,14 @@ def _endpoints(case_id: int, loan_id: str, collector_id: int) -> list[tuple[str,
          lambda: {"name": "u-" + uuid.uuid4().hex[:8], "role": "auditor"}),
         ("metrics.read", "GET", "/metrics", None),
         ("sweep.run", "POST", "/sweep", None),
+        ("arrangements.propose", "POST", f"/cases/{case_id}/plans", lambda: {"instalments": 6}),
+        ("arrangements.propose", "POST", f"/cases/{case_id}/hardship", lambda: {"note": "n"}),
+        ("arrangements.propose", "POST", f"/cases/{case_id}/settlements",
+         lambda: {"amount": 1e11}),
+        ("arrangements.read", "GET", "/arrangements", None),
+        ("settlements.decide", "POST", "/settlements/999999/decision", lambda: {"approve": True}),
+        ("policy.read", "GET", "/policy", None),
+        ("policy.write", "PUT", "/policy", lambda: {"text": "not = [valid"}),
     ]  # fmt: skip
 
 
@@ -76,10 +84,18 @@ def test_every_api_route_is_in_the_matrix_or_public(world):
         ("POST", "/api/v1/cases/{case_id}/promises"),
         ("POST", "/api/v1/cases/{case_id}/assign"),
         ("POST", "/api/v1/users/{user_id}/revoke"),
+        ("POST", "/api/v1/cases/{case_id}/plans"),
+        ("POST", "/api/v1/cases/{case_id}/hardship"),
+        ("POST", "/api/v1/cases/{case_id}/settlements"),
+        ("POST", "/api/v1/settlements/{arrangement_id}/decision"),
         ("GET", "/api/v1/healthz"),  # public: liveness only
     }
     plain = {(m, "/api/v1" + p) for m, p in covered if "{" not in p and "/1/" not in p}
-    plain = {r for r in plain if not r[1].startswith(("/api/v1/loans/", "/api/v1/cases/"))}
+    plain = {
+        r
+        for r in plain
+        if not r[1].startswith(("/api/v1/loans/", "/api/v1/cases/", "/api/v1/settlements/"))
+    }
     assert routes <= plain | templated, routes - plain - templated
 
 

@@ -49,6 +49,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "users.manage": frozenset({"admin"}),
     "metrics.read": frozenset({"admin", "manager"}),
     "sweep.run": frozenset({"admin", "manager"}),
+    # the web pages and the endpoints behind them (issue 13)
+    "console.read": frozenset({"admin", "manager"}),
+    "arrangements.propose": frozenset({"manager", "collector"}),
+    "arrangements.read": frozenset({"admin", "manager", "auditor"}),
+    "settlements.decide": frozenset({"admin", "manager"}),
+    "policy.read": frozenset({"admin", "manager", "auditor"}),
+    "policy.write": frozenset({"admin", "manager"}),
 }
 _PREFIX = "lr_"
 

@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 _HERE = Path(__file__).resolve().parent
 #: The newest migration.
-HEAD = "0001"
+HEAD = "0002_web_login"
 
 
 def alembic_config(engine: Engine) -> Config:

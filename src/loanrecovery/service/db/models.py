@@ -44,6 +44,9 @@ __all__ = [
     "ApiToken",
     "AuditRow",
     "OutboxRow",
+    "WebSession",
+    "PolicyVersion",
+    "Arrangement",
     "OPEN_CASE_STATUSES",
 ]
 
@@ -171,6 +174,14 @@ class Case(Base):
             sqlite_where=text("is_open"),
             postgresql_where=text("is_open"),
         ),
+        # the queue pages: open cases by priority (migration 0002_web_login)
+        Index(
+            "ix_cases_open_priority",
+            text("priority DESC"),
+            "id",
+            sqlite_where=text("is_open"),
+            postgresql_where=text("is_open"),
+        ),
     )
 
 
@@ -262,6 +273,10 @@ class User(Base):
     capacity: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: argon2 hash of the web log-in password (None: no web log-in).
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ApiToken(Base):
@@ -308,3 +323,50 @@ class OutboxRow(Base):
             postgresql_where=text("delivered_at IS NULL"),
         ),
     )
+
+
+class WebSession(Base):
+    """A browser log-in: the cookie's SHA-256, its CSRF token and when it expires."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PolicyVersion(Base):
+    """One saved version of the strategy policy (TOML text); the newest is in force."""
+
+    __tablename__ = "policy_versions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Arrangement(Base):
+    """A repayment plan, a settlement or a hardship review proposed on a case.
+
+    ``status``: Proposed (plans), Pending (settlements above the policy's discount, waiting
+    for a manager), Approved, Rejected, Requested (hardship reviews).
+    """
+
+    __tablename__ = "arrangements"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    loan_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[float | None] = mapped_column(Float)
+    instalments: Mapped[int | None] = mapped_column(Integer)
+    discount: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
