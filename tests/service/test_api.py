@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from loanrecovery.cli import app
 from loanrecovery.service.db import make_engine, make_sessionmaker, transaction
+from loanrecovery.service.db.migrate import HEAD
 from loanrecovery.service.db.models import Meta, PanelMonth
 from loanrecovery.service.promises import sweep_broken_promises
 
@@ -272,7 +273,7 @@ def test_health_and_metrics(world):
     with world.client(None) as anon, world.client("manager") as m:
         health = anon.get("/healthz").json()
         text = m.get("/metrics").text
-    assert health == {"status": "ok", "database": world.backend, "revision": "0001",
+    assert health == {"status": "ok", "database": world.backend, "revision": HEAD,
                       "bundle_id": None}  # fmt: skip
     assert "loanrecovery_http_requests_total" in text
     assert "loanrecovery_http_request_seconds_bucket" in text

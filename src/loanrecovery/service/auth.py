@@ -49,6 +49,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "users.manage": frozenset({"admin"}),
     "metrics.read": frozenset({"admin", "manager"}),
     "sweep.run": frozenset({"admin", "manager"}),
+    "comms.read": frozenset({"admin", "manager", "auditor", "collector"}),
+    "comms.write": frozenset({"admin", "manager", "collector"}),
+    "comms.summary": frozenset({"admin", "manager", "auditor"}),
 }
 _PREFIX = "lr_"
 
