@@ -125,8 +125,6 @@ def _validation_first(run: _Run, loan: Loan) -> None:
     if kind is None or run.profile.validation_days is None:
         return
     bid = str(loan.borrower_id)
-    if f"validation_notice:{bid}" in run.keys:
-        return
     context = {"loan_id": loan.loan_id, "amount": f"{loan.outstanding:,.2f}", "due_date": "",
                "company": "the lender"}  # fmt: skip
     _propose(run, key=f"validation_notice:{bid}", loan=loan, case_id=None, kind=kind,
@@ -147,7 +145,7 @@ def schedule(
                 select(CommMessage.channel, func.count())
                 .where(CommMessage.created_at >= start_of_day, CommMessage.status != "blocked")
                 .group_by(CommMessage.channel)
-            ).tuples()
+            ).all()
         )
     )
     plan = session.execute(

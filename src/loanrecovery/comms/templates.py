@@ -68,12 +68,13 @@ def catalogue() -> list[dict[str, Any]]:
 def sync_templates(session: Session) -> int:
     """Store the catalogue's templates that are not stored yet; returns how many were added
     (a stored version is never changed: new wording needs a new version)."""
-    have = set(
-        session.execute(
+    have = {
+        tuple(row)
+        for row in session.execute(
             select(CommTemplate.name, CommTemplate.version, CommTemplate.channel,
                    CommTemplate.language)
-        ).tuples()
-    )  # fmt: skip
+        )
+    }  # fmt: skip
     added = 0
     now = datetime.now(UTC)
     for entry in catalogue():

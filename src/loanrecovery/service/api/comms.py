@@ -281,14 +281,14 @@ def preview(
 def summary(db: DbSession, _user: Annotated[User, Depends(require("comms.summary"))]) -> SummaryOut:
     """Messages sent, delivered, failed, queued, and blocked by rule (the manager console)."""
     by_status = dict(
-        db.execute(select(CommMessage.status, func.count()).group_by(CommMessage.status)).tuples()
+        db.execute(select(CommMessage.status, func.count()).group_by(CommMessage.status)).all()
     )
     blocked = dict(
         db.execute(
             select(CommMessage.rule, func.count())
             .where(CommMessage.status == "blocked")
             .group_by(CommMessage.rule)
-        ).tuples()
+        ).all()
     )
     return SummaryOut(by_status=by_status, blocked_by_rule=blocked)
 
