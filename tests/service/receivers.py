@@ -162,3 +162,12 @@ def prepare_comms(db: str, *, cases: int, now: Any = None) -> dict[str, list[str
                 break
     engine.dispose()
     return out
+
+
+def borrower_of(db: str, loan_id: str) -> str:
+    """The borrower of a stored loan."""
+    engine = make_engine(db)
+    with make_sessionmaker(engine)() as session:
+        bid = session.scalar(select(Loan.borrower_id).where(Loan.loan_id == loan_id))
+    engine.dispose()
+    return str(bid)
