@@ -104,11 +104,14 @@ def run_backend(backend: str, args: argparse.Namespace, folder: Path) -> None:
         upgrade(engine)
         factory = make_sessionmaker(engine)
         settings = CommsSettings(smtp_port=smtp.port, webhook_url=hook.url + "/send",
-                                 letters_dir=folder / "letters", batch=args.batch)  # fmt: skip
+                                 letters_dir=folder / "letters", batch=args.batch,
+                                 senders=args.senders)  # fmt: skip
         for channel, receiver in (("email", smtp), ("sms", hook)):
             _fill(factory, args.messages, channel, f"{channel}-")
-            worker = Worker(factory, load_profile("us_reg_f"), settings,
-                            build_channels(settings), dialect=engine.dialect.name)  # fmt: skip
+            worker = Worker(
+                factory, load_profile("us_reg_f"), settings,
+                lambda: build_channels(settings), dialect=engine.dialect.name,
+            )  # fmt: skip
             start = time.perf_counter()
             sent = 0
             while sent < args.messages:
@@ -117,8 +120,7 @@ def run_backend(backend: str, args: argparse.Namespace, folder: Path) -> None:
                     break
                 sent += report.outcomes.get("sent", 0)
             elapsed = time.perf_counter() - start
-            for ch in {id(c): c for c in worker.channels.values()}.values():
-                ch.close()
+            worker.close()
             got = len(receiver.delivered)
             print(f"{backend:10s} {channel:5s} {sent:5d} sent, {got:5d} received "
                   f"(repeats {receiver.repeats}) in {elapsed:6.2f} s = "
@@ -134,9 +136,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--senders", type=int, default=4)
     parser.add_argument("--backends", default="sqlite,postgresql")
     args = parser.parse_args()
-    print(f"{args.messages} messages per channel, batches of {args.batch}")
+    print(f"{args.messages} messages per channel, batches of {args.batch}, "
+          f"{args.senders} sending threads")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
             run_backend(backend.strip(), args, Path(tmp))

@@ -70,7 +70,7 @@ def test_retries_with_backoff_then_fails_and_journals_every_attempt(factory):
     message_id = _queue(factory, offset=_local_noon_offset())
     settings = CommsSettings(max_attempts=2, backoff_seconds=0)
     channels = {"email": SmtpChannel("127.0.0.1", _closed_port(), "x@example.invalid", 2)}
-    worker = Worker(factory, US, settings, channels, dialect="sqlite")  # type: ignore[dict-item]
+    worker = Worker(factory, US, settings, lambda: channels, dialect="sqlite")  # type: ignore[arg-type,return-value]
     assert worker.run_once().outcomes == {"queued": 1}
     first = _message(factory, message_id)
     assert first.attempts == 1 and "SMTP" in (first.last_error or "")
@@ -87,7 +87,7 @@ def test_send_time_recheck_blocks_after_an_opt_out(factory, tmp_path):
     with transaction(factory) as session:
         record_request(session, "B1", "opt_out", medium="email", source="test", actor="test")
     letters = {"email": LetterChannel(tmp_path)}  # never reached
-    worker = Worker(factory, US, CommsSettings(), letters, dialect="sqlite")  # type: ignore[dict-item]
+    worker = Worker(factory, US, CommsSettings(), lambda: letters, dialect="sqlite")  # type: ignore[arg-type,return-value]
     assert worker.run_once().outcomes == {"blocked": 1}
     blocked = _message(factory, message_id)
     assert blocked.status == "blocked" and blocked.rule == US.opt_out_rule
@@ -101,8 +101,8 @@ def test_night_defers_to_the_next_convenient_minute(factory, tmp_path):
         row = session.get(CommMessage, message_id)
         assert row is not None
         row.channel = row.medium = "email"
-    worker = Worker(factory, US, CommsSettings(), {"email": LetterChannel(tmp_path)},  # type: ignore[dict-item]
-                    dialect="sqlite")  # fmt: skip
+    letters = {"email": LetterChannel(tmp_path)}
+    worker = Worker(factory, US, CommsSettings(), lambda: letters, dialect="sqlite")  # type: ignore[arg-type,return-value]
     assert worker.run_once().outcomes == {"deferred": 1}
     deferred = _message(factory, message_id)
     assert deferred.status == "queued" and deferred.rule == US.hours_rule

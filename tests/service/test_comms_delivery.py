@@ -2,7 +2,11 @@
 reminders, a real ``loanrecovery comms worker`` process delivers them to a real SMTP server
 (aiosmtpd) and a real webhook receiver, signed status callbacks reach a real server, a STOP
 reply opts the borrower out; and a worker SIGKILLed mid-batch loses nothing and delivers
-nothing twice."""
+nothing twice.
+
+Slow (> 60 s each on a loaded 2-core machine): each test starts several real processes
+(workers, a server), and every start imports the whole package.
+"""
 
 from __future__ import annotations
 

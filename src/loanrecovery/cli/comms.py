@@ -56,6 +56,7 @@ def worker(
     ),
     letters_dir: Path | None = typer.Option(None, "--letters-dir", help="Letter batch folder."),
     batch: int | None = typer.Option(None, "--batch", min=1, help="Messages per claim."),
+    senders: int | None = typer.Option(None, "--senders", min=1, help="Sending threads."),
     lease_seconds: float | None = typer.Option(None, "--lease-seconds", help="Claim lease."),
     backoff_seconds: float | None = typer.Option(None, "--backoff-seconds", help="First retry."),
     max_seconds: float | None = typer.Option(None, "--max-seconds", help="Stop after this."),
@@ -69,12 +70,12 @@ def worker(
     settings = _comms(
         profile=profile, smtp_host=smtp_host, smtp_port=smtp_port, webhook_url=webhook_url,
         webhook_lookup_url=webhook_lookup_url, letters_dir=letters_dir, batch=batch,
-        lease_seconds=lease_seconds, backoff_seconds=backoff_seconds,
+        senders=senders, lease_seconds=lease_seconds, backoff_seconds=backoff_seconds,
     )  # fmt: skip
     engine = make_engine(settings_for(db).db)
     try:
         runner = Worker(make_sessionmaker(engine), load_profile(settings.profile), settings,
-                        build_channels(settings), dialect=engine.dialect.name)  # fmt: skip
+                        lambda: build_channels(settings), dialect=engine.dialect.name)  # fmt: skip
         console.print(f"comms worker {runner.worker_id} started")
         total = runner.run(max_seconds=max_seconds, idle_exit=idle_exit, poll=0.2)
     finally:

@@ -32,6 +32,8 @@ class CommsSettings(BaseSettings):
         Where letter batches are written (one HTML file per letter and an index).
     batch : int
         Messages claimed and committed together by the worker.
+    senders : int
+        Threads sending a batch's messages at once (each with its own connections).
     lease_seconds : float
         How long a claim holds; an unfinished claim older than this is in doubt.
     max_attempts : int
@@ -56,6 +58,7 @@ class CommsSettings(BaseSettings):
     callback_secret: str = ""
     letters_dir: Path = Path("out/letters")
     batch: int = Field(default=100, ge=1, le=10_000)
+    senders: int = Field(default=4, ge=1, le=64)
     lease_seconds: float = Field(default=60.0, gt=0)
     max_attempts: int = Field(default=5, ge=1)
     backoff_seconds: float = Field(default=30.0, ge=0)

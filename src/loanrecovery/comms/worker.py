@@ -22,8 +22,11 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -70,15 +73,42 @@ class _Job:
 
 
 class Worker:
-    """Delivers the outbox; one per process (``loanrecovery comms worker``)."""
+    """Delivers the outbox; one per process (``loanrecovery comms worker``).
+
+    ``channels`` builds one set of channels; each of the ``settings.senders`` sending threads
+    gets its own (an SMTP connection is not shared between threads).
+    """
 
     def __init__(
         self, factory: sessionmaker[Session], profile: Profile, settings: CommsSettings,
-        channels: dict[str, Channel], *, dialect: str,
+        channels: Callable[[], dict[str, Channel]], *, dialect: str,
     ) -> None:  # fmt: skip
         self.factory, self.profile, self.settings = factory, profile, settings
-        self.channels, self.dialect = channels, dialect
+        self.make_channels, self.dialect = channels, dialect
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self._local = threading.local()
+        self._opened: list[dict[str, Channel]] = []
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=settings.senders)
+
+    @property
+    def channels(self) -> dict[str, Channel]:
+        """This thread's channels."""
+        mine: dict[str, Channel] | None = getattr(self._local, "channels", None)
+        if mine is None:
+            mine = self.make_channels()
+            self._local.channels = mine
+            with self._lock:
+                self._opened.append(mine)
+        return mine
+
+    def close(self) -> None:
+        """Stop the sending threads and close every channel."""
+        self._pool.shutdown(wait=True)
+        for channels in self._opened:
+            for ch in {id(c): c for c in channels.values()}.values():
+                ch.close()
+        self._opened.clear()
 
     # -- claim ---------------------------------------------------------------------------
     def _due(self, session: Session, now: datetime) -> list[CommMessage]:
@@ -200,10 +230,10 @@ class Worker:
             jobs = self._claim(session, report)
         if not jobs:
             return report
-        results = []
-        for job in jobs:
-            outcome, provider_id, error = self._send(job)
-            results.append((job, outcome, provider_id, error))
+        results = [
+            (job, *outcome)
+            for job, outcome in zip(jobs, self._pool.map(self._send, jobs), strict=True)
+        ]
         with self.factory() as session, session.begin():
             self._acknowledge(session, results, report)
         logger.info("comms batch: claimed %d, %s", report.claimed, dict(report.outcomes))
@@ -225,6 +255,5 @@ class Worker:
                     break
                 time.sleep(poll)
         finally:
-            for ch in {id(c): c for c in self.channels.values()}.values():
-                ch.close()
+            self.close()
         return total
