@@ -14,6 +14,7 @@ receivers run in this process too and share the machine's 2 cores. Prints the lo
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -38,8 +39,7 @@ from loanrecovery.service.db.models import (  # noqa: E402
     CommMessage,
 )
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "service"))
-from receivers import SmtpReceiver, WebhookReceiver  # noqa: E402
+RECEIVERS = Path(__file__).resolve().parent.parent / "tests" / "service" / "receivers.py"
 
 PG_ADMIN = os.environ.get(
     "LOANRECOVERY_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -96,17 +96,40 @@ def _load() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
+class _Receivers:
+    """The receivers' process: ports on start, counts on request."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, str(RECEIVERS)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)  # fmt: skip
+        assert self.proc.stdout is not None and self.proc.stdin is not None
+        ports = json.loads(self.proc.stdout.readline())
+        self.smtp_port, self.webhook_url = int(ports["smtp_port"]), str(ports["webhook_url"])
+
+    def counts(self) -> dict[str, list[int]]:
+        assert self.proc.stdout is not None and self.proc.stdin is not None
+        self.proc.stdin.write("counts\n")
+        self.proc.stdin.flush()
+        return dict(json.loads(self.proc.stdout.readline()))
+
+    def stop(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(30)
+
+
 def run_backend(backend: str, args: argparse.Namespace, folder: Path) -> None:
     url, name = _database(backend, folder)
-    smtp, hook = SmtpReceiver().start(), WebhookReceiver().start()
+    receivers = _Receivers()
     try:
         engine = make_engine(url)
         upgrade(engine)
         factory = make_sessionmaker(engine)
-        settings = CommsSettings(smtp_port=smtp.port, webhook_url=hook.url + "/send",
+        settings = CommsSettings(smtp_port=receivers.smtp_port,
+                                 webhook_url=receivers.webhook_url + "/send",
                                  letters_dir=folder / "letters", batch=args.batch,
                                  senders=args.senders)  # fmt: skip
-        for channel, receiver in (("email", smtp), ("sms", hook)):
+        for channel, receiver in (("email", "smtp"), ("sms", "webhook")):
             _fill(factory, args.messages, channel, f"{channel}-")
             worker = Worker(
                 factory, load_profile("us_reg_f"), settings,
@@ -121,14 +144,13 @@ def run_backend(backend: str, args: argparse.Namespace, folder: Path) -> None:
                 sent += report.outcomes.get("sent", 0)
             elapsed = time.perf_counter() - start
             worker.close()
-            got = len(receiver.delivered)
+            got, repeats = receivers.counts()[receiver]
             print(f"{backend:10s} {channel:5s} {sent:5d} sent, {got:5d} received "
-                  f"(repeats {receiver.repeats}) in {elapsed:6.2f} s = "
+                  f"(repeats {repeats}) in {elapsed:6.2f} s = "
                   f"{sent / elapsed:7.1f} messages/s   [{_load()}]")  # fmt: skip
         engine.dispose()
     finally:
-        smtp.stop()
-        hook.stop()
+        receivers.stop()
         _drop(name)
 
 

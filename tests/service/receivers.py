@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 import time
 from collections import Counter
@@ -171,3 +172,25 @@ def borrower_of(db: str, loan_id: str) -> str:
         bid = session.scalar(select(Loan.borrower_id).where(Loan.loan_id == loan_id))
     engine.dispose()
     return str(bid)
+
+
+def _say(payload: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(payload) + "\n")
+    sys.stdout.flush()
+
+
+def serve() -> None:
+    """Run both receivers in their own process (the benchmark): prints their ports as one
+    JSON line, then on any line from standard input prints the counts and exits."""
+    smtp, hook = SmtpReceiver().start(), WebhookReceiver().start()
+    _say({"smtp_port": smtp.port, "webhook_url": hook.url})
+    for _line in sys.stdin:
+        counts = {"smtp": [len(smtp.delivered), smtp.repeats],
+                  "webhook": [len(hook.delivered), hook.repeats]}  # fmt: skip
+        _say(counts)
+    smtp.stop()
+    hook.stop()
+
+
+if __name__ == "__main__":
+    serve()
