@@ -56,6 +56,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "settlements.decide": frozenset({"admin", "manager"}),
     "policy.read": frozenset({"admin", "manager", "auditor"}),
     "policy.write": frozenset({"admin", "manager"}),
+    "comms.read": frozenset({"admin", "manager", "auditor", "collector"}),
+    "comms.write": frozenset({"admin", "manager", "collector"}),
+    "comms.summary": frozenset({"admin", "manager", "auditor"}),
 }
 _PREFIX = "lr_"
 

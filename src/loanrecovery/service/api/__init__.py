@@ -7,6 +7,7 @@ from loanrecovery.service.api import (
     arrangements,
     audit,
     cases,
+    comms,
     loans,
     ops,
     payments,
@@ -16,5 +17,5 @@ from loanrecovery.service.api import (
 __all__ = ["api_router", "ops"]
 
 api_router = APIRouter(prefix="/api/v1")
-for _module in (payments, loans, cases, arrangements, alerts, audit, users):
+for _module in (payments, loans, cases, arrangements, alerts, audit, users, comms):
     api_router.include_router(_module.router)
