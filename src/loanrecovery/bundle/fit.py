@@ -114,6 +114,7 @@ def _early_warning(book: Book, config: Config) -> tuple[EarlyWarningResult | Non
                 validated,
                 alert_budget=config.limits.alert_budget,
                 random_state=config.seed,
+                model=config.early_warning_model,
             ),
             None,
         )
@@ -208,6 +209,7 @@ def fit_with_report(
             "early_warning": early is not None,
             "action_effects": effects is not None,
         },
+        "early_warning_model": None if early is None or early.model is None else early.model.kind,
     }
     bundle = Bundle(
         risk=risk.model,

@@ -30,6 +30,7 @@ def fit(
     capacity: opts.CapacityOption = None,
     alert_budget: opts.AlertBudgetOption = None,
     seed: opts.SeedOption = None,
+    early_warning_model: opts.EarlyWarningModelOption = None,
 ) -> None:
     """Fit the risk model, segments, early warning and action effects once into a bundle."""
     start = time.perf_counter()
@@ -40,6 +41,7 @@ def fit(
         capacity=capacity,
         alert_budget=alert_budget,
         seed=seed,
+        early_warning_model=early_warning_model,
     )
     book = opts.book_from_options(
         data, mapping=mapping, delimiter=delimiter, payments=payments, collections=collections

@@ -39,6 +39,7 @@ def run(
     payments: opts.PaymentsOption = None,
     collections: opts.CollectionsOption = None,
     seed: opts.SeedOption = None,
+    early_warning_model: opts.EarlyWarningModelOption = None,
     config: opts.ConfigOption = None,
     budget: opts.BudgetOption = None,
     capacity: opts.CapacityOption = None,
@@ -56,6 +57,7 @@ def run(
         capacity=capacity,
         alert_budget=alert_budget,
         seed=seed,
+        early_warning_model=early_warning_model,
     )
     with Progress(
         SpinnerColumn(),

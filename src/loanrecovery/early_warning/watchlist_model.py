@@ -16,12 +16,20 @@ import pandas as pd
 from loanrecovery.early_warning.features import PANEL_FEATURES, STATIC_FEATURES, build_features
 from loanrecovery.early_warning.horizon import HorizonClassifiers
 from loanrecovery.early_warning.segments import PanelSegmenter
+from loanrecovery.early_warning.sequence import SequenceClassifier
 from loanrecovery.early_warning.snapshot import snapshot_rows
 from loanrecovery.early_warning.survival import SurvivalView
 from loanrecovery.early_warning.targets import make_targets
 from loanrecovery.early_warning.watchlist import WATCHLIST_COLUMNS, build_watchlist, top_reasons
 
-__all__ = ["WatchlistModel", "FEATURES", "HORIZONS", "REASON_BAND", "DEFAULT_ALERT_BUDGET"]
+__all__ = [
+    "WatchlistModel",
+    "FEATURES",
+    "HORIZONS",
+    "REASON_BAND",
+    "DEFAULT_ALERT_BUDGET",
+    "blend_logits",
+]
 
 #: Share of performing accounts that can be alerted per month, unless configured.
 DEFAULT_ALERT_BUDGET = 0.10
@@ -31,6 +39,14 @@ HORIZONS: tuple[int, ...] = (3, 6)
 FEATURES: tuple[str, ...] = (*STATIC_FEATURES, *PANEL_FEATURES)
 #: Reasons are written for the top ``REASON_BAND x alert budget`` of the watchlist.
 REASON_BAND = 2.0
+
+
+def blend_logits(p_gbm: np.ndarray, p_seq: np.ndarray, w: float) -> np.ndarray:
+    """The logit blend ``sigmoid(w * logit(p_seq) + (1 - w) * logit(p_gbm))``."""
+    q_gbm = np.clip(p_gbm, 1e-6, 1 - 1e-6)
+    q_seq = np.clip(p_seq, 1e-6, 1 - 1e-6)
+    z = w * np.log(q_seq / (1 - q_seq)) + (1.0 - w) * np.log(q_gbm / (1 - q_gbm))
+    return np.asarray(1.0 / (1.0 + np.exp(-z)))
 
 
 class WatchlistModel:
@@ -46,6 +62,12 @@ class WatchlistModel:
         Fitted risk profiles of snapshot rows.
     alert_budget : float
         Share of the performing loans marked ``Alert``.
+    sequence : SequenceClassifier, optional
+        When the early-warning choice picked the sequence model or the blend: the fitted
+        GRU (weights as numpy arrays; applying it needs the ``deep`` extra).
+    blend_weights : dict of str to float, optional
+        Weight of the sequence model per horizon (``"3"``, ``"6"``) in the logit blend
+        with ``horizons``; empty with ``sequence`` = the sequence model alone.
 
     Attributes
     ----------
@@ -59,11 +81,22 @@ class WatchlistModel:
         survival: SurvivalView,
         segmenter: PanelSegmenter,
         alert_budget: float,
+        sequence: SequenceClassifier | None = None,
+        blend_weights: dict[str, float] | None = None,
     ) -> None:
         self.horizons = horizons
         self.survival = survival
         self.segmenter = segmenter
         self.alert_budget = alert_budget
+        self.sequence = sequence
+        self.blend_weights = {str(k): float(v) for k, v in (blend_weights or {}).items()}
+
+    @property
+    def kind(self) -> str:
+        """Which model gives the probabilities: ``gbm``, ``sequence`` or ``blend``."""
+        if getattr(self, "sequence", None) is None:
+            return "gbm"
+        return "blend" if self.blend_weights else "sequence"
 
     def apply(self, panel: pd.DataFrame, loans: pd.DataFrame) -> pd.DataFrame:
         """The ranked watchlist of a validated panel's latest month.
@@ -83,7 +116,7 @@ class WatchlistModel:
         """
         feats = build_features(panel, loans)
         return self.apply_features(
-            feats, snapshot_rows(panel, loans), make_targets(panel, HORIZONS), loans
+            feats, snapshot_rows(panel, loans), make_targets(panel, HORIZONS), loans, panel=panel
         )
 
     def apply_features(
@@ -92,15 +125,20 @@ class WatchlistModel:
         snaps: pd.DataFrame,
         targets: pd.DataFrame,
         loans: pd.DataFrame,
+        panel: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
-        """:meth:`apply` on features already built (loan-month rows aligned with ``targets``)."""
+        """:meth:`apply` on features already built (loan-month rows aligned with ``targets``).
+
+        ``panel`` (the validated panel the features were built from) is needed when the
+        model is the sequence model or the blend, which read the payment history itself.
+        """
         end = int(feats["Month"].max())
         rows = np.flatnonzero((feats["Month"].to_numpy() == end) & targets["Performing"].to_numpy())
         if not len(rows):
             return pd.DataFrame(columns=list(WATCHLIST_COLUMNS))
         latest = feats.loc[rows]
         X = latest[list(FEATURES)]
-        probs = self.horizons.predict_proba_horizons(X)
+        probs = self._probabilities(X, latest["Loan_ID"], panel, loans)
         # Reasons (TreeSHAP, about a millisecond per loan) for the alert list and the band
         # just below it: the loans a team works or may work next.
         n_band = max(int(math.ceil(REASON_BAND * self.alert_budget * len(X))), min(len(X), 200))
@@ -124,6 +162,36 @@ class WatchlistModel:
             alert_budget=self.alert_budget,
         )
 
+    def _probabilities(
+        self,
+        X: pd.DataFrame,
+        ids: pd.Series,
+        panel: pd.DataFrame | None,
+        loans: pd.DataFrame,
+    ) -> pd.DataFrame:
+        """``P_<h>`` of the latest rows from the chosen model (GBM, sequence or blend)."""
+        kind = self.kind
+        if kind == "gbm":
+            return self.horizons.predict_proba_horizons(X)
+        if panel is None:
+            raise ValueError(f"the {kind} early-warning model needs the payment panel")
+        assert self.sequence is not None
+        # Only the loans being scored are read, each over its whole history.
+        wanted = panel["Loan_ID"].isin(ids.unique())
+        last = self.sequence.predict_proba_last(panel.loc[wanted], loans)
+        p_seq = last.reindex(ids.to_numpy())
+        out = pd.DataFrame(index=X.index)
+        if kind == "blend":
+            p_gbm = self.horizons.predict_proba_horizons(X)
+        previous: np.ndarray | None = None
+        for h in sorted(HORIZONS):
+            p = p_seq[f"P_{h}"].to_numpy(dtype=np.float64)
+            if kind == "blend":
+                p = blend_logits(p_gbm[f"P_{h}"].to_numpy(), p, self.blend_weights[str(h)])
+            out[f"P_{h}"] = p if previous is None else np.maximum(p, previous)
+            previous = out[f"P_{h}"].to_numpy()
+        return out[[f"P_{h}" for h in HORIZONS]]
+
     def set_alert_threshold(self, watchlist: pd.DataFrame) -> WatchlistModel:
         """Keep the lowest 3-month probability alerted on the book it was fitted on.
 
@@ -141,7 +209,9 @@ class WatchlistModel:
     def describe(self) -> dict[str, Any]:
         """What the model is, for a manifest."""
         return {
+            "model": self.kind,
             "horizons": list(HORIZONS),
             "features": list(FEATURES),
             "alert_budget": self.alert_budget,
+            "blend_weights": dict(self.blend_weights),
         }
