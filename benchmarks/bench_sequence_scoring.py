@@ -14,8 +14,9 @@ Both include building the sequences from the panel. Each figure is given in wall
 time and in CPU time of this process (``time.process_time``, every thread): with other
 jobs on the machine the wall-clock figure falls, the CPU one says what a free core gives.
 With ``--train`` it also fits the default model on every labelled month of the whole
-book, as a bundle fit does once per candidate, and prints the seconds and epochs. The load average (``os.getloadavg``, as
-``uptime`` shows it) is printed next to every figure: the machine may be shared.
+book, as a bundle fit does once per candidate, and prints the seconds and epochs. The
+load average (``os.getloadavg``, as ``uptime`` shows it) is printed next to every figure:
+the machine may be shared.
 
     .venv/bin/python benchmarks/bench_sequence_scoring.py [--loans 20000] [--months 36]
         [--threads 1] [--repeats 3] [--train]
