@@ -8,7 +8,8 @@ then times, ``--repeats`` times each:
   history (what the watchlist and a bundle's ``apply`` run):
   :meth:`SequenceClassifier.predict_proba_last`;
 * ``all rows``: every loan-month (what the out-of-time evaluation runs):
-  :meth:`SequenceClassifier.predict_proba_horizons`.
+  :meth:`SequenceClassifier.predict_proba_horizons`;
+* one account alone, 50 times (the service's path).
 
 Both include building the sequences from the panel. Each figure is given in wall-clock
 time and in CPU time of this process (``time.process_time``, every thread): with other
@@ -93,6 +94,18 @@ def main() -> None:
             f"{n / median_cpu:,.0f} accounts per CPU-second ({median_cpu:.2f} s), "
             f"best wall {n / min(seconds):,.0f} accounts/s"
         )
+    one_id = panel["Loan_ID"].iloc[0]
+    one = panel.loc[panel["Loan_ID"] == one_id].reset_index(drop=True)
+    one_loan = sim.loans.loc[sim.loans["Loan_ID"] == one_id]
+    seq.predict_proba_last(one, one_loan)
+    start, start_cpu = time.perf_counter(), time.process_time()
+    for _ in range(50):
+        seq.predict_proba_last(one, one_loan)
+    print(
+        f"one account alone ({len(one)} months): "
+        f"{(time.process_time() - start_cpu) / 50 * 1000:.1f} ms CPU, "
+        f"{(time.perf_counter() - start) / 50 * 1000:.1f} ms wall  (load average {_load()})"
+    )
     if args.train:
         print(f"training on every labelled month, load average {_load()}")
         full = SequenceClassifier(horizons=_HORIZONS, n_threads=args.threads)

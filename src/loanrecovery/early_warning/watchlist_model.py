@@ -213,5 +213,5 @@ class WatchlistModel:
             "horizons": list(HORIZONS),
             "features": list(FEATURES),
             "alert_budget": self.alert_budget,
-            "blend_weights": dict(self.blend_weights),
+            "blend_weights": dict(getattr(self, "blend_weights", {})),
         }
