@@ -8,6 +8,7 @@ One optional project file, ``loanrecovery.toml`` (found in the working folder or
 ``--config``), holds what would otherwise be spread over command options::
 
     seed = 42
+    early_warning_model = "gbm"        # gbm | sequence | blend | auto (sequence needs [deep])
     policy = "my_policy.toml"          # paths are relative to this file
     actions = "my_actions.toml"
     challenger = "challenger.toml"
@@ -36,6 +37,7 @@ from typing import Any
 
 from loanrecovery._toml_lines import key_line, parse_toml, read_text
 from loanrecovery.contract.rejects import DEFAULT_MAX_REJECT_SHARE
+from loanrecovery.early_warning.model_choice import MODEL_CHOICES
 from loanrecovery.early_warning.watchlist_model import (
     DEFAULT_ALERT_BUDGET,
     DEFAULT_ALERT_MIN_PROBABILITY,
@@ -63,7 +65,10 @@ PROJECT_FILE = "loanrecovery.toml"
 DEFAULT_SEED = 42
 #: Largest seed numpy's and scikit-learn's generators accept.
 MAX_SEED = 2**32 - 1
-_TOP_KEYS = {"seed", "policy", "actions", "challenger", "limits"}
+_TOP_KEYS = {"seed", "policy", "actions", "challenger", "limits", "early_warning_model"}
+#: Early-warning model of a fit unless configured: the GBM (the blend did not clear the
+#: bar of issue 15 in the benchmark, docs/sequences.md).
+DEFAULT_EARLY_WARNING_MODEL = "gbm"
 _LIMIT_KEYS = {
     "budget",
     "capacities",
@@ -184,6 +189,10 @@ class Config:
         Budget, capacities, alert budget, challenger share.
     seed : int, default=42
         Seed of every random step.
+    early_warning_model : {"gbm", "sequence", "blend", "auto"}, default="gbm"
+        Which early-warning model a fit keeps in the bundle (see
+        :mod:`~loanrecovery.early_warning.model_choice`; all but ``gbm`` compare the
+        candidates and ``sequence`` and ``blend`` need the ``deep`` extra).
     source : str
         The project file, or ``<defaults>``.
 
@@ -200,8 +209,15 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     seed: int = DEFAULT_SEED
     source: str = "<defaults>"
+    early_warning_model: str = DEFAULT_EARLY_WARNING_MODEL
 
     def __post_init__(self) -> None:
+        if self.early_warning_model not in MODEL_CHOICES:
+            raise PolicyError(
+                self.source,
+                f"'early_warning_model' must be one of {', '.join(MODEL_CHOICES)}, "
+                f"got {self.early_warning_model!r}",
+            )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise PolicyError(self.source, f"'seed' must be a whole number >= 0, got {self.seed!r}")
         if self.seed > MAX_SEED:  # numpy's and scikit-learn's seeds are 32-bit
@@ -231,6 +247,11 @@ class Config:
                 raise PolicyError(
                     "--seed", f"must be a whole number from 0 to {MAX_SEED}, got {seed!r}"
                 )
+        model = changes.get("early_warning_model")
+        if model is not None and model not in MODEL_CHOICES:
+            raise PolicyError(
+                "--early-warning-model", f"must be one of {', '.join(MODEL_CHOICES)}, got {model!r}"
+            )
         limit_changes = {k: changes.pop(k) for k in list(changes) if k in _LIMIT_KEYS}
         limits = self.limits
         if limit_changes:
@@ -242,6 +263,7 @@ class Config:
         return {
             "source": self.source,
             "seed": self.seed,
+            "early_warning_model": self.early_warning_model,
             "policy": {
                 "name": self.policy.name,
                 "source": self.policy.source,
@@ -273,6 +295,7 @@ class Config:
             limits=Limits(**limits, source=str(record.get("source", "<stored>"))),
             seed=int(record.get("seed", DEFAULT_SEED)),
             source=str(record.get("source", "<stored>")),
+            early_warning_model=str(record.get("early_warning_model", DEFAULT_EARLY_WARNING_MODEL)),
         )
 
 
@@ -406,6 +429,13 @@ def load_config(path: str | Path | None = None, *, folder: str | Path = ".") -> 
             f"'seed' must be a whole number >= 0, got {seed!r}",
             line=key_line(text, 0, "seed"),
         )
+    model = data.get("early_warning_model", DEFAULT_EARLY_WARNING_MODEL)
+    if model not in MODEL_CHOICES:
+        raise PolicyError(
+            source,
+            f"'early_warning_model' must be one of {', '.join(MODEL_CHOICES)}, got {model!r}",
+            line=key_line(text, 0, "early_warning_model"),
+        )
     return Config(
         policy=load_policy(policy_file),
         catalogue=catalogue,
@@ -413,4 +443,5 @@ def load_config(path: str | Path | None = None, *, folder: str | Path = ".") -> 
         limits=_limits(text, source, data.get("limits")),
         seed=seed,
         source=source,
+        early_warning_model=model,
     )

@@ -130,6 +130,7 @@ def _early_warning(
                 random_state=config.seed,
                 segments=pd.Series(risk.segments, index=book.loans["Loan_ID"].to_numpy()),
                 segment_of=lambda rows: risk.model.apply(rows, reasons=False).segments,
+                model=config.early_warning_model,
             ),
             None,
         )
@@ -244,6 +245,7 @@ def fit_with_report(
             "early_warning": early is not None,
             "action_effects": effects is not None,
         },
+        "early_warning_model": None if early is None or early.model is None else early.model.kind,
     }
     bundle = Bundle(
         risk=risk.model,

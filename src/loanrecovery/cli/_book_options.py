@@ -32,6 +32,7 @@ __all__ = [
     "DecimalOption",
     "MaxRejectShareOption",
     "AcceptRejectsOption",
+    "EarlyWarningModelOption",
     "book_from_options",
     "check_rejects",
     "config_from_options",
@@ -143,6 +144,18 @@ def check_rejects(book: Book, max_share: float, *, accept: bool = False) -> None
         check_reject_share(book.counts(), book.rejects, max_share=max_share, sources=book.sources)
 
 
+EarlyWarningModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--early-warning-model",
+        help="gbm | sequence | blend | auto: the early-warning model kept in the bundle and "
+        "scoring the watchlist (default gbm; auto keeps gbm unless the sequence model or the "
+        "blend beats it on validation months by 0.003 AUC at every horizon; sequence, blend "
+        "and auto need pip install 'loanrecovery[deep]'; see docs/sequences.md).",
+    ),
+]
+
+
 def config_from_options(
     config: Path | None,
     *,
@@ -153,6 +166,7 @@ def config_from_options(
     alert_min_probability: float | None = None,
     seed: int | None = None,
     max_reject_share: float | None = None,
+    early_warning_model: str | None = None,
 ) -> Config:
     """The project file's configuration with the command's options laid over it."""
     return load_config(config).with_overrides(
@@ -163,6 +177,7 @@ def config_from_options(
         alert_min_probability=alert_min_probability,
         seed=seed,
         max_reject_share=max_reject_share,
+        early_warning_model=early_warning_model,
     )
 
 

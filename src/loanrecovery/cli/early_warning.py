@@ -48,7 +48,7 @@ def early_warning(
         "validation months by 0.003 AUC at every horizon (sequence, blend and auto compare "
         "all three; they need pip install 'loanrecovery[deep]'). The blend did not clear "
         "that bar in the benchmark (docs/sequences.md), so gbm is the default. The "
-        "watchlist is scored by gradient boosting.",
+        "chosen model also scores the watchlist.",
     ),
 ) -> None:
     """Flag borrowers 3 to 6 months before they default, from their monthly payments."""

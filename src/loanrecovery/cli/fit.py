@@ -36,6 +36,7 @@ def fit(
     seed: opts.SeedOption = None,
     max_reject_share: opts.MaxRejectShareOption = None,
     accept_rejects: opts.AcceptRejectsOption = False,
+    early_warning_model: opts.EarlyWarningModelOption = None,
 ) -> None:
     """Fit the risk model, segments, early warning and action effects once into a bundle."""
     start = time.perf_counter()
@@ -48,6 +49,7 @@ def fit(
         alert_budget=alert_budget,
         seed=seed,
         max_reject_share=max_reject_share,
+        early_warning_model=early_warning_model,
     )
     with stage_status("reading data") as stage:
         book = opts.book_from_options(

@@ -83,6 +83,7 @@ def run(
     payments: opts.PaymentsOption = None,
     collections: opts.CollectionsOption = None,
     seed: opts.SeedOption = None,
+    early_warning_model: opts.EarlyWarningModelOption = None,
     config: opts.ConfigOption = None,
     budget: opts.BudgetOption = None,
     capacity: opts.CapacityOption = None,
@@ -109,6 +110,7 @@ def run(
         alert_min_probability=alert_min_probability,
         seed=seed,
         max_reject_share=max_reject_share,
+        early_warning_model=early_warning_model,
     )
     inputs = book_inputs(data, payments, collections, mapping=mapping, config=config)
     with RunFolder(out, "run", inputs=inputs) as folder:

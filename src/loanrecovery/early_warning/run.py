@@ -27,7 +27,7 @@ from loanrecovery.early_warning.evaluation import (
 )
 from loanrecovery.early_warning.features import build_features
 from loanrecovery.early_warning.horizon import HorizonClassifiers
-from loanrecovery.early_warning.model_choice import choose_model
+from loanrecovery.early_warning.model_choice import ModelChoice, choose_model, refit_sequence
 from loanrecovery.early_warning.snapshot import snapshot_rows
 from loanrecovery.early_warning.survival import (
     SurvivalView,
@@ -247,7 +247,10 @@ def run_early_warning(
         :mod:`~loanrecovery.early_warning.model_choice`), with every candidate's figures in
         ``metrics["model_choice"]``. ``auto`` keeps the GBM unless another candidate beats
         it on validation months by the bar, and is the GBM when PyTorch is not installed.
-        The watchlist and :attr:`EarlyWarningResult.model` use the GBM in every case.
+        The chosen model also scores the watchlist and is kept in
+        :attr:`EarlyWarningResult.model` (and so in a bundle); with
+        ``refit_for_watchlist`` a chosen sequence model is refit on every labelled month
+        like the GBM, the blend keeping its validation weights.
     sequence_params : dict, optional
         Extra parameters of the sequence model (e.g. tiny networks in tests).
     segments : Series, optional
@@ -318,11 +321,10 @@ def run_early_warning(
     lap("lead time")
     view, c_index, km, surv_counts = _survival(feats, snaps, train_t, full_t, cutoff, segment_of)
     lap("survival and segments")
-    # The watchlist (and so a bundle) is scored by the GBM whatever the choice: the
-    # sequence model reads the payment panel, which WatchlistModel does not take yet.
     watch_model = _watchlist_model(feats, full_t, gbm, view, alert_budget, refit_for_watchlist)
     watch_model.alert_min_probability = alert_min_probability
-    watchlist = watch_model.apply_features(feats, full_t, loans, segments)
+    _add_sequence(watch_model, choice, panel, loans, refit_for_watchlist)
+    watchlist = watch_model.apply_features(feats, full_t, loans, segments, panel=panel)
     watch_model.set_alert_threshold(watchlist)
     lap("watchlist")
     seconds = time.perf_counter() - start
@@ -366,6 +368,21 @@ def run_early_warning(
         details=details,
         model=watch_model,
     )
+
+
+def _add_sequence(
+    watch: WatchlistModel,
+    choice: ModelChoice,
+    panel: pd.DataFrame,
+    loans: pd.DataFrame,
+    refit: bool,
+) -> None:
+    """Put the chosen sequence model (alone or blended) into the watchlist's model."""
+    if choice.chosen not in ("sequence", "blend") or choice.sequence is None:
+        return
+    watch.sequence = refit_sequence(choice.sequence, panel, loans) if refit else choice.sequence
+    watch.blend_weights = dict(choice.blend_weights) if choice.chosen == "blend" else {}
+    logger.info("watchlist scored by the %s model", watch.kind)
 
 
 def _watchlist_model(

@@ -17,6 +17,7 @@ import pandas as pd
 from loanrecovery.delinquency import inactive_loans
 from loanrecovery.early_warning.features import PANEL_FEATURES, STATIC_FEATURES, build_features
 from loanrecovery.early_warning.horizon import HorizonClassifiers
+from loanrecovery.early_warning.sequence import SequenceClassifier
 from loanrecovery.early_warning.survival import SurvivalView
 from loanrecovery.early_warning.targets import make_targets
 from loanrecovery.early_warning.watchlist import WATCHLIST_COLUMNS, build_watchlist, top_reasons
@@ -31,6 +32,7 @@ __all__ = [
     "DEFAULT_ALERT_BUDGET",
     "DEFAULT_ALERT_MIN_PROBABILITY",
     "segments_by_loan",
+    "blend_logits",
 ]
 
 #: Largest share of performing accounts that can be alerted per month, unless configured.
@@ -48,6 +50,14 @@ FEATURES: tuple[str, ...] = (*STATIC_FEATURES, *PANEL_FEATURES)
 REASON_BAND = 2.0
 
 
+def blend_logits(p_gbm: np.ndarray, p_seq: np.ndarray, w: float) -> np.ndarray:
+    """The logit blend ``sigmoid(w * logit(p_seq) + (1 - w) * logit(p_gbm))``."""
+    q_gbm = np.clip(p_gbm, 1e-6, 1 - 1e-6)
+    q_seq = np.clip(p_seq, 1e-6, 1 - 1e-6)
+    z = w * np.log(q_seq / (1 - q_seq)) + (1.0 - w) * np.log(q_gbm / (1 - q_gbm))
+    return np.asarray(1.0 / (1.0 + np.exp(-z)))
+
+
 class WatchlistModel:
     """Horizon classifiers and survival view, applied to a book's latest month.
 
@@ -61,6 +71,12 @@ class WatchlistModel:
         Largest share of the performing loans marked ``Alert``.
     alert_min_probability : float, default=0.05
         Lowest 3-month probability alerted.
+    sequence : SequenceClassifier, optional
+        When the early-warning choice picked the sequence model or the blend: the fitted
+        GRU (weights as numpy arrays; applying it needs the ``deep`` extra).
+    blend_weights : dict of str to float, optional
+        Weight of the sequence model per horizon (``"3"``, ``"6"``) in the logit blend
+        with ``horizons``; empty with ``sequence`` = the sequence model alone.
 
     Attributes
     ----------
@@ -74,11 +90,22 @@ class WatchlistModel:
         survival: SurvivalView,
         alert_budget: float,
         alert_min_probability: float = DEFAULT_ALERT_MIN_PROBABILITY,
+        sequence: SequenceClassifier | None = None,
+        blend_weights: dict[str, float] | None = None,
     ) -> None:
         self.horizons = horizons
         self.survival = survival
         self.alert_budget = alert_budget
         self.alert_min_probability = alert_min_probability
+        self.sequence = sequence
+        self.blend_weights = {str(k): float(v) for k, v in (blend_weights or {}).items()}
+
+    @property
+    def kind(self) -> str:
+        """Which model gives the probabilities: ``gbm``, ``sequence`` or ``blend``."""
+        if getattr(self, "sequence", None) is None:
+            return "gbm"
+        return "blend" if self.blend_weights else "sequence"
 
     @property
     def min_probability(self) -> float:
@@ -121,6 +148,7 @@ class WatchlistModel:
             loans,
             segments,
             min_probability=min_probability,
+            panel=panel,
         )
 
     def apply_features(
@@ -131,10 +159,13 @@ class WatchlistModel:
         segments: pd.Series | None = None,
         *,
         min_probability: float | None = None,
+        panel: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
         """:meth:`apply` on features already built (loan-month rows aligned with ``targets``).
 
         Loans the loan table shows closed, settled, repossessed or charged off are not listed.
+        ``panel`` (the validated panel the features were built from) is needed when the
+        model is the sequence model or the blend, which read the payment history itself.
         """
         end = int(feats["Month"].max())
         ids = loans["Loan_ID"].astype("string").str.strip()
@@ -147,7 +178,7 @@ class WatchlistModel:
             return pd.DataFrame(columns=list(WATCHLIST_COLUMNS))
         latest = feats.loc[rows]
         X = latest[list(FEATURES)]
-        probs = self.horizons.predict_proba_horizons(X)
+        probs = self._probabilities(X, latest["Loan_ID"], panel, loans)
         # Reasons (TreeSHAP, about a millisecond per loan) for the alert list and the band
         # just below it: the loans a team works or may work next.
         n_band = max(int(math.ceil(REASON_BAND * self.alert_budget * len(X))), min(len(X), 200))
@@ -172,6 +203,36 @@ class WatchlistModel:
             min_probability=self.min_probability if min_probability is None else min_probability,
         )
 
+    def _probabilities(
+        self,
+        X: pd.DataFrame,
+        ids: pd.Series,
+        panel: pd.DataFrame | None,
+        loans: pd.DataFrame,
+    ) -> pd.DataFrame:
+        """``P_<h>`` of the latest rows from the chosen model (GBM, sequence or blend)."""
+        kind = self.kind
+        if kind == "gbm":
+            return self.horizons.predict_proba_horizons(X)
+        if panel is None:
+            raise ValueError(f"the {kind} early-warning model needs the payment panel")
+        assert self.sequence is not None
+        # Only the loans being scored are read, each over its whole history.
+        wanted = panel["Loan_ID"].isin(ids.unique())
+        last = self.sequence.predict_proba_last(panel.loc[wanted], loans)
+        p_seq = last.reindex(ids.to_numpy())
+        out = pd.DataFrame(index=X.index)
+        if kind == "blend":
+            p_gbm = self.horizons.predict_proba_horizons(X)
+        previous: np.ndarray | None = None
+        for h in sorted(HORIZONS):
+            p = p_seq[f"P_{h}"].to_numpy(dtype=np.float64)
+            if kind == "blend":
+                p = blend_logits(p_gbm[f"P_{h}"].to_numpy(), p, self.blend_weights[str(h)])
+            out[f"P_{h}"] = p if previous is None else np.maximum(p, previous)
+            previous = out[f"P_{h}"].to_numpy()
+        return out[[f"P_{h}" for h in HORIZONS]]
+
     def set_alert_threshold(self, watchlist: pd.DataFrame) -> WatchlistModel:
         """Keep the lowest 3-month probability alerted on the book it was fitted on.
 
@@ -191,11 +252,13 @@ class WatchlistModel:
     def describe(self) -> dict[str, Any]:
         """What the model is, for a manifest."""
         return {
+            "model": self.kind,
             "horizons": list(HORIZONS),
             "features": list(FEATURES),
             "alert_budget": self.alert_budget,
             "alert_min_probability": self.min_probability,
             "pd_horizons": sorted(getattr(self.horizons, "models_", {})),
+            "blend_weights": dict(getattr(self, "blend_weights", {})),
         }
 
 
