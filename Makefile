@@ -29,7 +29,7 @@ chromium:
 	fi
 
 demo: $(STAMP)
-	$(VENV)/bin/loanrecovery run --out out
+	$(VENV)/bin/loanrecovery run --out out/run
 
 # The recovery service on the built-in book: a fresh SQLite file, a bundle fitted once, one
 # manager whose token is printed, then `serve` on http://127.0.0.1:8000 (docs/service.md).

@@ -60,7 +60,7 @@ def _throughput(
     gbm.predict_proba_horizons(latest[list(FEATURES)])
     gbm_s = time.perf_counter() - start
     start = time.perf_counter()
-    seq.predict_proba_horizons(panel, loans)
+    seq.predict_proba_last(panel, loans)
     seq_s = time.perf_counter() - start
     return {"gbm_accounts_per_s": n / gbm_s, "sequence_accounts_per_s": n / seq_s}
 
@@ -160,7 +160,8 @@ def main() -> None:
             tp = r["throughput"]
             print(
                 f"  scoring: gbm {tp['gbm_accounts_per_s']:,.0f} accounts/s (features + predict), "
-                f"sequence {tp['sequence_accounts_per_s']:,.0f} accounts/s (sequences + GRU)"
+                f"sequence {tp['sequence_accounts_per_s']:,.0f} accounts/s (sequences + GRU, "
+                "latest month; see bench_sequence_scoring.py)"
             )
             print(f"  load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
         _summarise(story, runs)

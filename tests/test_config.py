@@ -36,6 +36,7 @@ def test_defaults_are_the_built_in_files():
     assert config.policy.rules[-1].is_catch_all
     assert config.policy == load_policy()
     assert config.limits.alert_budget == 0.10 and config.seed == 42
+    assert config.limits.alert_min_probability == 0.05
 
 
 def test_project_file_is_discovered_and_resolves_paths(tmp_path):
@@ -43,9 +44,11 @@ def test_project_file_is_discovered_and_resolves_paths(tmp_path):
     _project(
         tmp_path,
         'seed = 7\npolicy = "ladder.toml"\n[limits]\nbudget = 5000\nalert_budget = 0.2\n'
-        '[limits.capacities]\n"Legal Action" = 20\n',
+        'alert_min_probability = 0.02\n[limits.capacities]\n"Legal Action" = 20\n',
     )
     config = load_config(folder=tmp_path)
+    assert config.limits.alert_min_probability == 0.02
+    assert config.with_overrides(alert_min_probability=0.3).limits.alert_min_probability == 0.3
     assert config.seed == 7 and config.policy.name == "test ladder"
     assert config.policy.rules[0].line == 5
     assert config.limits.budget == 5000 and config.limits.capacities == {"Legal Action": 20}
@@ -67,6 +70,8 @@ def test_round_trip_through_a_record():
         ("budgett = 3\n", "unknown key", 1),
         ("[limits]\nbudget = inf\n", "finite number", 2),
         ("[limits]\nalert_budget = 1.5\n", "alert_budget", None),
+        ("[limits]\nalert_min_probability = 1.2\n", "alert_min_probability", None),
+        ("[limits]\nalert_min_probability = nan\n", "alert_min_probability", 2),
         ('[limits.capacities]\n"Sue" = 3\n', "not in the action catalogue", None),
         ("seed = -1\n", "seed", 1),
         ('policy = "missing.toml"\n', "not found", None),

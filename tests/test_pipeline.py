@@ -12,6 +12,7 @@ from loanrecovery.contract.book import validate_book
 from loanrecovery.pipeline import SCORED_LEADING_COLUMNS, PipelineResult
 from loanrecovery.pipeline import run_pipeline as _run_pipeline
 from loanrecovery.report.files import write_outputs
+from loanrecovery.segmentation import SEGMENT_NAMES
 
 
 def run_pipeline(loans: pd.DataFrame, *, source: str) -> PipelineResult:
@@ -30,7 +31,9 @@ def test_outputs_and_row_conservation(tmp_path, loans):
     assert list(scored.columns[:4]) == SCORED_LEADING_COLUMNS
     assert scored["Loan_ID"].is_unique
     assert scored["Risk_Score"].between(0, 1).all()
-    assert set(scored["Segment"]) == {"Low Risk", "Moderate Risk", "High Risk", "Critical Risk"}
+    segmenter = result.bundle.risk.segmenter
+    assert set(scored["Segment"]) - {"Closed"} == set(segmenter.names_)
+    assert segmenter.names_ == SEGMENT_NAMES[segmenter.n_segments_]
     metrics = json.loads(paths["metrics"].read_text())
     assert metrics["rows"] == {"in": len(loans), "scored": len(scored), "rejected": 2}
     assert set(metrics["insights"]) == {
@@ -76,7 +79,14 @@ def test_original_style_data_states_its_limits(loans):
     assert "Signal: out-of-fold ROC AUC" in text
 
 
-def test_segments_survive_reseeding(loans):
+def test_segments_are_reported_with_their_bad_rates(loans):
     result = run_pipeline(loans, source="x")
-    assert result.segment_stability > 0.9
-    assert result.metrics()["segments"]["reseeding_agreement"] == result.segment_stability
+    segmenter = result.bundle.risk.segmenter
+    ladder = result.metrics()["segments"]["ladder"]
+    assert [s["name"] for s in ladder["segments"]] == list(segmenter.names_)
+    assert [s["loans"] for s in ladder["segments"]] == segmenter.counts_.tolist()
+    assert list(result.segment_table.index) == list(segmenter.names_)
+    # Fewer than four segments is said in the limits, with how many and why.
+    assert (segmenter.note_ in result.limits) == (segmenter.n_segments_ < 4)
+    if segmenter.n_segments_ < 4:
+        assert "intervals of their observed bad rates overlapped" in segmenter.note_

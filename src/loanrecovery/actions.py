@@ -6,7 +6,7 @@ The order runs from the mildest to the harshest action.
 
 from __future__ import annotations
 
-__all__ = ["ACTIONS", "ORIGINAL_COLLECTION_METHODS", "NO_ACTION"]
+__all__ = ["ACTIONS", "ORIGINAL_COLLECTION_METHODS", "NO_ACTION", "REMINDER_ACTIONS"]
 
 #: The action catalogue, mildest first.
 ACTIONS: tuple[str, ...] = (
@@ -31,3 +31,7 @@ ORIGINAL_COLLECTION_METHODS: tuple[str, ...] = (
 
 #: The value meaning "no collection action was taken".
 NO_ACTION = "None"
+
+#: Reminders: they ask a borrower to pay an instalment, which is no recovery action for an
+#: account already in default (never planned for one).
+REMINDER_ACTIONS: tuple[str, ...] = ("Automated Reminder", "SMS")

@@ -8,14 +8,17 @@ One optional project file, ``loanrecovery.toml`` (found in the working folder or
 ``--config``), holds what would otherwise be spread over command options::
 
     seed = 42
+    early_warning_model = "gbm"        # gbm | sequence | blend | auto (sequence needs [deep])
     policy = "my_policy.toml"          # paths are relative to this file
     actions = "my_actions.toml"
     challenger = "challenger.toml"
 
     [limits]
     budget = 250000                    # total expected cost of a plan
-    alert_budget = 0.10                # share of performing accounts alerted per month
+    alert_budget = 0.10                # largest share of performing accounts alerted a month
+    alert_min_probability = 0.05       # lowest 3-month probability of default alerted
     challenger_share = 0.10
+    max_reject_share = 0.20            # stop when more of a table's rows are rejected
     [limits.capacities]                # accounts per plan, overriding the catalogue
     "Legal Action" = 20
 
@@ -33,7 +36,12 @@ from types import MappingProxyType
 from typing import Any
 
 from loanrecovery._toml_lines import key_line, parse_toml, read_text
-from loanrecovery.early_warning.watchlist_model import DEFAULT_ALERT_BUDGET
+from loanrecovery.contract.rejects import DEFAULT_MAX_REJECT_SHARE
+from loanrecovery.early_warning.model_choice import MODEL_CHOICES
+from loanrecovery.early_warning.watchlist_model import (
+    DEFAULT_ALERT_BUDGET,
+    DEFAULT_ALERT_MIN_PROBABILITY,
+)
 from loanrecovery.exceptions import PolicyError
 from loanrecovery.recovery.catalogue import Catalogue, load_catalogue, parse_catalogue
 from loanrecovery.recovery.policy import validate_policy
@@ -47,6 +55,7 @@ __all__ = [
     "parse_capacities",
     "PROJECT_FILE",
     "DEFAULT_ALERT_BUDGET",
+    "DEFAULT_ALERT_MIN_PROBABILITY",
     "DEFAULT_SEED",
 ]
 
@@ -56,8 +65,18 @@ PROJECT_FILE = "loanrecovery.toml"
 DEFAULT_SEED = 42
 #: Largest seed numpy's and scikit-learn's generators accept.
 MAX_SEED = 2**32 - 1
-_TOP_KEYS = {"seed", "policy", "actions", "challenger", "limits"}
-_LIMIT_KEYS = {"budget", "capacities", "alert_budget", "challenger_share"}
+_TOP_KEYS = {"seed", "policy", "actions", "challenger", "limits", "early_warning_model"}
+#: Early-warning model of a fit unless configured: the GBM (the blend did not clear the
+#: bar of issue 15 in the benchmark, docs/sequences.md).
+DEFAULT_EARLY_WARNING_MODEL = "gbm"
+_LIMIT_KEYS = {
+    "budget",
+    "capacities",
+    "alert_budget",
+    "alert_min_probability",
+    "challenger_share",
+    "max_reject_share",
+}
 
 
 def _finite(source: str, key: str, value: object, *, line: int | None = None) -> float:
@@ -77,9 +96,15 @@ class Limits:
     capacities : mapping of str to float
         Accounts per action per plan, overriding the catalogue's capacities.
     alert_budget : float, default=0.10
-        Share of performing accounts that can be alerted per month, in (0, 1].
+        Largest share of performing accounts that can be alerted per month, in (0, 1]: a
+        cap, not a quota.
+    alert_min_probability : float, default=0.05
+        Lowest 3-month probability of default alerted, in [0, 1].
     challenger_share : float, default=0.0
         Share of accounts given to the challenger policy, in [0, 1).
+    max_reject_share : float, default=0.20
+        Largest share of a table's rows that may be rejected before a command stops
+        (:mod:`loanrecovery.contract.rejects`), in [0, 1].
     source : str
         Where the limits came from, for messages.
     """
@@ -87,7 +112,9 @@ class Limits:
     budget: float | None = None
     capacities: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     alert_budget: float = DEFAULT_ALERT_BUDGET
+    alert_min_probability: float = DEFAULT_ALERT_MIN_PROBABILITY
     challenger_share: float = 0.0
+    max_reject_share: float = DEFAULT_MAX_REJECT_SHARE
     source: str = "<defaults>"
 
     def __post_init__(self) -> None:
@@ -110,9 +137,21 @@ class Limits:
             raise PolicyError(
                 src, f"'alert_budget' must be a share in (0, 1], e.g. 0.10; got {alert:g}"
             )
+        floor = _finite(src, "alert_min_probability", self.alert_min_probability)
+        if not 0 <= floor <= 1:
+            raise PolicyError(
+                src,
+                "'alert_min_probability' must be a probability in [0, 1], e.g. 0.05; "
+                f"got {floor:g}",
+            )
         share = _finite(src, "challenger_share", self.challenger_share)
         if not 0 <= share < 1:
             raise PolicyError(src, f"'challenger_share' must be in [0, 1), got {share:g}")
+        rejects = _finite(src, "max_reject_share", self.max_reject_share)
+        if not 0 <= rejects <= 1:
+            raise PolicyError(
+                src, f"'max_reject_share' must be a share in [0, 1], e.g. 0.20; got {rejects:g}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view (for manifests and run records)."""
@@ -120,7 +159,9 @@ class Limits:
             "budget": self.budget,
             "capacities": dict(self.capacities),
             "alert_budget": self.alert_budget,
+            "alert_min_probability": self.alert_min_probability,
             "challenger_share": self.challenger_share,
+            "max_reject_share": self.max_reject_share,
         }
 
 
@@ -148,6 +189,10 @@ class Config:
         Budget, capacities, alert budget, challenger share.
     seed : int, default=42
         Seed of every random step.
+    early_warning_model : {"gbm", "sequence", "blend", "auto"}, default="gbm"
+        Which early-warning model a fit keeps in the bundle (see
+        :mod:`~loanrecovery.early_warning.model_choice`; all but ``gbm`` compare the
+        candidates and ``sequence`` and ``blend`` need the ``deep`` extra).
     source : str
         The project file, or ``<defaults>``.
 
@@ -164,8 +209,15 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     seed: int = DEFAULT_SEED
     source: str = "<defaults>"
+    early_warning_model: str = DEFAULT_EARLY_WARNING_MODEL
 
     def __post_init__(self) -> None:
+        if self.early_warning_model not in MODEL_CHOICES:
+            raise PolicyError(
+                self.source,
+                f"'early_warning_model' must be one of {', '.join(MODEL_CHOICES)}, "
+                f"got {self.early_warning_model!r}",
+            )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise PolicyError(self.source, f"'seed' must be a whole number >= 0, got {self.seed!r}")
         if self.seed > MAX_SEED:  # numpy's and scikit-learn's seeds are 32-bit
@@ -185,7 +237,8 @@ class Config:
         """A copy with some fields changed; ``None`` values leave a field as it is.
 
         Accepts the fields of :class:`Config` and of :class:`Limits` (``budget``,
-        ``capacities``, ``alert_budget``, ``challenger_share``).
+        ``capacities``, ``alert_budget``, ``alert_min_probability``, ``challenger_share``,
+        ``max_reject_share``).
         """
         changes = {k: v for k, v in changes.items() if v is not None}
         if "seed" in changes:
@@ -194,6 +247,11 @@ class Config:
                 raise PolicyError(
                     "--seed", f"must be a whole number from 0 to {MAX_SEED}, got {seed!r}"
                 )
+        model = changes.get("early_warning_model")
+        if model is not None and model not in MODEL_CHOICES:
+            raise PolicyError(
+                "--early-warning-model", f"must be one of {', '.join(MODEL_CHOICES)}, got {model!r}"
+            )
         limit_changes = {k: changes.pop(k) for k in list(changes) if k in _LIMIT_KEYS}
         limits = self.limits
         if limit_changes:
@@ -205,6 +263,7 @@ class Config:
         return {
             "source": self.source,
             "seed": self.seed,
+            "early_warning_model": self.early_warning_model,
             "policy": {
                 "name": self.policy.name,
                 "source": self.policy.source,
@@ -236,6 +295,7 @@ class Config:
             limits=Limits(**limits, source=str(record.get("source", "<stored>"))),
             seed=int(record.get("seed", DEFAULT_SEED)),
             source=str(record.get("source", "<stored>")),
+            early_warning_model=str(record.get("early_warning_model", DEFAULT_EARLY_WARNING_MODEL)),
         )
 
 
@@ -305,7 +365,13 @@ def _limits(text: str, source: str, raw: object) -> Limits:
             line=key_line(text, header, unknown[0]) or None,
         )
     values: dict[str, Any] = {}
-    for key in ("budget", "alert_budget", "challenger_share"):
+    for key in (
+        "budget",
+        "alert_budget",
+        "alert_min_probability",
+        "challenger_share",
+        "max_reject_share",
+    ):
         if key in raw:
             values[key] = _finite(source, key, raw[key], line=key_line(text, header, key) or None)
     caps = raw.get("capacities", {})
@@ -363,6 +429,13 @@ def load_config(path: str | Path | None = None, *, folder: str | Path = ".") -> 
             f"'seed' must be a whole number >= 0, got {seed!r}",
             line=key_line(text, 0, "seed"),
         )
+    model = data.get("early_warning_model", DEFAULT_EARLY_WARNING_MODEL)
+    if model not in MODEL_CHOICES:
+        raise PolicyError(
+            source,
+            f"'early_warning_model' must be one of {', '.join(MODEL_CHOICES)}, got {model!r}",
+            line=key_line(text, 0, "early_warning_model"),
+        )
     return Config(
         policy=load_policy(policy_file),
         catalogue=catalogue,
@@ -370,4 +443,5 @@ def load_config(path: str | Path | None = None, *, folder: str | Path = ".") -> 
         limits=_limits(text, source, data.get("limits")),
         seed=seed,
         source=source,
+        early_warning_model=model,
     )

@@ -249,7 +249,7 @@ def _reminders(
         finding,
         table,
         "Observational: reminders went mostly to early-stage accounts, which cure "
-        "more often anyway. Segments are the borrowers' current profiles.",
+        "more often anyway. Segments are the borrowers' current risk segments.",
     )
 
 

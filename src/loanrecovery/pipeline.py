@@ -8,7 +8,6 @@ what the report (:mod:`loanrecovery.report`) renders.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +27,8 @@ from loanrecovery.jsonable import to_jsonable
 from loanrecovery.recovery.runner import RecoveryResult, recovery_json
 from loanrecovery.risk import RiskModelResult, RiskTarget
 from loanrecovery.risk_model import CLOSED
-from loanrecovery.segmentation import PROFILE_FEATURES, RiskSegmenter, segment_profile
+from loanrecovery.risk_signal import auc_interval
+from loanrecovery.segmentation import PROFILE_FEATURES, segment_profile
 from loanrecovery.strategy import StrategyPolicy
 
 __all__ = [
@@ -43,18 +43,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _SMALL_SAMPLE = 1000
-
-
-def auc_interval(auc: float, n_pos: int, n_neg: int) -> tuple[float, float]:
-    """95% confidence interval of a ROC AUC (Hanley & McNeil 1982)."""
-    if n_pos == 0 or n_neg == 0 or not math.isfinite(auc):
-        return (math.nan, math.nan)
-    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
-    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2)) / (
-        n_pos * n_neg
-    )
-    half = 1.959964 * math.sqrt(max(var, 0.0))
-    return (max(0.0, auc - half), min(1.0, auc + half))
 
 
 @dataclass(frozen=True)
@@ -89,7 +77,8 @@ class PipelineResult:
     fit_report: FitReport
     applied: BookResult
     reasons: pd.DataFrame | None = None
-    segment_stability: float = float("nan")
+    segment_table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    segment_note: str = ""
     early_warning: EarlyWarningResult | None = None
     early_warning_error: str | None = None
     recovery: RecoveryResult | None = None
@@ -122,6 +111,15 @@ class PipelineResult:
         """One row per accepted loan (``scored_loans.csv``; see :attr:`BookResult.scored`)."""
         return self.applied.scored
 
+    @property
+    def accounts(self) -> pd.DataFrame | None:
+        """One row per account, one answer (``accounts.csv``)."""
+        return self.applied.accounts
+
+    def tables(self) -> dict[str, pd.DataFrame | None]:
+        """``accounts`` and its views (see :meth:`BookResult.tables`)."""
+        return self.applied.tables()
+
     def metrics(self) -> dict[str, Any]:
         """The JSON-ready figures of the run (``metrics.json``)."""
         shares = pd.Series(self.segments).value_counts(normalize=True)
@@ -142,7 +140,7 @@ class PipelineResult:
             "segments": {
                 "shares": {str(k): float(v) for k, v in shares.items()},
                 "profile": profile.to_dict(orient="records"),
-                "reseeding_agreement": self.segment_stability,
+                "ladder": self.bundle.risk.segmenter.describe(),
             },
             "strategies": {
                 "policy": self.policy.name,
@@ -155,22 +153,8 @@ class PipelineResult:
         }
 
 
-def reseeding_agreement(
-    features: pd.DataFrame,
-    observed: np.ndarray,
-    segments: np.ndarray,
-    seeds: tuple[int, ...] = (1, 2),
-) -> float:
-    """Lowest share of loans that keep their segment name when K-Means is reseeded."""
-    agreement = [
-        float(np.mean(RiskSegmenter(random_state=seed).fit_predict(features, observed) == segments))
-        for seed in seeds
-    ]
-    return min(agreement)
-
-
 def _segment_risk_test(segments: np.ndarray, observed: np.ndarray) -> str | None:
-    """Say so when the profiles do not differ significantly in observed risk."""
+    """Say so when the segments do not differ significantly in observed risk."""
     known = ~np.isnan(observed)
     table = pd.crosstab(segments[known], observed[known])
     if table.shape[0] < 2 or table.shape[1] < 2:
@@ -178,7 +162,7 @@ def _segment_risk_test(segments: np.ndarray, observed: np.ndarray) -> str | None
     p_value = float(stats.chi2_contingency(table.to_numpy())[1])
     if p_value >= 0.05:
         return (
-            f"The risk profiles do not differ significantly in observed bad-outcome rate "
+            f"The risk segments do not differ significantly in observed bad-outcome rate "
             f"(chi-square p = {p_value:.2f}): their names follow the ordering of rates that "
             "may be chance."
         )
@@ -282,13 +266,15 @@ def run_pipeline(
     profile = segment_profile(
         profile_features, segments[open_loans], observed[open_loans], risk.scores[open_loans]
     )
-    stability = reseeding_agreement(profile_features, observed[open_loans], segments[open_loans])
+    segmenter = bundle.risk.segmenter
     has_panel = book.payments is not None
     limits = [
+        *filter(None, [fitted.strategy_fallback]),
         *_data_limits(target, risk, len(book.loans), has_panel),
+        *([] if segmenter.fully_segmented else [segmenter.note_]),
         *filter(None, [_segment_risk_test(segments[open_loans], observed[open_loans])]),
     ]
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = {"strategy_choice": bundle.manifest.get("strategy")}
     if fitted.early_warning is not None:
         extra["early_warning"] = fitted.early_warning.metrics
     elif fitted.early_warning_error is not None:
@@ -321,14 +307,15 @@ def run_pipeline(
         reasons=applied.risk.reasons,
         strategies=applied.strategies,
         strategy_rules=applied.strategy_rules,
-        policy=config.policy,
+        policy=bundle.config.policy,
         insights=insights,
         limits=limits,
         has_payment_panel=has_panel,
         bundle=bundle,
         fit_report=fitted,
         applied=applied,
-        segment_stability=stability,
+        segment_table=segmenter.table(),
+        segment_note=segmenter.note_,
         early_warning=fitted.early_warning,
         early_warning_error=fitted.early_warning_error,
         recovery=applied.recovery,

@@ -1,4 +1,9 @@
-"""The fitted snapshot risk stage of a book: features, risk profile (segment), PD and reasons.
+"""The fitted snapshot risk stage of a book: features, PD, risk segment and reasons.
+
+The segment is the risk ladder of :class:`~loanrecovery.segmentation.RiskSegmenter`: bands of
+the PD, fitted on the champion's out-of-fold PDs against the target and applied on the PD the
+stage gives (``docs/segments.md``). Every later stage (strategy policy, recovery plan, early
+warning, ``score``) uses this one segment.
 
 :func:`fit_book_risk` fits it on a loan table with a target (and returns the honest,
 out-of-fold evaluation beside it); :meth:`BookRiskModel.apply` applies it to any loan table of
@@ -22,7 +27,7 @@ from loanrecovery.risk import (
     fit_champion_model,
     loan_states,
 )
-from loanrecovery.segmentation import PROFILE_FEATURES, RiskSegmenter
+from loanrecovery.segmentation import RiskSegmenter
 
 __all__ = ["BookRiskModel", "RiskScores", "BookRiskFit", "fit_book_risk", "CLOSED", "N_REASONS"]
 
@@ -45,14 +50,14 @@ class RiskScores:
 
 
 class BookRiskModel:
-    """Loan features, K-Means risk profiles and the champion PD model, fitted together.
+    """Loan features, the champion PD model and the risk segments of its PD, fitted together.
 
     Parameters
     ----------
     features : LoanFeatures
         Fitted feature transformer.
     segmenter : RiskSegmenter
-        Fitted on the open loans' profile features.
+        Fitted on the champion's out-of-fold PDs of the trainable loans against the target.
     champion : ChampionClassifier
         Fitted on the trainable loans.
     target : str
@@ -84,14 +89,28 @@ class BookRiskModel:
             return none, none.copy()
         return loan_states(loans)
 
+    def segments_of(self, scores: np.ndarray, closed: np.ndarray) -> np.ndarray:
+        """Risk segment of each PD (``Closed`` for closed loans; loans in default, PD 1, are
+        in the top segment).
+
+        Parameters
+        ----------
+        scores : ndarray
+            PD of each loan (the model's, or out-of-fold ones in ``run``).
+        closed : ndarray of bool
+            Loans with nothing outstanding.
+        """
+        scores = np.asarray(scores, dtype=float)
+        closed = np.asarray(closed, dtype=bool)
+        segments = np.full(len(scores), CLOSED, dtype=object)
+        if (~closed).any():
+            segments[~closed] = self.segmenter.predict(np.nan_to_num(scores[~closed], nan=0.0))
+        return segments
+
     def apply(self, loans: pd.DataFrame, *, reasons: bool = True) -> RiskScores:
-        """Features, segment, PD and reasons of every loan of ``loans`` (accepted rows)."""
+        """Features, PD, segment and reasons of every loan of ``loans`` (accepted rows)."""
         X = self.features.transform(loans)
         in_default, closed = self.states(loans)
-        open_loans = ~closed
-        segments = np.full(len(loans), CLOSED, dtype=object)
-        if open_loans.any():
-            segments[open_loans] = self.segmenter.predict(X.loc[open_loans, list(PROFILE_FEATURES)])
         scores = np.where(in_default, 1.0, np.where(closed, 0.0, np.nan))
         scored = ~in_default & ~closed
         columns = [f"Reason_{k}" for k in range(1, self.n_reasons + 1)]
@@ -106,7 +125,7 @@ class BookRiskModel:
         table.loc[in_default, columns[0]] = IN_DEFAULT_REASON
         return RiskScores(
             features=X,
-            segments=segments,
+            segments=self.segments_of(scores, closed),
             scores=scores,
             reasons=table,
             in_default=in_default,
@@ -128,10 +147,12 @@ class BookRiskFit:
 def fit_book_risk(
     loans: pd.DataFrame, target: RiskTarget, *, random_state: int = 42
 ) -> BookRiskFit:
-    """Fit features, profiles and the champion on an accepted loan table with a target.
+    """Fit features, the champion and the risk segments on an accepted loan table with a target.
 
-    Returns the fitted :class:`BookRiskModel` and, for the report, the out-of-fold risk
-    evaluation (:func:`~loanrecovery.risk.fit_champion_model`).
+    The segmenter is fitted on the champion's out-of-fold PDs of the trainable loans against
+    their outcome. Returns the fitted :class:`BookRiskModel` and, for the report, the
+    out-of-fold risk evaluation (:func:`~loanrecovery.risk.fit_champion_model`) and the
+    segments of every loan by those PDs.
 
     Raises
     ------
@@ -144,15 +165,13 @@ def fit_book_risk(
     open_loans = ~target.closed
     if open_loans.sum() < 4:
         raise ValueError(
-            f"only {int(open_loans.sum())} open loans; at least 4 are needed to form risk profiles"
+            f"only {int(open_loans.sum())} open loans; at least 4 are needed to form risk segments"
         )
-    segmenter = RiskSegmenter(random_state=random_state)
-    segments = np.full(len(loans), CLOSED, dtype=object)
-    segments[open_loans] = segmenter.fit_predict(
-        features.loc[open_loans, list(PROFILE_FEATURES)], observed[open_loans]
-    )
     risk = fit_champion_model(features, target, random_state=random_state)
+    train = target.trainable
+    segmenter = RiskSegmenter().fit(risk.scores[train], target.values[train])
     model = BookRiskModel(transformer, segmenter, risk.model, target.name)
+    segments = model.segments_of(risk.scores, target.closed)
     return BookRiskFit(
         model=model, features=features, segments=segments, observed=observed, risk=risk
     )

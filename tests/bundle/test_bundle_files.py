@@ -112,6 +112,17 @@ def test_another_package_version_is_named(fitted):
         load_bundle(_rewrite(data, manifest=manifest))
 
 
+def test_a_bundle_of_an_older_format_says_so(fitted):
+    data = bundle_bytes(fitted[0])
+    manifest = read_manifest(data)
+    manifest["format"] = "loanrecovery-bundle/1"
+    with pytest.raises(ModelFileError, match="made by an older version of loanrecovery"):
+        load_bundle(_rewrite(data, manifest=manifest))
+    manifest["format"] = "something-else/7"
+    with pytest.raises(ModelFileError, match="unknown bundle format"):
+        load_bundle(_rewrite(data, manifest=manifest))
+
+
 @pytest.mark.parametrize("content", [b"", b"not a zip", b"PK\x03\x04 broken"])
 def test_damaged_files_are_refused_with_one_message(content, tmp_path):
     path = tmp_path / "x.bundle"

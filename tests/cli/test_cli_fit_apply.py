@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from loanrecovery.bundle import read_manifest
 from loanrecovery.cli import app
+from loanrecovery.early_warning.sequence import torch_available
 
 runner = CliRunner()
 
@@ -52,3 +54,35 @@ def test_a_broken_bundle_is_one_line_and_exit_2(book_dir, tmp_path):
     )
     assert done.exit_code == 2
     assert "bad.bundle" in done.output and "Traceback" not in done.output
+
+
+def test_fit_with_an_unknown_early_warning_model_is_one_line(book_dir, tmp_path):
+    done = runner.invoke(
+        app,
+        ["fit", "--data", str(book_dir), "--bundle", str(tmp_path / "b.bundle")]
+        + ["--early-warning-model", "lstm"],
+    )
+    assert done.exit_code == 2 and "Traceback" not in done.output
+    assert "--early-warning-model" in done.output and "gbm, sequence, blend, auto" in done.output
+
+
+@pytest.mark.skipif(not torch_available(), reason="the deep extra is not installed")
+def test_fit_with_the_sequence_model_keeps_it_in_the_bundle(book_dir, tmp_path):
+    # Slow (about 25 CPU-seconds, 60-80 s wall on the shared machine): the whole fit plus
+    # three small GRU fits, the only test of the option through the command line.
+    bundle = tmp_path / "seq.bundle"
+    done = runner.invoke(
+        app,
+        ["fit", "--data", str(book_dir), "--bundle", str(bundle)]
+        + ["--early-warning-model", "sequence"],
+    )
+    assert done.exit_code == 0, done.output
+    manifest = read_manifest(bundle)
+    assert manifest["early_warning_model"] == "sequence"
+    assert manifest["config"]["early_warning_model"] == "sequence"
+    out = tmp_path / "out"
+    done = runner.invoke(
+        app, ["apply", "--bundle", str(bundle), "--data", str(book_dir), "--out", str(out)]
+    )
+    assert done.exit_code == 0, done.output
+    assert len(pd.read_csv(out / "watchlist.csv")) > 0

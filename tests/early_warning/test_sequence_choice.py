@@ -14,9 +14,11 @@ import pytest
 from typer.testing import CliRunner
 
 from loanrecovery.cli import app
+from loanrecovery.contract.payments import validate_panel
 from loanrecovery.early_warning import run_early_warning
 from loanrecovery.early_warning.model_choice import AUC_BAR, _pick, calibration
 from loanrecovery.early_warning.sequence import DeepExtraMissingError, torch_available
+from loanrecovery.early_warning.watchlist_model import WatchlistModel
 
 Book = tuple[pd.DataFrame, pd.DataFrame]
 TINY = {"hidden_size": 8, "max_epochs": 2, "patience": 1, "batch_size": 64}
@@ -97,6 +99,16 @@ def test_blend_reports_every_candidate_and_scores_with_the_blend(book: Book) -> 
     first, last = choice["validation"]["months"]
     assert last == r.details["cutoff"] and first < last
     assert r.watchlist["P3"].between(0, 1).all()
+    # The blend scores the watchlist and is the model a bundle keeps.
+    assert r.model is not None and r.model.kind == "blend"
+    assert r.model.blend_weights == choice["blend_weights"]
+    gbm_only = WatchlistModel(r.model.horizons, r.model.survival, r.model.segmenter, 0.1)
+    validated = validate_panel(payments, loans).accepted
+    same = np.allclose(
+        gbm_only.apply(validated, loans).sort_values("Loan_ID")["P3"],
+        r.watchlist.sort_values("Loan_ID")["P3"],
+    )
+    assert same == (choice["blend_weights"]["3"] == 0.0)  # weight 0 is the GBM alone
 
 
 def _write(folder: Path, book: Book) -> None:

@@ -135,3 +135,24 @@ def test_payload_not_ours_is_refused(model_path: Path, tmp_path: Path, payload: 
     _rewrite(model_path, other, card=card, payload=data)
     with pytest.raises(ModelFileError, match="not a loanrecovery scoring model"):
         load_model(other)
+
+
+def test_model_of_an_older_format_says_so(model_path: Path, tmp_path: Path) -> None:
+    with zipfile.ZipFile(model_path) as archive:
+        card = json.loads(archive.read("card.json"))
+    card["format"] = "loanrecovery-model/2"
+    older = tmp_path / "older.lrm"
+    _rewrite(model_path, older, card=card)
+    with pytest.raises(ModelFileError, match="made by an older version of loanrecovery"):
+        load_model(older)
+
+
+def test_segments_are_bands_of_the_pd(model_path: Path, loan_table: pd.DataFrame) -> None:
+    model, _ = load_model(model_path)
+    scored = model.score(loan_table).table
+    open_rows = scored["segment"].astype(str) != "Closed"
+    names = list(model.segmenter.names_)
+    rank = scored.loc[open_rows, "segment"].astype(str).map(names.index).to_numpy()
+    order = np.argsort(scored.loc[open_rows, "pd"].to_numpy(), kind="stable")
+    assert (np.diff(rank[order]) >= 0).all()
+    assert set(scored.loc[open_rows, "segment"].astype(str)) <= set(names)

@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from loanrecovery.actions import REMINDER_ACTIONS
 from loanrecovery.recovery.catalogue import load_catalogue
 from loanrecovery.recovery.compliance import (
     allowed_contact_hours,
@@ -39,7 +40,10 @@ def test_eligibility_applies_each_rule() -> None:
     day_shift = replace(CAT.rules, contact_centre_hours_utc=(14, 15, 16, 17))
     cat = replace(CAT, rules=day_shift)
     mask = eligibility(_loans(), cat)
-    assert mask[0].all()  # 120 DPD, 10k balance, contactable
+    # 120 DPD, 10k balance, contactable: every action but the reminders (in default)
+    reminders = np.isin(CAT.names, REMINDER_ACTIONS)
+    assert mask[0, ~reminders].all() and not mask[0, reminders].any()
+    assert not mask[:, reminders][[0, 2, 3]].any()  # 90+ days past due: never a reminder
     # opted out: letters only
     assert set(np.array(CAT.names)[mask[1]]) == {
         "Automated Reminder",
@@ -77,7 +81,7 @@ def _plan(actions, hours, costs=None) -> pd.DataFrame:
 
 def test_checker_accepts_a_compliant_plan() -> None:
     plan = _plan(
-        ["Legal Action", "Legal Notice", "Restructured Plan", "Automated Reminder"],
+        ["Legal Action", "Legal Notice", "Restructured Plan", "Legal Notice"],
         [-1, -1, 15, -1],
     )
     report = check_plan(plan, _loans(), CAT, capacities=CAT.capacities(), budget=None)
@@ -108,3 +112,12 @@ def test_checker_counts_call_attempts() -> None:
     )
     report = check_plan(plan, _loans(), CAT, capacities=CAT.capacities(), budget=None)
     assert any("call attempts in 7 days" in v for v in report.violations)
+
+
+def test_checker_finds_a_reminder_in_default() -> None:
+    plan = _plan(
+        ["Legal Action", "Legal Notice", "Restructured Plan", "Automated Reminder"], [-1] * 4
+    )
+    plan.loc[2, "Contact_Hour_UTC"] = 15
+    report = check_plan(plan, _loans(), CAT, capacities=CAT.capacities(), budget=None)
+    assert report.violations == ["1 account(s) in default given a reminder"]

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from loanrecovery.cli import app
 from loanrecovery.recovery.compliance import check_plan
-from loanrecovery.recovery.runner import POLICIES, run_recovery
+from loanrecovery.recovery.runner import POLICIES, EffectsFit, run_recovery
 from loanrecovery.recovery.section import effect_statement, recovery_section
 from loanrecovery.simulate import simulate_portfolio, write_book
 
@@ -179,3 +179,25 @@ def test_history_says_when_outcomes_are_still_open(book, result) -> None:
     open_rows = int((book.collections["Month"] + 12 > early["Snapshot_Month"].max()).sum())
     assert f"{open_rows:,} of them with a 12-month outcome still open" in note
     assert f"fewer than {MIN_MATURE_ROWS:,}" in note and "understated" in note
+
+
+def test_the_plan_segment_is_the_callers_risk_segment(book, result) -> None:
+    # Without a risk stage the plan has no segments; the days-past-due bucket is its own column.
+    for plan in result.plans.values():
+        assert set(plan["Segment"]) == {"Unsegmented"}
+        assert plan["DPD_Bucket"].str.fullmatch(r"(30-59|60-89|90\+)\|(un)?secured").all()
+    ids = book.loans["Loan_ID"]
+    segments = pd.Series(
+        ["High Risk" if k % 2 else "Low Risk" for k in range(len(ids))], index=ids.to_numpy()
+    )
+    effects = EffectsFit(
+        estimator=result.estimator,
+        history_rows=result.history_rows,
+        history_note=result.history_note,
+    )
+    given = run_recovery(
+        book.loans, book.collections, book.payments, seed=1, effects=effects, segments=segments
+    )
+    expected = segments.reindex(given.cases["Loan_ID"]).to_numpy()
+    for plan in given.plans.values():
+        assert (plan["Segment"].to_numpy() == expected).all()

@@ -23,19 +23,22 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from loanrecovery.contract.book import Book, validate_book
 from loanrecovery.service.audit import SYSTEM
 from loanrecovery.service.auth import create_user, issue_token
 from loanrecovery.service.db import make_engine, make_sessionmaker, transaction, upgrade
+from loanrecovery.service.db.models import User
 from loanrecovery.service.importer import import_book
+from loanrecovery.service.logins import set_password as store_password
 from loanrecovery.simulate import simulate_portfolio
 
 PG_HOSTPORT = os.environ.get("LOANRECOVERY_TEST_PG", "127.0.0.1:5432")
 BACKENDS = ("sqlite", "postgresql")
 ROLES = ("admin", "manager", "collector", "auditor")
 CAPACITY = 40
+WEB_USERS = ("admin", "manager", "auditor", "collector", "collector2")
 
 
 def _pg_admin_url() -> str | None:
@@ -225,3 +228,18 @@ def world(
 def fresh_db(request: pytest.FixtureRequest, databases: Databases) -> str:
     """A new empty database on each backend."""
     return databases.new(request.param)
+
+
+#: The web log-in password the ``web`` fixture gives every user of the world.
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def web(world):
+    """The shared world, with a web password for each of its users."""
+    engine = make_engine(world.db)
+    with transaction(make_sessionmaker(engine)) as session:
+        for user in session.scalars(select(User).where(User.name.in_(WEB_USERS))):
+            store_password(session, user, PASSWORD, actor="test")
+    engine.dispose()
+    return world

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from loanrecovery.cli import app
 from loanrecovery.service.auth import user_for_token
 from loanrecovery.service.db import make_engine, make_sessionmaker
+from loanrecovery.service.logins import log_in
 
 runner = CliRunner()
 
@@ -57,3 +58,27 @@ def test_serve_refuses_an_unmigrated_database(databases):
     result = _run("serve", "--db", databases.new("sqlite"), "--port", "1")
     assert result.exit_code == 2
     assert "loanrecovery db upgrade" in result.output
+
+
+def test_users_get_a_web_password_from_stdin_and_short_ones_are_refused(fresh_db):
+    assert _run("db", "upgrade", "--db", fresh_db).exit_code == 0
+    added = runner.invoke(
+        app, ["users", "add", "cy", "--role", "manager", "--password-stdin", "--db", fresh_db],
+        input="first passphrase\n",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    short = runner.invoke(app, ["users", "set-password", "cy", "--db", fresh_db], input="short\n")
+    assert short.exit_code == 2 and "at least 10" in short.output
+    unknown = runner.invoke(app, ["users", "set-password", "nobody", "--db", fresh_db],
+                            input="long enough pass\n")  # fmt: skip
+    assert unknown.exit_code == 2 and "no user named 'nobody'" in unknown.output
+    changed = runner.invoke(app, ["users", "set-password", "cy", "--db", fresh_db],
+                            input="second passphrase\n")  # fmt: skip
+    assert changed.exit_code == 0, changed.output
+    engine = make_engine(fresh_db)
+    with make_sessionmaker(engine)() as session:
+        first = log_in(session, "cy", "first passphrase")
+        second = log_in(session, "cy", "second passphrase")
+        session.rollback()
+    engine.dispose()
+    assert not first.ok and second.ok

@@ -10,10 +10,14 @@ import pytest
 
 from loanrecovery.service.auth import PERMISSIONS
 
+from .receivers import borrower_of  # type: ignore[import-not-found]
+
 ROLES = ("admin", "manager", "collector", "auditor")
 
 
-def _endpoints(case_id: int, loan_id: str, collector_id: int) -> list[tuple[str, str, str, object]]:
+def _endpoints(
+    case_id: int, loan_id: str, collector_id: int, borrower_id: str = "B"
+) -> list[tuple[str, str, str, object]]:
     today = datetime.now(UTC).date().isoformat()
 
     def payment() -> dict:
@@ -40,13 +44,31 @@ def _endpoints(case_id: int, loan_id: str, collector_id: int) -> list[tuple[str,
          lambda: {"name": "u-" + uuid.uuid4().hex[:8], "role": "auditor"}),
         ("metrics.read", "GET", "/metrics", None),
         ("sweep.run", "POST", "/sweep", None),
+        ("arrangements.propose", "POST", f"/cases/{case_id}/plans", lambda: {"instalments": 6}),
+        ("arrangements.propose", "POST", f"/cases/{case_id}/hardship", lambda: {"note": "n"}),
+        ("arrangements.propose", "POST", f"/cases/{case_id}/settlements",
+         lambda: {"amount": 1e11}),
+        ("arrangements.read", "GET", "/arrangements", None),
+        ("settlements.decide", "POST", "/settlements/999999/decision", lambda: {"approve": True}),
+        ("policy.read", "GET", "/policy", None),
+        ("policy.write", "PUT", "/policy", lambda: {"text": "not = [valid"}),
+        ("comms.read", "GET", f"/borrowers/{borrower_id}/messages", None),
+        ("comms.read", "GET", f"/borrowers/{borrower_id}/consents", None),
+        ("comms.write", "POST", f"/borrowers/{borrower_id}/requests",
+         lambda: {"kind": "consent", "medium": "email"}),
+        ("comms.write", "POST", f"/borrowers/{borrower_id}/call-check", None),
+        ("comms.summary", "GET", "/comms/preview", None),
+        ("comms.summary", "GET", "/comms/summary", None),
     ]  # fmt: skip
 
 
 def test_every_endpoint_against_every_role(world):
     with world.client("collector") as c:
         case = c.get("/queue").json()[0]
-    endpoints = _endpoints(case["case_id"], case["loan_id"], world.user_ids["collector"])
+    borrower_id = borrower_of(world.db, case["loan_id"])
+    endpoints = _endpoints(
+        case["case_id"], case["loan_id"], world.user_ids["collector"], borrower_id
+    )
     wrong = []
     for role in ROLES:
         with world.client(role) as client:
@@ -76,10 +98,20 @@ def test_every_api_route_is_in_the_matrix_or_public(world):
         ("POST", "/api/v1/cases/{case_id}/promises"),
         ("POST", "/api/v1/cases/{case_id}/assign"),
         ("POST", "/api/v1/users/{user_id}/revoke"),
+        ("POST", "/api/v1/cases/{case_id}/plans"),
+        ("POST", "/api/v1/cases/{case_id}/hardship"),
+        ("POST", "/api/v1/cases/{case_id}/settlements"),
+        ("POST", "/api/v1/settlements/{arrangement_id}/decision"),
         ("GET", "/api/v1/healthz"),  # public: liveness only
+        ("GET", "/api/v1/borrowers/{borrower_id}/messages"),
+        ("GET", "/api/v1/borrowers/{borrower_id}/consents"),
+        ("POST", "/api/v1/borrowers/{borrower_id}/requests"),
+        ("POST", "/api/v1/borrowers/{borrower_id}/call-check"),
+        ("POST", "/api/v1/messages/status"),  # public: HMAC-signed provider callbacks
     }
     plain = {(m, "/api/v1" + p) for m, p in covered if "{" not in p and "/1/" not in p}
-    plain = {r for r in plain if not r[1].startswith(("/api/v1/loans/", "/api/v1/cases/"))}
+    prefixes = ("/api/v1/loans/", "/api/v1/cases/", "/api/v1/settlements/", "/api/v1/borrowers/")
+    plain = {r for r in plain if not r[1].startswith(prefixes)}
     assert routes <= plain | templated, routes - plain - templated
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.exc import DBAPIError
 from loanrecovery.service.audit import SYSTEM
 from loanrecovery.service.db import current_revision, make_engine, make_sessionmaker, transaction
 from loanrecovery.service.db import upgrade as run_upgrade
+from loanrecovery.service.db.migrate import HEAD
 from loanrecovery.service.db.models import AuditRow, Base, Case, Loan, PanelMonth
 from loanrecovery.service.errors import ServiceConfigError
 from loanrecovery.service.importer import import_book
@@ -17,8 +18,8 @@ from loanrecovery.service.importer import import_book
 def test_migration_creates_exactly_the_model_tables_and_is_repeatable(fresh_db):
     engine = make_engine(fresh_db)
     assert current_revision(engine) is None
-    assert run_upgrade(engine) == "0001"
-    assert run_upgrade(engine) == "0001"
+    assert run_upgrade(engine) == HEAD
+    assert run_upgrade(engine) == HEAD
     tables = set(inspect(engine).get_table_names()) - {"alembic_version"}
     assert tables == set(Base.metadata.tables)
     for name, table in Base.metadata.tables.items():

@@ -16,7 +16,7 @@ def test_cli_writes_four_files(tmp_path: Path) -> None:
         app, ["simulate", "--loans", "120", "--months", "6", "--seed", "3", "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == sorted(BOOK_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*BOOK_FILES, "run.json"])
     assert all((out / name).stat().st_size > 0 for name in BOOK_FILES)
 
 

@@ -9,7 +9,12 @@ from loanrecovery.actions import NO_ACTION
 from loanrecovery.bundle.results import AccountResult
 from loanrecovery.config import Config
 from loanrecovery.contract.book import Book
-from loanrecovery.delinquency import DEFAULT_DPD, DELINQUENT_DPD
+from loanrecovery.delinquency import (
+    CHARGED_OFF_STATUSES,
+    CLOSED_STATUSES,
+    DEFAULT_DPD,
+    DELINQUENT_DPD,
+)
 from loanrecovery.early_warning.watchlist_model import WatchlistModel
 from loanrecovery.modeling.scoring import score_band
 from loanrecovery.recovery.compliance import eligibility
@@ -21,8 +26,8 @@ __all__ = ["account_result", "account_status", "CLOSED_RULE"]
 
 #: Why a closed loan gets no action.
 CLOSED_RULE = "Closed: nothing outstanding"
-_CLOSED_STATUSES = frozenset({"Paid Off", "Settled", "Repossessed", "Closed"})
-_CHARGED_OFF = frozenset({"Charged Off", "Written Off"})
+_CLOSED_STATUSES = CLOSED_STATUSES
+_CHARGED_OFF = CHARGED_OFF_STATUSES
 
 
 def account_status(loans: pd.DataFrame, closed: np.ndarray) -> np.ndarray:
@@ -89,7 +94,8 @@ def account_result(
             action, why, gain = best
     pd_3m, on_watchlist = None, False
     if watchlist is not None and book.payments is not None and len(book.payments):
-        listed = watchlist.apply(book.payments, loans)
+        segments = pd.Series(scored.segments, index=loans["Loan_ID"].to_numpy())
+        listed = watchlist.apply(book.payments, loans, segments=segments)
         if len(listed):
             pd_3m = float(listed["P3"].iloc[0])
             on_watchlist = watchlist.alerted(pd_3m)

@@ -17,11 +17,12 @@ import pandas as pd
 
 from loanrecovery.actions import NO_ACTION
 from loanrecovery.bundle.account import CLOSED_RULE
+from loanrecovery.bundle.accounts import build_accounts
 from loanrecovery.bundle.fast import AccountApplier
 from loanrecovery.bundle.results import AccountResult, BookResult
 from loanrecovery.config import Config
 from loanrecovery.contract.book import Book, validate_book
-from loanrecovery.early_warning.watchlist_model import WatchlistModel
+from loanrecovery.early_warning.watchlist_model import WatchlistModel, segments_by_loan
 from loanrecovery.exceptions import DataFileError
 from loanrecovery.recovery.runner import EffectsFit, run_recovery
 from loanrecovery.risk_model import BookRiskModel
@@ -121,6 +122,8 @@ class Bundle:
         scored = self.risk.apply(book.loans, reasons=reasons)
         if risk_scores is not None:
             scored.scores = np.asarray(risk_scores, dtype=float)
+            scored.segments = self.risk.segments_of(scored.scores, scored.closed)
+        by_loan = pd.Series(scored.segments, index=book.loans["Loan_ID"].to_numpy())
         dpd = book.loans["Days_Past_Due"].to_numpy(dtype=float)
         policy = self.config.policy
         strategies = assign_strategies(policy, scored.scores, scored.segments, dpd)
@@ -133,7 +136,15 @@ class Bundle:
             and book.payments is not None
             and len(book.payments)
         ):
-            watchlist = self.watchlist.apply(book.payments, book.loans)
+            watchlist = self.watchlist.apply(
+                book.payments,
+                book.loans,
+                segments=by_loan,
+                min_probability=self.config.limits.alert_min_probability,
+            )
+        if watchlist is not None and len(watchlist):
+            # One segment per loan: the risk stage's, whoever computed the watchlist.
+            watchlist = watchlist.assign(Segment=segments_by_loan(watchlist["Loan_ID"], by_loan))
         recovery = None
         if self.effects is not None and book.collections is not None:
             limits = self.config.limits
@@ -148,9 +159,19 @@ class Bundle:
                 challenger=self.config.challenger,
                 challenger_share=limits.challenger_share if self.config.challenger else 0.0,
                 risk_score=pd.Series(scored.scores, index=book.loans["Loan_ID"].to_numpy()),
+                segments=by_loan,
                 seed=self.config.seed,
                 effects=self.effects,
             )
+        accounts = build_accounts(
+            book,
+            scored,
+            strategies,
+            rules,
+            self.config,
+            watchlist=watchlist,
+            recovery=recovery,
+        )
         return BookResult(
             book=book,
             risk=scored,
@@ -158,6 +179,7 @@ class Bundle:
             strategy_rules=rules,
             watchlist=watchlist,
             recovery=recovery,
+            accounts=accounts,
         )
 
     def apply_account(

@@ -21,10 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import special
-from sklearn.cluster._kmeans import _labels_inertia  # KMeans.predict without its checks
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import PowerTransformer
 
 from loanrecovery.actions import NO_ACTION
 from loanrecovery.bundle.account import (
@@ -36,7 +33,7 @@ from loanrecovery.bundle.account import (
 from loanrecovery.bundle.results import AccountResult
 from loanrecovery.config import Config
 from loanrecovery.contract.book import Book
-from loanrecovery.delinquency import DEFAULT_DPD, DELINQUENT_DPD, FUTURE_TARGET
+from loanrecovery.delinquency import DEFAULT_DPD, DELINQUENT_DPD, FUTURE_TARGET, inactive_loans
 from loanrecovery.early_warning.one_account import AccountWarning
 from loanrecovery.early_warning.watchlist_model import WatchlistModel
 from loanrecovery.features import CATEGORICAL_INPUTS, NUMERIC_INPUTS, RATIO_FEATURES, safe_ratio
@@ -49,29 +46,11 @@ from loanrecovery.modeling.scoring import score_band
 from loanrecovery.recovery.one_case import CaseScorer, number
 from loanrecovery.recovery.runner import EffectsFit
 from loanrecovery.risk_model import CLOSED, BookRiskModel
-from loanrecovery.segmentation import PROFILE_FEATURES
 from loanrecovery.strategy import assign_strategies, explain_strategies
 
 __all__ = ["AccountApplier"]
 
 _PANEL = ("Month", "Amount_Due", "Amount_Paid", "Days_Past_Due", "Outstanding_Balance")
-
-
-def _yeo_johnson(x: np.ndarray, lmbda: float) -> np.ndarray:
-    """``scipy.stats.yeojohnson(x, lmbda)`` (its ``_yeojohnson_transform``), without the
-    array-API dispatch that costs more than the arithmetic for one value."""
-    eps = np.finfo(np.float64).eps
-    out = np.zeros_like(x, dtype=np.float64)
-    pos = x >= 0
-    if abs(lmbda) < eps:
-        out[pos] = np.log1p(x[pos])
-    else:
-        out[pos] = np.expm1(lmbda * np.log1p(x[pos])) / lmbda
-    if abs(lmbda - 2) > eps:
-        out[~pos] = -np.expm1((2 - lmbda) * np.log1p(-x[~pos])) / (2 - lmbda)
-    else:
-        out[~pos] = -np.log1p(-x[~pos])
-    return out
 
 
 class _Gbm:
@@ -150,7 +129,6 @@ class AccountApplier:
         built = [*NUMERIC_INPUTS, *(RATIO_FEATURES if risk.features.include_ratios else ())]
         built += [f"{c}={level}" for c, levels in CATEGORICAL_INPUTS.items() for level in levels]
         self._order = [self._names.index(str(c)) for c in champion.feature_names_in_]
-        self._profile = [self._names.index(c) for c in PROFILE_FEATURES]
         parts: dict[str, Any] = {}
         for name in champion.weights_:
             model = champion.models_[name]
@@ -159,20 +137,18 @@ class AccountApplier:
             elif isinstance(model, ScorecardModel):
                 parts[name] = _Scorecard(model)
         self._parts = parts
-        names = [str(c) for c in champion.feature_names_in_]
-        template = pd.DataFrame(np.zeros((1, len(names))), columns=names)
-        reference = getattr(champion, "reason_reference_", None)
-        self._groups = [g for g in reason_groups(template, reference) if g.columns]
-        steps = [step for _, step in risk.segmenter.scaler_.steps]
-        simple = len(steps) == 2 and isinstance(steps[0], SimpleImputer)
-        simple = simple and isinstance(steps[1], PowerTransformer)
-        self._segment_steps = steps if simple and steps[1].method == "yeo-johnson" else []
         self.native = (
             built == self._names
             and len(parts) == len(champion.weights_)
             and all(p.native for p in parts.values())
         )
-        self._warning = AccountWarning(watchlist) if watchlist is not None else None
+        names = [str(c) for c in champion.feature_names_in_]
+        template = pd.DataFrame(np.zeros((1, len(names))), columns=names)
+        reference = getattr(champion, "reason_reference_", None)
+        self._groups = [g for g in reason_groups(template, reference) if g.columns]
+        gbm = watchlist is not None and getattr(watchlist, "kind", "gbm") == "gbm"
+        # the sequence model and the blend read the whole history: the data-frame path
+        self._warning = AccountWarning(watchlist) if gbm and watchlist is not None else None
         self._cases = (
             CaseScorer(effects.estimator, config.catalogue) if effects is not None else None
         )
@@ -205,12 +181,11 @@ class AccountApplier:
             outstanding = 1.0 if math.isnan(outstanding) else outstanding
             closed = outstanding <= 0 and (0.0 if math.isnan(dpd) else dpd) <= 0
             closed = closed and not in_default
-        x = self._features(loan)
-        segment = CLOSED if closed else self._segment(x[None, self._profile])
         if in_default:
-            return segment, 1.0, (IN_DEFAULT_REASON,), closed
+            return self._segment(1.0, closed), 1.0, (IN_DEFAULT_REASON,), closed
         if closed:
-            return segment, 0.0, (), closed
+            return CLOSED, 0.0, (), closed
+        x = self._features(loan)
         champion = risk.champion
         row = x[self._order]
         score = np.zeros(1)
@@ -220,27 +195,12 @@ class AccountApplier:
             score += weight * part_score
             total += weight * part
         reasons = tuple(r for r in self._reasons(total, row) if r)
-        return segment, self._calibrated(score), reasons, closed
+        pd_ = self._calibrated(score)
+        return self._segment(pd_, closed), pd_, reasons, closed
 
-    def _segment(self, profile: np.ndarray) -> str:
-        """``RiskSegmenter.predict`` of one row: the scaler's steps on the array, then the
-        nearest centre (no frame, no feature-name checks)."""
-        segmenter = self.risk.segmenter
-        if not self._segment_steps:
-            frame = pd.DataFrame(profile, columns=list(PROFILE_FEATURES))
-            return str(segmenter.predict(frame)[0])
-        imputer, power = self._segment_steps
-        z = np.where(np.isnan(profile), imputer.statistics_, profile)
-        for i, lmbda in enumerate(power.lambdas_):
-            with np.errstate(invalid="ignore"):
-                z[:, i] = _yeo_johnson(z[:, i], float(lmbda))
-        if power.standardize:
-            z -= power._scaler.mean_
-            z /= power._scaler.scale_
-        z = np.ascontiguousarray(np.nan_to_num(z), dtype=np.float64)
-        centers = segmenter.kmeans_.cluster_centers_
-        cluster = int(_labels_inertia(z, np.ones(1), centers, n_threads=1, return_inertia=False)[0])
-        return str(segmenter.cluster_to_label_[cluster])
+    def _segment(self, pd_: float, closed: bool) -> str:
+        """The risk segment of the PD (:meth:`BookRiskModel.segments_of`)."""
+        return str(self.risk.segments_of(np.array([pd_]), np.array([closed]))[0])
 
     def _calibrated(self, score: np.ndarray) -> float:
         """``ScoreCalibrator.predict`` of one score (Platt's logistic without its checks)."""
@@ -327,8 +287,15 @@ class AccountApplier:
             if best is not None:
                 action, why, gain = best
         pd_3m, on_watchlist = None, False
-        if self._warning is not None and self.watchlist is not None:
-            pd_3m = self._warning.p3(loan, _panel(book))
+        panel = book.payments
+        listed = panel is not None and len(panel) > 0 and not inactive_loans(loans)[0]
+        if listed and panel is not None and self.watchlist is not None:
+            if self._warning is not None:
+                pd_3m = self._warning.p3(loan, _panel(book))
+            else:
+                by_loan = pd.Series([segment], index=[loan["Loan_ID"]])
+                table = self.watchlist.apply(panel, loans, segments=by_loan)
+                pd_3m = float(table["P3"].iloc[0]) if len(table) else None
             on_watchlist = pd_3m is not None and self.watchlist.alerted(pd_3m)
         return AccountResult(
             loan_id=str(loan["Loan_ID"]),

@@ -23,8 +23,10 @@ import skops.io as sio
 from loanrecovery.bundle.core import Bundle
 from loanrecovery.bundle.fit import FORMAT
 from loanrecovery.config import Config
+from loanrecovery.early_warning.sequence import DeepExtraMissingError, torch_available
 from loanrecovery.early_warning.watchlist_model import WatchlistModel
 from loanrecovery.exceptions import LoanRecoveryError, ModelFileError, PolicyError
+from loanrecovery.modeling.model_file import format_message
 from loanrecovery.recovery.runner import EffectsFit
 from loanrecovery.risk_model import BookRiskModel
 from loanrecovery.versions import library_versions
@@ -42,9 +44,9 @@ TRUSTED_PREFIXES = (
     "loanrecovery.segmentation.RiskSegmenter",
     "loanrecovery.modeling.",
     "loanrecovery.early_warning.watchlist_model.WatchlistModel",
+    "loanrecovery.early_warning.sequence.SequenceClassifier",
     "loanrecovery.early_warning.horizon.HorizonClassifiers",
     "loanrecovery.early_warning.survival.SurvivalView",
-    "loanrecovery.early_warning.segments.PanelSegmenter",
     "loanrecovery.recovery.runner.EffectsFit",
     "loanrecovery.recovery.effects.ActionEffectEstimator",
     "sklearn.",
@@ -220,13 +222,14 @@ def load_bundle(source: str | Path | bytes) -> Bundle:
         Missing, truncated or damaged file; the manifest or payload does not match the
         bundle's hash (tampered); unknown format or package version; untrusted types; a
         payload that is not a bundle.
+    DeepExtraMissingError
+        The bundle's early-warning model is the sequence model or the blend and PyTorch
+        (the ``deep`` extra) is not installed; the message says how to install it.
     """
     data, name = _read(source)
     manifest, payload = _open(data, name)
     if manifest.get("format") != FORMAT:
-        raise ModelFileError(
-            f"{name}: unknown bundle format {manifest.get('format')!r}, expected {FORMAT!r}"
-        )
+        raise ModelFileError(format_message(name, manifest.get("format"), FORMAT, "bundle"))
     if _digest(payload, manifest) != manifest.get("bundle_id"):
         raise ModelFileError(
             f"{name}: the bundle does not match its bundle_id (SHA-256 of manifest and "
@@ -234,6 +237,12 @@ def load_bundle(source: str | Path | bytes) -> Bundle:
         )
     _check_versions(manifest, name)
     state = _state(payload, name)
+    watchlist = state["watchlist"]
+    if watchlist is not None and watchlist.kind != "gbm" and not torch_available():
+        raise DeepExtraMissingError(
+            f"{name}: the bundle's early-warning model is the {watchlist.kind} model, which "
+            "needs PyTorch, not installed here"
+        )
     try:
         config = Config.from_dict(manifest["config"])
     except (KeyError, TypeError, PolicyError, LoanRecoveryError) as exc:

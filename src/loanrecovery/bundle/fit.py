@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import pandas as pd
+
 from loanrecovery.bundle.core import Bundle
 from loanrecovery.config import Config
 from loanrecovery.contract.book import Book
@@ -28,6 +30,12 @@ from loanrecovery.risk import (
     resolve_target,
 )
 from loanrecovery.risk_model import BookRiskFit, fit_book_risk
+from loanrecovery.risk_signal import (
+    fallback_note,
+    no_signal_policy,
+    risk_signal,
+    uses_risk_thresholds,
+)
 from loanrecovery.versions import library_versions
 
 __all__ = ["fit_bundle", "fit_with_report", "FitReport", "FORMAT"]
@@ -35,7 +43,7 @@ __all__ = ["fit_bundle", "fit_with_report", "FitReport", "FORMAT"]
 logger = logging.getLogger(__name__)
 
 #: Format of the bundle files this version writes.
-FORMAT = "loanrecovery-bundle/1"
+FORMAT = "loanrecovery-bundle/2"
 
 
 @dataclass
@@ -65,12 +73,15 @@ class FitReport:
     early_warning_error: str | None = None
     effects: EffectsFit | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    strategy_fallback: str | None = None
+    """Why the no-signal ladder replaced the configured policy (None when it did not)."""
 
     def metrics(self) -> dict[str, Any]:
         """Validation metrics of every fitted stage (JSON-ready), for the manifest."""
         out: dict[str, Any] = {
             "risk": self.risk.risk.metrics,
             "baseline_forest": self.baseline.metrics,
+            "segments": self.risk.model.segmenter.describe(),
         }
         if self.early_warning is not None:
             out["early_warning"] = self.early_warning.metrics
@@ -105,7 +116,9 @@ def _target(book: Book) -> RiskTarget:
     return target
 
 
-def _early_warning(book: Book, config: Config) -> tuple[EarlyWarningResult | None, str | None]:
+def _early_warning(
+    book: Book, config: Config, risk: BookRiskFit
+) -> tuple[EarlyWarningResult | None, str | None]:
     if book.payments is None:
         return None, None
     validated = PanelValidation(
@@ -119,13 +132,34 @@ def _early_warning(book: Book, config: Config) -> tuple[EarlyWarningResult | Non
                 book.loans,
                 validated,
                 alert_budget=config.limits.alert_budget,
+                alert_min_probability=config.limits.alert_min_probability,
                 random_state=config.seed,
+                segments=pd.Series(risk.segments, index=book.loans["Loan_ID"].to_numpy()),
+                segment_of=lambda rows: risk.model.apply(rows, reasons=False).segments,
+                model=config.early_warning_model,
             ),
             None,
         )
     except EarlyWarningDataError as exc:
         logger.warning("early warning skipped: %s", exc)
         return None, str(exc)
+
+
+def _strategy_policy(config: Config, risk: BookRiskFit) -> tuple[Config, dict[str, Any]]:
+    """The configuration whose policy the bundle applies: the configured one, or the no-signal
+    ladder when the risk model has no signal and the policy uses risk-score thresholds
+    (:mod:`loanrecovery.risk_signal`); with the record stored in the manifest."""
+    signal = risk_signal(risk.risk.metrics)
+    record: dict[str, Any] = {"risk_signal": signal.to_dict(), "policy": config.policy.name}
+    if signal.has_signal or not uses_risk_thresholds(config.policy):
+        return config, {**record, "fallback": False}
+    fallback = no_signal_policy()
+    note = fallback_note(signal, config.policy, fallback)
+    logger.warning("%s", note)
+    record.update(
+        fallback=True, policy=fallback.name, replaced_policy=config.policy.name, note=note
+    )
+    return config.with_overrides(policy=fallback), record
 
 
 def fit_with_report(
@@ -175,6 +209,7 @@ def fit_with_report(
     except ValueError as exc:
         raise DataFileError(book.source, str(exc)) from None
     lap("risk model")
+    config, strategy = _strategy_policy(config, risk)
     step("baseline forest")
     # the champion cross-fitted the original forest already: reuse it (one fit fewer x 6)
     baseline = baseline_from_champion(risk.risk, target) or fit_risk_model(
@@ -182,7 +217,7 @@ def fit_with_report(
     )
     lap("baseline forest")
     step("early warning")
-    early, early_error = _early_warning(book, config)
+    early, early_error = _early_warning(book, config, risk)
     lap("early warning")
     effects = None
     if book.collections is not None and len(book.collections):
@@ -197,6 +232,7 @@ def fit_with_report(
         early_warning_error=early_error,
         effects=effects,
         seconds=seconds,
+        strategy_fallback=strategy.get("note"),
     )
     manifest = {
         "format": FORMAT,
@@ -212,11 +248,13 @@ def fit_with_report(
         "target": {"column": target.name, "definition": target.description},
         "metrics": report.metrics(),
         "config": config.to_dict(),
+        "strategy": strategy,
         "stages": {
             "risk": True,
             "early_warning": early is not None,
             "action_effects": effects is not None,
         },
+        "early_warning_model": None if early is None or early.model is None else early.model.kind,
     }
     bundle = Bundle(
         risk=risk.model,

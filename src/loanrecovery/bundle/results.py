@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from loanrecovery.bundle.views import plan_view, scored_view, watchlist_view
 from loanrecovery.contract.book import Book
 from loanrecovery.early_warning.run import EarlyWarningResult
 from loanrecovery.recovery.runner import RecoveryResult
@@ -40,6 +41,9 @@ class BookResult:
         Action effects and the plans (with a collection history).
     early_warning : EarlyWarningResult or None
         The out-of-time evaluation, when the result comes from ``run`` (fit and apply).
+    accounts : DataFrame or None
+        One row per account, one answer (:func:`~loanrecovery.bundle.accounts.build_accounts`):
+        ``scored``, the watchlist and ``plan`` files are views of it.
     """
 
     book: Book
@@ -49,11 +53,27 @@ class BookResult:
     watchlist: pd.DataFrame | None = None
     recovery: RecoveryResult | None = None
     early_warning: EarlyWarningResult | None = None
+    accounts: pd.DataFrame | None = None
+
+    def tables(self) -> dict[str, pd.DataFrame | None]:
+        """The files ``run`` and ``apply`` write: ``accounts`` and its views ``scored``,
+        ``watchlist`` and ``plan`` (None when there is no such table)."""
+        return {
+            "accounts": self.accounts,
+            "scored": self.scored,
+            "watchlist": None
+            if self.accounts is None
+            else watchlist_view(self.accounts, self.watchlist),
+            "plan": self.plan,
+        }
 
     @property
     def scored(self) -> pd.DataFrame:
         """One row per accepted loan: Loan_ID, Segment, Risk_Score, Strategy, the input
-        columns, Strategy_Rule and the reasons (``scored_loans.csv``)."""
+        columns, Strategy_Rule and the reasons (``scored_loans.csv``); a view of
+        :attr:`accounts` when there is one."""
+        if self.accounts is not None:
+            return scored_view(self.accounts, self.book.loans, self.risk.reasons)
         loans = self.book.loans
         lead = pd.DataFrame(
             {
@@ -70,8 +90,12 @@ class BookResult:
 
     @property
     def plan(self) -> pd.DataFrame | None:
-        """The optimized recovery plan (one row per delinquent active loan)."""
-        return None if self.recovery is None else self.recovery.plans["optimized"]
+        """The optimized recovery plan (one row per delinquent active loan), sorted by
+        priority; a view of :attr:`accounts` when there is one."""
+        if self.recovery is None:
+            return None
+        plan = self.recovery.plans["optimized"]
+        return plan if self.accounts is None else plan_view(self.accounts, plan)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 from loanrecovery.cli import apply as _apply  # noqa: F401
+from loanrecovery.cli import comms as _comms  # noqa: F401  (registers `comms schedule|worker`)
 from loanrecovery.cli import db as _db  # noqa: F401  (registers `db upgrade`)
 from loanrecovery.cli import early_warning as _early_warning  # noqa: F401
 from loanrecovery.cli import evaluate as _evaluate  # noqa: F401

@@ -5,12 +5,14 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from typer.core import TyperGroup
 
 from loanrecovery import __version__
@@ -112,8 +114,24 @@ def _root(
     )
 
 
+@contextmanager
+def stage_status(first: str) -> Iterator[Callable[[str], None]]:
+    """A spinner naming the current stage and the time it has taken (on the terminal only);
+    yields a function that moves it to the next stage."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(first, total=None)
+        yield lambda name: progress.update(task, description=name)
+
+
 def handle_errors(func: F) -> F:
-    """Turn a :class:`LoanRecoveryError` into one line on stderr and exit code 2.
+    """Turn a :class:`LoanRecoveryError` into its message on stderr and exit code 2 (or the
+    error's own ``exit_code``: 3 for too many rejected rows).
 
     Anything else is a bug and is left to propagate with its traceback.
     """
@@ -124,6 +142,6 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except LoanRecoveryError as exc:
             err_console.print(f"error: {exc}", markup=False, highlight=False)
-            raise typer.Exit(EXIT_INPUT_ERROR) from None
+            raise typer.Exit(getattr(exc, "exit_code", EXIT_INPUT_ERROR)) from None
 
     return wrapper  # type: ignore[return-value]

@@ -14,7 +14,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
+
+from loanrecovery.contract.rejects import DEFAULT_MAX_REJECT_SHARE, check_reject_share
+from loanrecovery.exceptions import OptionError
 
 __all__ = [
     "DataOption",
@@ -26,6 +30,10 @@ __all__ = [
     "AllowProtectedOption",
     "DelimiterOption",
     "StrictOption",
+    "DecimalOption",
+    "MaxRejectShareOption",
+    "AcceptRejectsOption",
+    "check_table_rejects",
 ]
 
 DataOption = Annotated[Path, typer.Option("--data", help="Loan table (CSV or Parquet).")]
@@ -63,3 +71,45 @@ StrictOption = Annotated[
         "(default: count and report them, read them as missing).",
     ),
 ]
+DecimalOption = Annotated[
+    str,
+    typer.Option(
+        "--decimal",
+        help="Decimal mark of the file's numbers: '.' (default) or ',' (then '.' groups "
+        "thousands: 215.422,00).",
+    ),
+]
+MaxRejectShareOption = Annotated[
+    float,
+    typer.Option(
+        "--max-reject-share",
+        help="Stop (exit code 3) when more than this share of the rows is rejected.",
+    ),
+]
+AcceptRejectsOption = Annotated[
+    bool,
+    typer.Option("--accept-rejects", help="Go on however many rows are rejected."),
+]
+
+
+def check_table_rejects(
+    source: str,
+    rows_in: int,
+    rejects: pd.DataFrame,
+    *,
+    max_share: float = DEFAULT_MAX_REJECT_SHARE,
+    accept: bool = False,
+) -> None:
+    """Stop with exit code 3 when more than ``max_share`` of a table's ``rows_in`` rows are in
+    ``rejects`` (:func:`~loanrecovery.contract.rejects.check_reject_share`), unless ``accept``."""
+    if not 0 <= max_share <= 1:
+        raise OptionError("--max-reject-share", f"expected a share in [0, 1], got {max_share:g}")
+    if accept or rejects is None or not len(rejects):
+        return
+    rejected = int(rejects["Row"].nunique()) if "Row" in rejects.columns else len(rejects)
+    check_reject_share(
+        {"data": {"in": rows_in, "rejected": rejected}},
+        {"data": rejects},
+        max_share=max_share,
+        sources={"data": source},
+    )

@@ -14,7 +14,8 @@ from rich.table import Table
 
 from loanrecovery.checks import output_file, write_rejects
 from loanrecovery.cli import _table_options as opts
-from loanrecovery.cli._app import app, console, err_console, handle_errors
+from loanrecovery.cli._app import app, console, err_console, handle_errors, stage_status
+from loanrecovery.contract.rejects import DEFAULT_MAX_REJECT_SHARE
 from loanrecovery.exceptions import DataQualityWarning
 from loanrecovery.jsonable import to_jsonable
 from loanrecovery.modeling.evaluate import METRIC_KEYS, EvaluationResult, evaluate_table
@@ -104,6 +105,9 @@ def evaluate(
     json_out: Path | None = typer.Option(None, "--json", help="Write the metrics as JSON here."),
     delimiter: opts.DelimiterOption = None,
     strict: opts.StrictOption = False,
+    decimal: opts.DecimalOption = ".",
+    max_reject_share: opts.MaxRejectShareOption = DEFAULT_MAX_REJECT_SHARE,
+    accept_rejects: opts.AcceptRejectsOption = False,
     rejects: Path | None = typer.Option(
         None, "--rejects", help="Write rejected rows here (default: next to --json, if given)."
     ),
@@ -126,9 +130,18 @@ def evaluate(
             time_col=time_col,
             delimiter=delimiter,
             strict=strict,
+            decimal=decimal,
         )
     _write_rejects(prepared, rejects or (json_out and json_out.with_suffix(".rejects.csv")))
-    result = evaluate_table(prepared, folds=folds, time_column=time_col)
+    opts.check_table_rejects(
+        str(data),
+        prepared.n_input_rows,
+        prepared.rejects,
+        max_share=max_reject_share,
+        accept=accept_rejects,
+    )
+    with stage_status("evaluating the champion and the original forest"):
+        result = evaluate_table(prepared, folds=folds, time_column=time_col)
     result.seconds = time.perf_counter() - start
     _print_summary(result, prepared)
     if json_out is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import typer
@@ -10,8 +11,9 @@ from rich.table import Table
 
 from loanrecovery.checks import output_dir, output_file, read_json_file, write_rejects
 from loanrecovery.cli import _book_options as opts
-from loanrecovery.cli._app import app, console, handle_errors
-from loanrecovery.config import load_config, parse_capacities
+from loanrecovery.cli._app import app, console, handle_errors, stage_status
+from loanrecovery.cli.run import say_removed
+from loanrecovery.config import Config, load_config, parse_capacities
 from loanrecovery.contract.book import Book, read_book
 from loanrecovery.exceptions import DataFileError, NoValidRowsError
 from loanrecovery.io import read_table
@@ -22,11 +24,13 @@ from loanrecovery.recovery.features import planned_loans
 from loanrecovery.recovery.runner import (
     BOUND_ALL_ACCOUNTS,
     POLICIES,
+    RecoveryResult,
     recovery_json,
     run_recovery,
 )
 from loanrecovery.recovery.section import recovery_section_html
 from loanrecovery.report.files import write_json
+from loanrecovery.report.run_folder import RunFolder
 from loanrecovery.strategy import load_policy
 
 
@@ -47,6 +51,20 @@ def _read_book(data: Path) -> tuple[Book, dict | None]:
 
 #: Score columns accepted by ``--scores``: ``run``'s scored_loans.csv, then ``score``'s output.
 SCORE_COLUMNS = ("Risk_Score", "pd")
+
+
+#: Segment columns read from ``--scores``: ``run``'s scored_loans.csv, then ``score``'s output.
+SEGMENT_COLUMNS = ("Segment", "segment")
+
+
+def read_segments(path: Path) -> pd.Series | None:
+    """Risk segment per Loan_ID from the ``--scores`` file, when it has a segment column (so
+    the plan's policy reads the same segments as the run that wrote it)."""
+    frame = read_table(path, as_text=True)
+    column = next((c for c in SEGMENT_COLUMNS if c in frame.columns), None)
+    if column is None or "Loan_ID" not in frame.columns:
+        return None
+    return pd.Series(frame[column].astype(str).to_numpy(), index=frame["Loan_ID"].astype(str))
 
 
 def read_risk_scores(path: Path) -> pd.Series:
@@ -101,14 +119,19 @@ def optimize(
         None,
         "--scores",
         help="Risk scores for the original rules: run's scored_loans.csv (Risk_Score) or "
-        "score's output (pd). Default: a logistic proxy fit on loans.csv.",
+        "score's output (pd), with its risk segment (Segment/segment) when present. Default: a "
+        "logistic proxy fit on loans.csv, and no segments (Unsegmented).",
     ),
     seed: opts.SeedOption = None,
     config: opts.ConfigOption = None,
     json_path: Path = typer.Option(
         None, "--json", help="JSON summary (default OUT/optimize.json)."
     ),
-    out: Path = typer.Option(Path("recovery_out"), "--out", help="Output directory."),
+    out: Path = typer.Option(
+        Path("out/optimize"),
+        "--out",
+        help="Output folder; it holds this run's files only (with run.json).",
+    ),
 ) -> None:
     """Estimate action effects and write the optimized plan against the original rules."""
     settings = load_config(config).with_overrides(
@@ -123,19 +146,34 @@ def optimize(
     output_dir(out, "--out", [data / "loans.csv", data / "collections.csv"])
     if json_path is not None:
         output_file(json_path, "--json", [data / "loans.csv", data / "collections.csv"])
+    inputs = {"data": data, "policy": policy, "catalogue": catalogue, "scores": scores}
+    with RunFolder(out, "optimize", inputs=inputs) as folder:
+        folder.config = settings.to_dict()
+        say_removed(folder)
+        _optimize(folder, data, settings, scores, json_path)
+
+
+def _optimize(
+    folder: RunFolder, data: Path, settings: Config, scores: Path | None, json_path: Path | None
+) -> None:
+    out = folder.out
     book, truth = _read_book(data)
+    folder.details["tables"] = book.counts()
     history = book.collections
     for name, frame in (("loans", book.loans), ("collections", history)):
         if frame is None or len(frame) == 0:
             # Every row rejected: write the rejects, then stop with one line naming them.
-            written = write_rejects(book.rejects[name], out / f"{name[:-1]}_rejects.csv")
+            written = write_rejects(
+                book.rejects[name], folder.add(f"{name}_rejects", out / f"{name[:-1]}_rejects.csv")
+            )
             raise NoValidRowsError(
                 book.sources.get(name, name), book.rejects[name], written=written
             )
     assert history is not None  # checked by _read_book
-    risk = None
+    risk, segments = None, None
     if scores is not None:
         risk = read_risk_scores(scores)
+        segments = read_segments(scores)
         delinquent = book.loans.loc[planned_loans(book.loans), "Loan_ID"].astype(str)
         missing = delinquent[~delinquent.isin(risk.index)]
         if len(missing):
@@ -145,8 +183,16 @@ def optimize(
                 "expected a score for every loan of loans.csv",
                 column="Loan_ID",
             )
+    with stage_status("estimating action effects and optimizing the plan"):
+        result = _recover(book, history, settings, risk, segments)
+    _write(folder, book, result, truth, json_path)
+
+
+def _recover(
+    book: Book, history: pd.DataFrame, settings: Config, risk: Any, segments: pd.Series | None
+) -> RecoveryResult:
     limits = settings.limits
-    result = run_recovery(
+    return run_recovery(
         book.loans,
         history,
         book.payments,
@@ -158,7 +204,14 @@ def optimize(
         challenger_share=limits.challenger_share if settings.challenger else 0.0,
         risk_score=risk,
         seed=settings.seed,
+        segments=segments,
     )
+
+
+def _write(
+    folder: RunFolder, book: Book, result: RecoveryResult, truth: Any, json_path: Path | None
+) -> None:
+    out = folder.out
     out.mkdir(parents=True, exist_ok=True)
     counts = book.counts()
     for kind, name in (("loans", "loan"), ("collections", "collection"), ("payments", "payment")):
@@ -166,19 +219,21 @@ def optimize(
         if rejects is None:
             continue
         if len(rejects):
-            rejects.to_csv(out / f"{name}_rejects.csv", index=False)
+            rejects.to_csv(folder.add(f"{name}_rejects", out / f"{name}_rejects.csv"), index=False)
             console.print(
                 f"{counts[kind]['rejected']} of {counts[kind]['in']} rows of "
                 f"{book.sources.get(kind, kind)} rejected: {out / f'{name}_rejects.csv'}"
             )
     plan = result.plans["optimized"]
-    plan.to_csv(out / "plan.csv", index=False)
-    pd.concat(result.plans.values()).to_csv(out / "plans_all.csv", index=False)
-    result.effects.to_csv(out / "effects.csv", index=False)
+    plan.to_csv(folder.add("plan", out / "plan.csv"), index=False)
+    pd.concat(result.plans.values()).to_csv(folder.add("plans", out / "plans_all.csv"), index=False)
+    result.effects.to_csv(folder.add("effects", out / "effects.csv"), index=False)
     payload = recovery_json(result, truth)
-    json_path = json_path or out / "optimize.json"
+    json_path = folder.add("summary", json_path or out / "optimize.json")
     write_json(to_jsonable(payload), json_path)
-    (out / "recovery_section.html").write_text(recovery_section_html(result), encoding="utf-8")
+    folder.add("section", out / "recovery_section.html").write_text(
+        recovery_section_html(result), encoding="utf-8"
+    )
     table = Table(title=f"{len(result.cases)} delinquent loans")
     for col in ("plan", "expected net", "cost", "true net", "constraints"):
         table.add_column(col)

@@ -12,11 +12,13 @@ from loanrecovery.checks import output_file, write_rejects
 from loanrecovery.cli import _table_options as opts
 from loanrecovery.cli._app import app, console, handle_errors
 from loanrecovery.cli.evaluate import show_warnings
+from loanrecovery.contract.rejects import DEFAULT_MAX_REJECT_SHARE
 from loanrecovery.modeling.drift import PSI_BANDS_TEXT, psi_band
 from loanrecovery.modeling.model_file import load_model
 from loanrecovery.modeling.scoring import read_loans, write_scores
 from loanrecovery.modeling.table import report_value_problems
 from loanrecovery.modeling.table_checks import check_rows
+from loanrecovery.modeling.training import read_table_with_decimal
 
 __all__ = ["score"]
 
@@ -30,13 +32,22 @@ def score(
     reasons: int = typer.Option(4, "--reasons", min=0, max=20, help="Reason codes per loan."),
     delimiter: opts.DelimiterOption = None,
     strict: opts.StrictOption = False,
+    decimal: opts.DecimalOption = ".",
+    max_reject_share: opts.MaxRejectShareOption = DEFAULT_MAX_REJECT_SHARE,
+    accept_rejects: opts.AcceptRejectsOption = False,
 ) -> None:
     """Score loans with a trained model; report population drift."""
     output_file(out, "--out", [data, model])
     start = time.perf_counter()
     scoring_model, card = load_model(model)
     scoring_model.prepare(reasons=reasons > 0)  # compiles the trees while the loans are read
-    frame = read_loans(data, delimiter)
+    with show_warnings():
+        frame = (
+            read_loans(data, delimiter)
+            if decimal == "."
+            else read_table_with_decimal(data, delimiter=delimiter, decimal=decimal)
+        )
+    n_records = len(frame) + len(frame.attrs.get("malformed_rows", []))
     checked = check_rows(frame, scoring_model.numeric_features, strict=strict)
     if checked.n_rejected:
         frame = frame.loc[checked.keep].reset_index(drop=True)
@@ -44,6 +55,13 @@ def score(
         console.print(
             f"{checked.n_rejected} records rejected (header rows, malformed"
             f"{', values that are not numbers' if strict else ''}) -> {path}"
+        )
+        opts.check_table_rejects(
+            str(data),
+            n_records,
+            checked.rejects,
+            max_share=max_reject_share,
+            accept=accept_rejects,
         )
     with show_warnings():
         report_value_problems(checked.problems, str(data), strict)

@@ -8,6 +8,8 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from loanrecovery.cli._app import app, console, handle_errors
+from loanrecovery.cli.run import say_removed
+from loanrecovery.report.run_folder import RunFolder
 from loanrecovery.simulate import simulate_portfolio, write_book
 
 _STAGES = ("main path", "default probabilities", "history outcomes", "snapshot outcomes")
@@ -21,9 +23,21 @@ def simulate(
         24, "--months", min=1, max=600, help="Observed months (snapshot = last)."
     ),
     seed: int = typer.Option(42, "--seed", min=0, help="Random seed; same seed, same bytes."),
-    out: Path = typer.Option(Path("book"), "--out", help="Directory for the four files."),
+    out: Path = typer.Option(
+        Path("out/simulate"),
+        "--out",
+        help="Folder for the four files; it holds this book only (with run.json).",
+    ),
 ) -> None:
     """Simulate a loan book: loans.csv, payments.csv, collections.csv and truth.json."""
+    with RunFolder(out, "simulate") as folder:
+        folder.config = {"loans": loans, "months": months, "seed": seed}
+        say_removed(folder)
+        _simulate(folder, loans, months, seed)
+
+
+def _simulate(folder: RunFolder, loans: int, months: int, seed: int) -> None:
+    out = folder.out
     with Progress(
         TextColumn("{task.description:<22}"),
         BarColumn(),
@@ -41,7 +55,7 @@ def simulate(
         book = simulate_portfolio(n_loans=loans, n_months=months, seed=seed, progress=report)
         for task in tasks.values():
             bar.update(task, completed=1.0)
-    paths = write_book(book, out)
+    paths = folder.add_all(write_book(book, out))
     console.print(
         f"{len(book.loans)} loans, {len(book.payments)} payments, "
         f"{len(book.collections)} collection actions -> {out}/"

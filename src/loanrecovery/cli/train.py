@@ -9,10 +9,11 @@ import typer
 
 from loanrecovery.checks import output_file, write_rejects
 from loanrecovery.cli import _table_options as opts
-from loanrecovery.cli._app import app, console, handle_errors
+from loanrecovery.cli._app import app, console, handle_errors, stage_status
 from loanrecovery.cli.evaluate import show_warnings, split_list
+from loanrecovery.contract.rejects import DEFAULT_MAX_REJECT_SHARE
 from loanrecovery.modeling.model_file import save_model
-from loanrecovery.modeling.scoring import train_scoring_model
+from loanrecovery.modeling.scoring import dpd_column_of, train_scoring_model
 from loanrecovery.modeling.training import model_card, prepare_file
 from loanrecovery.recovery.catalogue import load_catalogue
 from loanrecovery.recovery.policy import load_validated_policy
@@ -35,6 +36,15 @@ def train(
     allow_protected: opts.AllowProtectedOption = False,
     delimiter: opts.DelimiterOption = None,
     strict: opts.StrictOption = False,
+    decimal: opts.DecimalOption = ".",
+    max_reject_share: opts.MaxRejectShareOption = DEFAULT_MAX_REJECT_SHARE,
+    accept_rejects: opts.AcceptRejectsOption = False,
+    dpd_column: str | None = typer.Option(
+        None,
+        "--dpd-column",
+        help="Column holding the days past due (confirms or overrides the printed guess; "
+        "'none': the table has none). A count of late payments is never guessed.",
+    ),
 ) -> None:
     """Train the champion (with calibrator, segmenter and policy) and write the model file."""
     output_file(model_out, "--model-out", [data, policy])
@@ -50,19 +60,31 @@ def train(
             allow_protected=allow_protected,
             delimiter=delimiter,
             strict=strict,
+            decimal=decimal,
         )
     if len(prepared.rejects):
         path = write_rejects(prepared.rejects, model_out.with_name(model_out.stem + "_rejects.csv"))
         console.print(f"{len(prepared.rejects)} rows rejected -> {path}")
+    opts.check_table_rejects(
+        str(data),
+        prepared.n_input_rows,
+        prepared.rejects,
+        max_share=max_reject_share,
+        accept=accept_rejects,
+    )
     loaded_policy = load_validated_policy(policy, load_catalogue())
     ids = [c for c, role in prepared.roles.items() if role == "id"]
-    model = train_scoring_model(
-        prepared,
-        input_columns=[str(c) for c in frame.columns],
-        id_columns=ids,
-        policy=loaded_policy,
-        folds=folds,
-    )
+    dpd = dpd_column_of(prepared, dpd_column)
+    console.print(dpd.describe(), markup=False, highlight=False)
+    with stage_status("choosing and fitting the champion"):
+        model = train_scoring_model(
+            prepared,
+            input_columns=[str(c) for c in frame.columns],
+            id_columns=ids,
+            policy=loaded_policy,
+            folds=folds,
+            dpd=dpd,
+        )
     card = model_card(model, prepared, frame, data=data, folds=folds)
     metrics, champion = card["metrics"], model.champion
     full = save_model(model, model_out, card)

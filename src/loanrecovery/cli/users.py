@@ -1,6 +1,9 @@
-"""``loanrecovery users add|revoke``: the service's users and their API tokens."""
+"""``loanrecovery users add|revoke|set-password``: the service's users, their API tokens and
+their web log-in passwords."""
 
 from __future__ import annotations
+
+import sys
 
 import typer
 from sqlalchemy import select
@@ -13,6 +16,7 @@ from loanrecovery.service.cases import assign_open_cases
 from loanrecovery.service.db import make_engine, make_sessionmaker, transaction
 from loanrecovery.service.db.models import User
 from loanrecovery.service.errors import ServiceInputError
+from loanrecovery.service.logins import set_password
 
 users_app = typer.Typer(help="Users of the service and their API tokens.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
@@ -26,10 +30,14 @@ def add(
     capacity: int | None = typer.Option(
         None, "--capacity", min=0, help="Open cases this collector can hold."
     ),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read a web log-in password from the first line of stdin."
+    ),
     db: str | None = DB_OPTION,
 ) -> None:
     """Add a user and print a new API token, once, as the last line (only its hash is kept)."""
 
+    password = _read_password() if password_stdin else None
     settings = settings_for(db)
     engine = make_engine(settings.db)
     try:
@@ -41,6 +49,8 @@ def add(
                 entity_id=user.id, after={"name": user.name, "role": role, "capacity": capacity},
             )  # fmt: skip
             user_id = user.id
+            if password is not None:
+                set_password(session, user, password, actor=audit.SYSTEM)
             if role == "collector":
                 assign_open_cases(session, capacity=settings.collector_capacity, actor=audit.SYSTEM)
     finally:
@@ -71,3 +81,32 @@ def revoke(
     finally:
         engine.dispose()
     console.print(f"{count} token(s) of {name!r} revoked")
+
+
+def _read_password() -> str:
+    line = sys.stdin.readline()
+    return line.rstrip("\r\n")
+
+
+@users_app.command("set-password")
+@handle_errors
+def set_password_command(
+    name: str = typer.Argument(..., help="User name."),
+    password_stdin: bool = typer.Option(
+        True, "--password-stdin", help="Read the password from the first line of stdin."
+    ),
+    db: str | None = DB_OPTION,
+) -> None:
+    """Set a user's web log-in password (argon2 hash stored) and lift any lock-out."""
+
+    password = _read_password()
+    engine = make_engine(settings_for(db).db)
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            user = session.scalar(select(User).where(User.name == name))
+            if user is None:
+                raise ServiceInputError(f"no user named {name!r}")
+            set_password(session, user, password, actor=audit.SYSTEM)
+    finally:
+        engine.dispose()
+    console.print(f"password of {name!r} set")

@@ -152,6 +152,7 @@ def validate_book(
     *,
     source: str = "book",
     sources: Mapping[str, str] | None = None,
+    decimal: str = ".",
 ) -> Book:
     """Validate the three tables of a book against the contract, once.
 
@@ -167,6 +168,8 @@ def validate_book(
         Where the book came from, for messages.
     sources : mapping, optional
         The file of each table (``loans``, ``payments``, ``collections``), for messages.
+    decimal : {".", ","}, default="."
+        The decimal mark of the tables' numbers (``","``: ``"215.422,00"`` is 215422.0).
 
     Returns
     -------
@@ -182,13 +185,13 @@ def validate_book(
     """
     names = {"loans": source, "payments": "payments", "collections": "collections"}
     names.update(dict(sources or {}))
-    loan_check = validate_loans(loans, source=names["loans"])
+    loan_check = validate_loans(loans, source=names["loans"], decimal=decimal)
     accepted = loan_check.accepted
     rejects = {"loans": loan_check.rejects}
     rows_in = {"loans": loan_check.n_rows_in}
     panel = None
     if payments is not None:
-        checked = validate_panel(payments, accepted, source=names["payments"])
+        checked = validate_panel(payments, accepted, source=names["payments"], decimal=decimal)
         panel, rejects["payments"], rows_in["payments"] = (
             checked.accepted,
             checked.rejects,
@@ -201,6 +204,7 @@ def validate_book(
             source=names["collections"],
             loan_ids=accepted["Loan_ID"],
             as_of=_as_of(accepted, None),
+            decimal=decimal,
         )
         history = checked_history.accepted
         rejects["collections"] = checked_history.rejects
@@ -275,6 +279,7 @@ def read_book(
     delimiter: str | None = None,
     payments: str | Path | None = None,
     collections: str | Path | None = None,
+    decimal: str = ".",
 ) -> Book:
     """Read and validate a book from files (see :func:`find_book_files`).
 
@@ -288,6 +293,9 @@ def read_book(
         CSV delimiter of the loan table.
     payments, collections : path, optional
         The payment panel and collection history, when not beside the loan table.
+    decimal : {".", ","}, default="."
+        The decimal mark of the files' numbers. With ``","`` every table is read as text, so
+        that ``"1.234"`` is one thousand two hundred and thirty-four, not 1.234.
 
     Returns
     -------
@@ -302,7 +310,7 @@ def read_book(
         path = getattr(files, name)
         if path is not None:
             logger.info("using %s %s", name, path)
-            tables[name] = read_table(path)
+            tables[name] = read_table(path, as_text=decimal != ".")
     return validate_book(
         loans,
         tables.get("payments"),
@@ -311,4 +319,5 @@ def read_book(
         sources={
             name: str(getattr(files, name)) for name in TABLES if getattr(files, name) is not None
         },
+        decimal=decimal,
     )

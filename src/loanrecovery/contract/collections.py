@@ -113,6 +113,7 @@ def validate_collections(
     loan_ids: pd.Series | None = None,
     as_of: int | None = None,
     max_recovery_factor: float = MAX_RECOVERY_FACTOR,
+    decimal: str = ".",
 ) -> ValidationResult:
     """Validate a collection history (see the module docstring for the rules).
 
@@ -128,6 +129,8 @@ def validate_collections(
         The as-of month (the loans' ``Snapshot_Month``); a later action is rejected.
     max_recovery_factor : float, default=MAX_RECOVERY_FACTOR
         Largest accepted ``Recovered_Amount / Balance_At_Action``.
+    decimal : {".", ","}, default="."
+        The decimal mark of the amounts.
 
     Returns
     -------
@@ -139,7 +142,7 @@ def validate_collections(
     DataFileError
         A required column is missing.
     """
-    result = validate_frame(frame, HISTORY_SPECS, source=source, unique_id=False)
+    result = validate_frame(frame, HISTORY_SPECS, source=source, unique_id=False, decimal=decimal)
     accepted, rows = result.accepted, result.row_numbers
     bad = np.zeros(len(accepted), dtype=bool)
     parts = [result.rejects]

@@ -16,7 +16,7 @@ Accepted
 Refused, with a reason
 ----------------------
 * a decimal comma (``"12,39"``, ``"215.422,00"``): it is never read 1,000-fold wrong; the
-  reason says so, and ``decimal=","`` reads such a file correctly;
+  reason says so, and ``decimal=","`` (``--decimal ,``) reads such a file correctly;
 * ``inf``, ``nan`` and other non-finite values;
 * anything else that is not a number.
 
@@ -38,6 +38,7 @@ __all__ = [
     "NOT_A_NUMBER",
     "NOT_FINITE",
     "DECIMAL_COMMA",
+    "read_decimal_columns",
 ]
 
 #: Reason for a value that is not a number at all.
@@ -47,7 +48,7 @@ NOT_FINITE = "not a number: inf and nan are not finite values"
 #: Reason for a decimal comma read with ``decimal="."``.
 DECIMAL_COMMA = (
     "decimal comma: this file is read with '.' as the decimal mark and ',' as the thousands "
-    "separator; write the number as 1234.56 (or read the file with decimal=',')"
+    "separator; write the number as 1234.56 (or read the file with --decimal ',')"
 )  #: Reason for a decimal point read with ``decimal=","``.
 DECIMAL_POINT = "decimal point: this file is read with ',' as the decimal mark; write 1234,56"
 
@@ -162,3 +163,47 @@ def parse_numbers(values: pd.Series, *, decimal: str = ".") -> ParsedNumbers:
         numbers[present] = parsed.to_numpy(dtype="float64", na_value=np.nan)
         reasons[present] = why.to_numpy()
     return ParsedNumbers(numbers, reasons)
+
+
+#: Share of a text column's present values that must be numbers for it to be read as numbers.
+_NUMBER_COLUMN_SHARE = 0.9
+
+
+def read_decimal_columns(
+    frame: pd.DataFrame, *, decimal: str = ","
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """A table read as text, with its number columns parsed with ``decimal`` as the mark.
+
+    For tables of any layout (``evaluate``, ``train``, ``score``), whose number columns are
+    not known in advance: a text column is a number column when at least 90% of its present
+    values are numbers written with ``decimal`` (:func:`parse_numbers`); it becomes float64.
+    Its other values (``"1.5"`` in a decimal-comma file, ``"n/a"``) become missing and are
+    counted, never read in the other convention.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table as read with ``as_text=True`` (attributes such as malformed rows are kept).
+    decimal : {".", ","}, default=","
+
+    Returns
+    -------
+    frame : DataFrame
+    refused : dict of str to int
+        Per number column, the present values that were not numbers (read as missing).
+    """
+    out = frame.copy()
+    refused: dict[str, int] = {}
+    for name in frame.columns:
+        values = frame[name]
+        if pd.api.types.is_numeric_dtype(values):
+            continue
+        parsed = parse_numbers(values, decimal=decimal)
+        present = int((parsed.values.notna() | parsed.problems.notna()).sum())
+        if present == 0 or parsed.values.notna().sum() < _NUMBER_COLUMN_SHARE * present:
+            continue
+        out[name] = parsed.values
+        if parsed.n_problems:
+            refused[str(name)] = parsed.n_problems
+    out.attrs = dict(frame.attrs)
+    return out, refused

@@ -288,6 +288,7 @@ def validate_panel(
     extra_rejects: pd.DataFrame | None = None,
     row_numbers: np.ndarray | None = None,
     as_of: float | None = None,
+    decimal: str = ".",
 ) -> PanelValidation:
     """Validate a payment panel against the row-level rules of this module.
 
@@ -310,6 +311,8 @@ def validate_panel(
     as_of : float, optional
         The as-of month; later months are rejected. By default the largest
         ``Snapshot_Month`` of ``loans`` (no such rule without it).
+    decimal : {".", ","}, default="."
+        The decimal mark of the amounts.
 
     Returns
     -------
@@ -340,7 +343,7 @@ def validate_panel(
     )
     reasons = {"Month": month_reasons}
     for col in _NON_NEGATIVE:
-        parsed = parse_numbers(raw[col])
+        parsed = parse_numbers(raw[col], decimal=decimal)
         frame[col] = parsed.values
         reasons[col] = parsed.problems
     parts = _value_rejects(frame, raw, reasons)

@@ -120,10 +120,13 @@ def _as_text(series: pd.Series) -> pd.Series:
     return text
 
 
-def _check_number(spec: ColumnSpec, text: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _check_number(
+    spec: ColumnSpec, text: pd.Series, decimal: str = "."
+) -> tuple[pd.Series, pd.Series]:
     """Parse numbers (:func:`~loanrecovery.contract.numbers.parse_numbers`); return (values,
-    reason-or-None per row)."""
-    parsed = parse_numbers(text)
+    reason-or-None per row). A value in the wrong format is a format problem, never "out of
+    range"."""
+    parsed = parse_numbers(text, decimal=decimal)
     values = parsed.values
     reasons = pd.Series(None, index=text.index, dtype=object)
     present = text.notna()
@@ -157,10 +160,12 @@ def _check_category(spec: ColumnSpec, text: pd.Series) -> tuple[pd.Series, pd.Se
     return values.astype(object), reasons
 
 
-def _check_column(spec: ColumnSpec, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _check_column(
+    spec: ColumnSpec, raw: pd.Series, decimal: str = "."
+) -> tuple[pd.Series, pd.Series]:
     text = _as_text(raw)
     if spec.kind in (Kind.INTEGER, Kind.NUMBER):
-        values, reasons = _check_number(spec, text)
+        values, reasons = _check_number(spec, text, decimal)
     elif spec.kind is Kind.CATEGORY:
         values, reasons = _check_category(spec, text)
     else:
@@ -199,6 +204,7 @@ def validate_frame(
     id_column: str | None = ID_COLUMN,
     unique_id: bool = True,
     sort_by_id: bool = False,
+    decimal: str = ".",
 ) -> ValidationResult:
     """Check every value of ``frame`` against ``specs``.
 
@@ -218,6 +224,9 @@ def validate_frame(
         Sort the accepted rows by ``id_column`` in natural order (:func:`natural_order`,
         with ``row_numbers`` kept aligned), so that
         every later stage sees the same order whatever the file's row order.
+    decimal : {".", ","}, default="."
+        The decimal mark of the file's numbers (with ``","`` the thousands separator is
+        ``"."``: ``"215.422,00"`` is 215422.0).
 
     Returns
     -------
@@ -239,7 +248,7 @@ def validate_frame(
     for spec in specs:
         if spec.name not in frame.columns:
             continue
-        values, reasons = _check_column(spec, frame[spec.name])
+        values, reasons = _check_column(spec, frame[spec.name], decimal)
         typed[spec.name] = values
         problems.append((spec.name, reasons, frame[spec.name]))
 
@@ -332,7 +341,10 @@ def _malformed_rejects(malformed: list[tuple]) -> pd.DataFrame:
     return pd.DataFrame(out, columns=REJECT_COLUMNS)
 
 
-def validate_loans(frame: pd.DataFrame, *, source: str) -> ValidationResult:
+def validate_loans(frame: pd.DataFrame, *, source: str, decimal: str = ".") -> ValidationResult:
     """Validate a loan table against the canonical loan contract (:data:`LOAN_SPECS`); the
-    accepted loans are sorted by ``Loan_ID``, so that results do not depend on row order."""
-    return validate_frame(frame, LOAN_SPECS, source=source, id_column=ID_COLUMN, sort_by_id=True)
+    accepted loans are sorted by ``Loan_ID``, so that results do not depend on row order.
+    ``decimal`` is the file's decimal mark (see :func:`validate_frame`)."""
+    return validate_frame(
+        frame, LOAN_SPECS, source=source, id_column=ID_COLUMN, sort_by_id=True, decimal=decimal
+    )

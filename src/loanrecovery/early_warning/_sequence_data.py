@@ -74,6 +74,8 @@ class SequenceData:
         Embedding indices (0 = unknown).
     row_loan, row_step : ndarray of int64, shape (n_rows,)
         Where each row of the input panel sits in ``seq`` (same order as the panel).
+    loan_ids : ndarray, shape (n_loans,)
+        ``Loan_ID`` of each sequence.
     """
 
     seq: np.ndarray
@@ -83,6 +85,7 @@ class SequenceData:
     employment_code: np.ndarray
     row_loan: np.ndarray
     row_step: np.ndarray
+    loan_ids: np.ndarray
 
     @property
     def n_loans(self) -> int:
@@ -165,4 +168,5 @@ def build_sequences(panel: pd.DataFrame, loans: pd.DataFrame) -> SequenceData:
         employment_code=np.clip(emp_code, 0, N_EMPLOYMENT_TYPES - 1),
         row_loan=loan_code[real].astype(np.int64),
         row_step=pos[real].astype(np.int64),
+        loan_ids=np.asarray(uniq),
     )

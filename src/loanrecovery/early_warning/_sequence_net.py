@@ -48,16 +48,38 @@ class GRUNet(nn.Module):
             nn.Linear(2 * hidden, hidden), nn.ReLU(), nn.Linear(hidden, n_heads)
         )
 
-    def forward(
+    def encode(
         self, seq: torch.Tensor, stat: torch.Tensor, type_code: torch.Tensor, emp: torch.Tensor
-    ) -> torch.Tensor:
-        """Logits of shape (batch, steps, heads); step ``t`` sees steps ``<= t`` only."""
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """GRU outputs (batch, steps, hidden) and the static encoding (batch, hidden)."""
         s = torch.cat([stat, self.emb_type(type_code), self.emb_employment(emp)], dim=1)
         s = self.static(s)
         h0 = torch.tanh(self.h0(s)).unsqueeze(0)
         out, _ = self.gru(seq, h0)
+        return out, s
+
+    def forward(
+        self, seq: torch.Tensor, stat: torch.Tensor, type_code: torch.Tensor, emp: torch.Tensor
+    ) -> torch.Tensor:
+        """Logits of shape (batch, steps, heads); step ``t`` sees steps ``<= t`` only."""
+        out, s = self.encode(seq, stat, type_code, emp)
         z = torch.cat([out, s.unsqueeze(1).expand(-1, seq.shape[1], -1)], dim=2)
         logits: torch.Tensor = self.head(z)
+        return logits
+
+    def forward_last(
+        self,
+        seq: torch.Tensor,
+        stat: torch.Tensor,
+        type_code: torch.Tensor,
+        emp: torch.Tensor,
+        last: torch.Tensor,
+    ) -> torch.Tensor:
+        """Logits (batch, heads) of step ``last[i]`` of each sequence only (same values as
+        :meth:`forward` there, without running the head on every step)."""
+        out, s = self.encode(seq, stat, type_code, emp)
+        picked = out[torch.arange(out.shape[0]), last]
+        logits: torch.Tensor = self.head(torch.cat([picked, s], dim=1))
         return logits
 
 
@@ -190,21 +212,67 @@ def _validation_loss(
     return total / max(count, 1.0)
 
 
-@torch.no_grad()
+def _tensors_upto(arrays: dict[str, np.ndarray], idx: np.ndarray, steps: int) -> list[torch.Tensor]:
+    seq = np.ascontiguousarray(arrays["seq"][idx, :steps])
+    rest = [
+        np.ascontiguousarray(arrays[k][idx]) for k in ("static", "type_code", "employment_code")
+    ]
+    return [torch.from_numpy(a) for a in (seq, *rest)]
+
+
 def predict_logits(
     weights: dict[str, np.ndarray],
     arrays: dict[str, np.ndarray],
     hidden: int,
     n_heads: int,
-    batch_size: int = 2048,
+    lengths: np.ndarray,
+    *,
+    last_only: bool = False,
+    batch_size: int = 8192,
 ) -> np.ndarray:
-    """Logits of every step of every loan, shape (n_loans, n_steps, n_heads)."""
+    """Logits of the sequences, in large batches of loans of similar length.
+
+    Loans are taken in order of length so that a batch runs the GRU over its longest
+    loan's steps only (padding comes after a loan's last month and the GRU is causal, so
+    trimming it changes nothing at the real steps). No gradient is kept
+    (``torch.inference_mode``).
+
+    Parameters
+    ----------
+    weights : dict of str to ndarray
+        State dict of a :class:`GRUNet` as numpy arrays.
+    arrays : dict
+        ``seq`` (scaled), ``static`` (scaled), ``type_code``, ``employment_code``.
+    hidden, n_heads : int
+        Architecture of the network.
+    lengths : ndarray of int, shape (n_loans,)
+        Number of steps of each loan (>= 1).
+    last_only : bool, default=False
+        Give only each loan's last step.
+    batch_size : int, default=8192
+        Loans per forward pass.
+
+    Returns
+    -------
+    ndarray
+        Shape (n_loans, n_steps, n_heads), zero after a loan's last step; with
+        ``last_only`` shape (n_loans, n_heads).
+    """
     net = GRUNet(arrays["seq"].shape[2], arrays["static"].shape[1], hidden, n_heads)
     net.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in weights.items()})
     net.eval()
     n_loans, n_steps = arrays["seq"].shape[:2]
-    out = np.zeros((n_loans, n_steps, n_heads), dtype=np.float32)
-    for lo in range(0, n_loans, batch_size):
-        idx = np.arange(lo, min(lo + batch_size, n_loans))
-        out[idx] = net(*_tensors(arrays, idx)).numpy()
+    shape = (n_loans, n_heads) if last_only else (n_loans, n_steps, n_heads)
+    out = np.zeros(shape, dtype=np.float32)
+    order = np.argsort(lengths, kind="stable")
+    with torch.inference_mode():
+        for lo in range(0, n_loans, batch_size):
+            idx = order[lo : lo + batch_size]
+            steps = int(lengths[idx].max())
+            seq, stat, type_code, emp = _tensors_upto(arrays, idx, steps)
+            if last_only:
+                last = torch.from_numpy(lengths[idx].astype(np.int64) - 1)
+                out[idx] = net.forward_last(seq, stat, type_code, emp, last).numpy()
+            else:
+                out[idx, :steps] = net(seq, stat, type_code, emp).numpy()
     return out

@@ -3,6 +3,18 @@
 One gradient-boosting classifier (LightGBM, log-loss, no class re-weighting so that the
 probabilities stay on the scale of the observed default rates) per horizon, trained on
 performing loan-months whose target is known.
+
+The horizons are chained, so that a longer horizon never has a lower probability and no
+probability is clipped. The first horizon's model gives ``P(default within h1)``; the model of
+each later horizon ``h_k`` is fitted only on the loan-months that did not default within the
+previous horizon ``h_(k-1)`` and gives the conditional ``Q_k = P(default in months
+h_(k-1)+1 .. h_k | none within h_(k-1))``. Then::
+
+    P(default within h_k) = P(default within h_(k-1)) + (1 - P(default within h_(k-1))) * Q_k
+
+which is at least ``P(default within h_(k-1))`` because ``Q_k`` is a probability. A later
+horizon whose labelled loan-months hold a single class (a panel too short to see it) is left
+out, and its probability is not given.
 """
 
 from __future__ import annotations
@@ -52,7 +64,8 @@ class HorizonClassifiers(BaseEstimator):
     feature_names_in_ : ndarray of str
         Feature columns seen at fit time.
     base_rates_ : dict of int to float
-        Observed default rate of each horizon's training rows.
+        Observed default rate of each horizon's training rows (for a chained horizon, the
+        conditional rate among the loan-months that survived the previous horizon).
     """
 
     def __init__(
@@ -93,9 +106,22 @@ class HorizonClassifiers(BaseEstimator):
         self.models_: dict[int, lgb.LGBMClassifier] = {}
         self.base_rates_: dict[int, float] = {}
         values = X.to_numpy(dtype=np.float32)
-        for h in self.horizons:
-            y = targets[f"Y_{h}"].to_numpy()
+        previous: int | None = None
+        for h in sorted(self.horizons):
+            y = targets[f"Y_{h}"].to_numpy(dtype=np.float64)
+            if previous is not None:
+                # Chained: only the loan-months seen surviving the previous horizon.
+                y = np.where(targets[f"Y_{previous}"].to_numpy(dtype=np.float64) == 0, y, np.nan)
             rows, weight = self._training_rows(y)
+            if previous is not None and len(np.unique(y[rows])) < 2:
+                logger.warning(
+                    "horizon %d left out: %d labelled loan-months beyond month %d hold a "
+                    "single class",
+                    h,
+                    len(rows),
+                    previous,
+                )
+                continue
             if len(np.unique(y[rows])) < 2:
                 raise ValueError(
                     f"horizon {h}: the training loan-months hold a single class "
@@ -121,6 +147,7 @@ class HorizonClassifiers(BaseEstimator):
             self.models_[h] = model
             self.base_rates_[h] = float(np.mean(y[rows]))
             logger.info("horizon %d: fitted on %d loan-months", h, len(rows))
+            previous = h
         return self
 
     def _training_rows(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -155,16 +182,16 @@ class HorizonClassifiers(BaseEstimator):
         Returns
         -------
         DataFrame
-            Columns ``P_<h>``, indexed like ``X``. Probabilities are made monotone in the
-            horizon (``P_6 >= P_3``) as they must be for nested events.
+            Columns ``P_<h>`` of the fitted horizons, indexed like ``X``. A longer horizon is
+            chained onto the shorter one (module docstring), so ``P_6 >= P_3`` without
+            clipping, as it must be for nested events.
         """
         values = self._check_X(X)
         out = pd.DataFrame(index=X.index)
         previous: np.ndarray | None = None
-        for h in sorted(self.horizons):
-            p = np.asarray(self.models_[h].predict_proba(values))[:, 1]
-            if previous is not None:
-                p = np.maximum(p, previous)
+        for h in sorted(self.models_):
+            q = np.asarray(self.models_[h].predict_proba(values))[:, 1]
+            p = q if previous is None else previous + (1.0 - previous) * q
             out[f"P_{h}"] = p
             previous = p
         return out
@@ -177,7 +204,8 @@ class HorizonClassifiers(BaseEstimator):
         X : DataFrame
             Feature columns.
         horizon : int
-            One of :attr:`horizons`.
+            One of the fitted horizons (for a chained horizon, the contributions are those
+            of its conditional model).
 
         Returns
         -------

@@ -41,6 +41,7 @@ from loanrecovery.early_warning.sequence import (
     torch_available,
 )
 from loanrecovery.early_warning.targets import make_targets
+from loanrecovery.early_warning.watchlist_model import blend_logits
 from loanrecovery.exceptions import LoanRecoveryError
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "ModelChoiceError",
     "calibration",
     "choose_model",
+    "refit_sequence",
 ]
 
 logger = logging.getLogger(__name__)
@@ -92,14 +94,8 @@ def calibration(p: np.ndarray, y: np.ndarray, n_bins: int = 10) -> dict[str, flo
     return {"brier": float(np.mean((p - y) ** 2)), "ece": float(ece)}
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
-    q = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(q / (1 - q))
-
-
 def _blend(p_gbm: np.ndarray, p_seq: np.ndarray, w: float) -> np.ndarray:
-    z = w * _logit(p_seq) + (1.0 - w) * _logit(p_gbm)
-    return 1.0 / (1.0 + np.exp(-z))
+    return blend_logits(p_gbm, p_seq, w)
 
 
 @dataclass(frozen=True)
@@ -124,7 +120,7 @@ class _Rows:
             k = ~np.isnan(y_all)
             y = y_all[k]
             cand = {name: p[f"P_{h}"].to_numpy()[k] for name, p in probs.items()}
-            if "sequence" in cand:
+            if "sequence" in cand and h in weights:  # no weights without a validation window
                 cand["blend"] = _blend(cand["gbm"], cand["sequence"], weights[h])
             for name, p in cand.items():
                 m = budget_metrics(p, y, self.month[k], self.ids[k], budget)
@@ -156,6 +152,9 @@ class ModelChoice:
         ECE); empty when not computed.
     seconds : dict
         Wall-clock seconds of each step.
+    sequence : SequenceClassifier or None
+        The sequence model fitted at the cut-off, when ``chosen`` is ``sequence`` or
+        ``blend``.
     """
 
     requested: str
@@ -166,6 +165,7 @@ class ModelChoice:
     validation: dict[str, Any] = field(default_factory=dict)
     test: dict[str, Any] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    sequence: SequenceClassifier | None = None
 
     def summary(self) -> dict[str, Any]:
         """The JSON block ``model_choice`` of the early-warning metrics."""
@@ -213,6 +213,15 @@ def _fit_sequence(
     if aux in y and y[aux].nunique() < 2:
         y[aux] = np.nan  # the auxiliary head learns nothing rather than failing the fit
     return seq.fit(panel, loans, y)
+
+
+def refit_sequence(
+    seq: SequenceClassifier, panel: pd.DataFrame, loans: pd.DataFrame
+) -> SequenceClassifier:
+    """A sequence model with ``seq``'s settings fitted on every labelled month of ``panel``
+    (for the watchlist, like the GBM refit there)."""
+    fresh = SequenceClassifier(**seq.get_params())
+    return _fit_sequence(fresh, panel, loans, int(panel["Month"].max()))
 
 
 def choose_model(
@@ -304,7 +313,9 @@ def choose_model(
             chosen_probs[f"P_{h}"] = p if previous is None else np.maximum(p, previous)
             previous = chosen_probs[f"P_{h}"].to_numpy()
     scorer = _RowScorer(chosen_probs, gbm)
-    return ModelChoice(model, chosen, reason, scorer, _named(weights), validation, scores, seconds)
+    return ModelChoice(
+        model, chosen, reason, scorer, _named(weights), validation, scores, seconds, seq
+    )
 
 
 def _named(weights: dict[int, float]) -> dict[str, float]:

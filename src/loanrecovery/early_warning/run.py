@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ from loanrecovery.contract.payments import PanelValidation, validate_panel
 from loanrecovery.early_warning.evaluation import (
     SnapshotBaseline,
     StaticBaseline,
+    _with_contract_columns,
     budget_metrics,
     choose_cutoff,
     flag_at_budget,
@@ -25,8 +27,7 @@ from loanrecovery.early_warning.evaluation import (
 )
 from loanrecovery.early_warning.features import build_features
 from loanrecovery.early_warning.horizon import HorizonClassifiers
-from loanrecovery.early_warning.model_choice import choose_model
-from loanrecovery.early_warning.segments import PanelSegmenter
+from loanrecovery.early_warning.model_choice import ModelChoice, choose_model, refit_sequence
 from loanrecovery.early_warning.snapshot import snapshot_rows
 from loanrecovery.early_warning.survival import (
     SurvivalView,
@@ -34,13 +35,17 @@ from loanrecovery.early_warning.survival import (
     landmark_frame,
 )
 from loanrecovery.early_warning.targets import make_targets
+from loanrecovery.early_warning.watchlist import alert_slots
 from loanrecovery.early_warning.watchlist_model import (
     DEFAULT_ALERT_BUDGET,
+    DEFAULT_ALERT_MIN_PROBABILITY,
     FEATURES,
     HORIZONS,
+    PD_HORIZONS,
     WatchlistModel,
 )
 from loanrecovery.exceptions import LoanRecoveryError
+from loanrecovery.segmentation import UNSEGMENTED
 
 __all__ = [
     "EarlyWarningDataError",
@@ -178,8 +183,8 @@ def _survival(
     train_t: pd.DataFrame,
     full_t: pd.DataFrame,
     cutoff: int,
-    random_state: int,
-) -> tuple[SurvivalView, PanelSegmenter, float, pd.DataFrame, dict[str, int]]:
+    segment_of: Callable[[pd.DataFrame], np.ndarray] | None,
+) -> tuple[SurvivalView, float, pd.DataFrame, dict[str, int]]:
     last = feats.groupby("Loan_ID", sort=False)["Month"].transform("max").to_numpy(dtype=float)
     first_month = int(feats["Month"].min())
     marks = [cutoff - k for k in range(_LANDMARK_STEP, 13, _LANDMARK_STEP)]
@@ -191,17 +196,19 @@ def _survival(
     end = int(feats["Month"].max())
     test = landmark_frame(feats, d_full, last, cutoff, end=end)
     c_index = view.concordance(test)
-    segmenter = PanelSegmenter(random_state=random_state).fit(
-        snaps.loc[stacked.index], stacked["Event"].to_numpy()
+    # Each test landmark is segmented by the risk stage on the loan as it stood that month.
+    segments = (
+        np.asarray(segment_of(_with_contract_columns(snaps.loc[test.index])), dtype=object)
+        if segment_of is not None
+        else np.full(len(test), UNSEGMENTED, dtype=object)
     )
-    segments = segmenter.predict(snaps.loc[test.index])
     km = kaplan_meier_by_segment(test, segments, max_months=min(12, end - cutoff))
     counts = {
         "train_landmark_rows": len(stacked),
         "test_landmark_rows": len(test),
         "test_landmark_events": int(test["Event"].sum()),
     }
-    return view, segmenter, c_index, km, counts
+    return view, c_index, km, counts
 
 
 def run_early_warning(
@@ -209,10 +216,13 @@ def run_early_warning(
     payments: pd.DataFrame | PanelValidation,
     *,
     alert_budget: float = DEFAULT_ALERT_BUDGET,
+    alert_min_probability: float = DEFAULT_ALERT_MIN_PROBABILITY,
     random_state: int = 42,
     refit_for_watchlist: bool = True,
     model: str = "gbm",
     sequence_params: dict[str, Any] | None = None,
+    segments: pd.Series | None = None,
+    segment_of: Callable[[pd.DataFrame], np.ndarray] | None = None,
 ) -> EarlyWarningResult:
     """Build features, train and test out of time, and rank the current book.
 
@@ -223,7 +233,10 @@ def run_early_warning(
     payments : DataFrame or PanelValidation
         The payment panel (validated here unless already validated).
     alert_budget : float, default=0.10
-        Share of performing accounts that can be worked per month, in (0, 1].
+        Largest share of performing accounts that can be alerted per month, in (0, 1].
+    alert_min_probability : float, default=0.05
+        Lowest 3-month probability of default alerted on the watchlist (the budget is a
+        cap, not a quota).
     random_state : int, default=42
         Seed of every model.
     refit_for_watchlist : bool, default=True
@@ -234,9 +247,19 @@ def run_early_warning(
         :mod:`~loanrecovery.early_warning.model_choice`), with every candidate's figures in
         ``metrics["model_choice"]``. ``auto`` keeps the GBM unless another candidate beats
         it on validation months by the bar, and is the GBM when PyTorch is not installed.
-        The watchlist and :attr:`EarlyWarningResult.model` use the GBM in every case.
+        The chosen model also scores the watchlist and is kept in
+        :attr:`EarlyWarningResult.model` (and so in a bundle); with
+        ``refit_for_watchlist`` a chosen sequence model is refit on every labelled month
+        like the GBM, the blend keeping its validation weights.
     sequence_params : dict, optional
         Extra parameters of the sequence model (e.g. tiny networks in tests).
+    segments : Series, optional
+        The risk stage's segment of each loan, indexed by ``Loan_ID``, for the watchlist
+        (``Unsegmented`` without it): early warning has no segmenter of its own.
+    segment_of : callable, optional
+        The risk stage's segment of canonical loan rows (the loans as they stood at each
+        test-window landmark), for the months-to-default curves per segment; one
+        ``Unsegmented`` curve without it.
 
     Returns
     -------
@@ -261,7 +284,7 @@ def run_early_warning(
     except ValueError as exc:
         raise EarlyWarningDataError(str(exc)) from None
     train_t = make_targets(panel, HORIZONS, as_of=cutoff)
-    full_t = make_targets(panel, HORIZONS)
+    full_t = make_targets(panel, PD_HORIZONS if refit_for_watchlist else HORIZONS)
     train_rows = np.flatnonzero(train_t["Performing"].to_numpy())
     test_rows = np.flatnonzero(
         full_t["Performing"].to_numpy() & (feats["Month"].to_numpy() > cutoff)
@@ -296,16 +319,12 @@ def run_early_warning(
     lead_hist = lead_months(scored, d_by_loan, cutoff)
     by_warning = lead_time_by_warning(scored, d_by_loan, cutoff, feats)
     lap("lead time")
-    view, segmenter, c_index, km, surv_counts = _survival(
-        feats, snaps, train_t, full_t, cutoff, random_state
-    )
+    view, c_index, km, surv_counts = _survival(feats, snaps, train_t, full_t, cutoff, segment_of)
     lap("survival and segments")
-    # The watchlist (and so a bundle) is scored by the GBM whatever the choice: the
-    # sequence model reads the payment panel, which WatchlistModel does not take yet.
-    watch_model = _watchlist_model(
-        feats, full_t, gbm, view, segmenter, alert_budget, refit_for_watchlist
-    )
-    watchlist = watch_model.apply_features(feats, snaps, full_t, loans)
+    watch_model = _watchlist_model(feats, full_t, gbm, view, alert_budget, refit_for_watchlist)
+    watch_model.alert_min_probability = alert_min_probability
+    _add_sequence(watch_model, choice, panel, loans, refit_for_watchlist)
+    watchlist = watch_model.apply_features(feats, full_t, loans, segments, panel=panel)
     watch_model.set_alert_threshold(watchlist)
     lap("watchlist")
     seconds = time.perf_counter() - start
@@ -317,6 +336,12 @@ def run_early_warning(
         },
         "concordance": _clean(round(c_index, 4)),
         "alert_budget": alert_budget,
+        "alert_min_probability": alert_min_probability,
+        "alerts": {
+            "used": int(watchlist["Alert"].sum()),
+            "budget": alert_slots(alert_budget, len(watchlist)),
+            "listed": len(watchlist),
+        },
         "model_choice": choice.summary(),
         "seconds": round(seconds, 2),
     }
@@ -345,20 +370,35 @@ def run_early_warning(
     )
 
 
+def _add_sequence(
+    watch: WatchlistModel,
+    choice: ModelChoice,
+    panel: pd.DataFrame,
+    loans: pd.DataFrame,
+    refit: bool,
+) -> None:
+    """Put the chosen sequence model (alone or blended) into the watchlist's model."""
+    if choice.chosen not in ("sequence", "blend") or choice.sequence is None:
+        return
+    watch.sequence = refit_sequence(choice.sequence, panel, loans) if refit else choice.sequence
+    watch.blend_weights = dict(choice.blend_weights) if choice.chosen == "blend" else {}
+    logger.info("watchlist scored by the %s model", watch.kind)
+
+
 def _watchlist_model(
     feats: pd.DataFrame,
     full_t: pd.DataFrame,
     model: HorizonClassifiers,
     view: SurvivalView,
-    segmenter: PanelSegmenter,
     budget: float,
     refit: bool,
 ) -> WatchlistModel:
-    """The watchlist's model: the horizon models refit on every labelled month (or the
-    evaluated ones), with the survival view and the segmenter."""
+    """The watchlist's model: the horizon models (:data:`PD_HORIZONS`, chained) refit on every
+    labelled month (or the evaluated ones), with the survival view."""
     if refit:
         labelled = np.flatnonzero(full_t["Performing"].to_numpy())
-        model = HorizonClassifiers(**model.get_params()).fit(
+        params = {**model.get_params(), "horizons": PD_HORIZONS}
+        model = HorizonClassifiers(**params).fit(
             feats.loc[labelled, list(FEATURES)], full_t.loc[labelled]
         )
-    return WatchlistModel(model, view, segmenter, budget)
+    return WatchlistModel(model, view, budget)

@@ -6,6 +6,7 @@ import pandas as pd
 
 from loanrecovery.early_warning.plots import budget_figure, lead_time_figure, survival_figure
 from loanrecovery.early_warning.run import EarlyWarningResult
+from loanrecovery.early_warning.watchlist import alert_slots
 from loanrecovery.report.format import chart, table
 from loanrecovery.report.jinja_env import template_environment
 from loanrecovery.report.section import Section
@@ -82,6 +83,8 @@ def early_warning_section(result: EarlyWarningResult, *, top: int = 15) -> Secti
         watch=table(shown),
         n_watch=len(result.watchlist),
         n_alert=int(result.watchlist["Alert"].sum()),
+        n_slots=alert_slots(m["alert_budget"], len(result.watchlist)),
+        min_probability=float(m.get("alert_min_probability", 0.0)),
     )
     return Section(title=SECTION_TITLE, html=html, anchor=SECTION_ANCHOR)
 

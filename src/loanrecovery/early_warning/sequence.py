@@ -46,11 +46,10 @@ _UNSCALED = {"Observed", "Month_Sin", "Month_Cos"}
 class DeepExtraMissingError(LoanRecoveryError, ImportError):
     """The sequence model was asked for but PyTorch (the ``deep`` extra) is not installed."""
 
-    def __init__(self) -> None:
-        super().__init__(
-            "the sequence model needs PyTorch, which is not installed: "
-            "pip install 'loanrecovery[deep]'"
-        )
+    def __init__(
+        self, what: str = "the sequence model needs PyTorch, which is not installed"
+    ) -> None:
+        super().__init__(f"{what}: pip install 'loanrecovery[deep]'")
 
 
 def require_torch() -> ModuleType:
@@ -262,19 +261,56 @@ class SequenceClassifier(BaseEstimator):
         DataFrame
             Columns ``P_<h>`` indexed like ``panel``, monotone in the horizon.
         """
+        logits, data = self._logits(panel, loans, last_only=False)
+        rows = logits[data.row_loan, data.row_step].astype(np.float64)
+        return self._monotone(rows, panel.index)
+
+    def predict_proba_last(self, panel: pd.DataFrame, loans: pd.DataFrame) -> pd.DataFrame:
+        """Probability of 90+ DPD within each horizon at each loan's last panel month.
+
+        The same figures as :meth:`predict_proba_horizons` at those rows, without running
+        the output layers on every month (what a watchlist of the latest month needs).
+
+        Parameters
+        ----------
+        panel : DataFrame
+            Validated panel (sorted by ``Loan_ID`` then ``Month``).
+        loans : DataFrame
+            The loan table.
+
+        Returns
+        -------
+        DataFrame
+            Columns ``P_<h>`` indexed by ``Loan_ID`` (in the panel's order), monotone in
+            the horizon.
+        """
+        logits, data = self._logits(panel, loans, last_only=True)
+        index = pd.Index(data.loan_ids, name="Loan_ID")
+        return self._monotone(logits.astype(np.float64), index)
+
+    def _logits(
+        self, panel: pd.DataFrame, loans: pd.DataFrame, *, last_only: bool
+    ) -> tuple[np.ndarray, SequenceData]:
         check_is_fitted(self, "weights_")
         net = _net()
-
         data = build_sequences(panel, loans)
         if data.static.shape[1] != len(STATIC_NUMERIC):
             raise ValueError("static inputs differ from those seen at fit time")
+        lengths = np.maximum((data.months >= 0).sum(axis=1), 1)
         with net.deterministic(self.n_threads, self.random_state):
             logits = net.predict_logits(
-                self.weights_, self._arrays(data), self.hidden_size, len(self.horizons)
+                self.weights_,
+                self._arrays(data),
+                self.hidden_size,
+                len(self.horizons),
+                lengths,
+                last_only=last_only,
             )
-        rows = logits[data.row_loan, data.row_step].astype(np.float64)
-        probs = 1.0 / (1.0 + np.exp(-rows))
-        out = pd.DataFrame(index=panel.index)
+        return logits, data
+
+    def _monotone(self, logits: np.ndarray, index: pd.Index) -> pd.DataFrame:
+        probs = 1.0 / (1.0 + np.exp(-logits))
+        out = pd.DataFrame(index=index)
         previous: np.ndarray | None = None
         for h_i, h in sorted(enumerate(self.horizons), key=lambda t: t[1]):
             p = probs[:, h_i]

@@ -29,6 +29,7 @@ __all__ = [
     "reason_allowed",
     "top_reasons",
     "build_watchlist",
+    "alert_slots",
 ]
 
 #: Columns of ``watchlist.csv``.
@@ -40,6 +41,7 @@ WATCHLIST_COLUMNS: tuple[str, ...] = (
     "Days_Past_Due",
     "P3",
     "P6",
+    "P12",
     "Expected_Months_To_Default",
     "Segment",
     "Alert",
@@ -208,6 +210,11 @@ def top_reasons(contributions: pd.DataFrame, values: pd.DataFrame, n_reasons: in
     return out
 
 
+def alert_slots(alert_budget: float, n_listed: int) -> int:
+    """How many alerts the budget allows on a watchlist of ``n_listed`` loans (at most)."""
+    return int(math.ceil(alert_budget * n_listed - 1e-9))
+
+
 def build_watchlist(
     latest: pd.DataFrame,
     probabilities: pd.DataFrame,
@@ -216,6 +223,7 @@ def build_watchlist(
     reasons: list[str],
     *,
     alert_budget: float,
+    min_probability: float = 0.0,
 ) -> pd.DataFrame:
     """Assemble and rank the watchlist.
 
@@ -225,7 +233,7 @@ def build_watchlist(
         Feature rows of the performing loans at the latest month (``Loan_ID``, ``Month``,
         ``DPD`` and optionally ``Borrower_ID``).
     probabilities : DataFrame
-        ``P_3`` and ``P_6`` aligned with ``latest``.
+        ``P_3`` and ``P_6`` (and ``P_12`` when fitted) aligned with ``latest``.
     expected_months : ndarray
         Expected months to default (given a default within the survival horizon).
     segments : ndarray
@@ -233,13 +241,18 @@ def build_watchlist(
     reasons : list of str
         Plain-words reasons per loan.
     alert_budget : float
-        Share of the list marked ``Alert`` (the loans to work this month).
+        Largest share of the list marked ``Alert`` (the loans to work this month): a cap,
+        not a quota.
+    min_probability : float, default=0.0
+        Only loans whose 3-month probability reaches it are alerted, however much of the
+        budget is left.
 
     Returns
     -------
     DataFrame
         :data:`WATCHLIST_COLUMNS`, ranked by ``P3`` then ``P6`` (highest first).
     """
+    p12 = probabilities.get("P_12", pd.Series(np.nan, index=probabilities.index))
     frame = pd.DataFrame(
         {
             "Loan_ID": latest["Loan_ID"].to_numpy(),
@@ -250,6 +263,7 @@ def build_watchlist(
             "Days_Past_Due": latest["DPD"].to_numpy(),
             "P3": np.round(probabilities["P_3"].to_numpy(), 4),
             "P6": np.round(probabilities["P_6"].to_numpy(), 4),
+            "P12": np.round(p12.to_numpy(dtype=float), 4),
             "Expected_Months_To_Default": np.round(expected_months, 1),
             "Segment": segments,
             "Reasons": reasons,
@@ -259,6 +273,7 @@ def build_watchlist(
         ["P3", "P6", "Loan_ID"], ascending=[False, False, True], kind="stable"
     ).reset_index(drop=True)
     frame.insert(0, "Rank", np.arange(1, len(frame) + 1))
-    n_alert = int(math.ceil(alert_budget * len(frame) - 1e-9))
-    frame["Alert"] = frame["Rank"] <= n_alert
+    frame["Alert"] = (frame["Rank"] <= alert_slots(alert_budget, len(frame))) & (
+        frame["P3"] >= min_probability
+    )
     return frame[list(WATCHLIST_COLUMNS)]

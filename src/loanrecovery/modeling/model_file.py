@@ -38,9 +38,32 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+
+def format_message(name: str, found: object, expected: str, kind: str) -> str:
+    """Why a ``kind`` file (``model`` or ``bundle``) of format ``found`` cannot be read.
+
+    A file of an earlier format of ours says it was made by an older version and must be
+    fitted again (formats change when what the file holds changes meaning, e.g. segments);
+    anything else is an unknown format.
+    """
+    prefix = expected.rsplit("/", 1)[0] + "/"
+    if isinstance(found, str) and found.startswith(prefix):
+        try:
+            older = int(found[len(prefix) :]) < int(expected[len(prefix) :])
+        except ValueError:
+            older = False
+        if older:
+            return (
+                f"{name}: this {kind} file was made by an older version of loanrecovery "
+                f"(format {found!r}; this version reads {expected!r}): fit it again with this "
+                "version"
+            )
+    return f"{name}: unknown {kind} format {found!r}, expected {expected!r}"
+
+
 _MODEL = "model.skops"
 _CARD = "card.json"
-FORMAT = "loanrecovery-model/2"
+FORMAT = "loanrecovery-model/3"
 _INTEGRITY = "integrity_sha256"
 
 #: Types a model file may create: our own modelling classes and library data structures.
@@ -159,9 +182,7 @@ def load_model(path: str | Path) -> tuple[Any, dict[str, Any]]:
     path = Path(path)
     card, payload = _open(path)
     if card.get("format") != FORMAT:
-        raise ModelFileError(
-            f"{path}: unknown model format {card.get('format')!r}, expected {FORMAT!r}"
-        )
+        raise ModelFileError(format_message(str(path), card.get("format"), FORMAT, "model"))
     digest = hashlib.sha256(payload).hexdigest()
     if digest != card.get("model_sha256"):
         raise ModelFileError(

@@ -1,15 +1,14 @@
 """A trained scoring model: everything `score` needs, fit once by `train`.
 
 :class:`LoanScoringModel` holds the column roles learned from the training table, the
-champion (with its calibrator), the risk segmenter fit at training time on the champion's
-most important numeric features, the strategy policy, and the drift reference.
+champion (with its calibrator), the risk segments (bands of the PD fitted at training time on
+the champion's out-of-fold PDs), the strategy policy, and the drift reference.
 :func:`train_scoring_model` builds it; :meth:`LoanScoringModel.score` scores a raw table.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import warnings
 import weakref
 from dataclasses import dataclass
@@ -30,10 +29,11 @@ from loanrecovery.io import NULL_VALUES, read_table
 from loanrecovery.modeling.candidates import GBMScorer
 from loanrecovery.modeling.champion import ChampionClassifier, combine
 from loanrecovery.modeling.compiled_trees import CompiledTrees
+from loanrecovery.modeling.dpd_column import DpdGuess, guess_dpd_column
 from loanrecovery.modeling.drift import DriftReference
 from loanrecovery.modeling.reasons import IN_DEFAULT_REASON, reason_codes
 from loanrecovery.modeling.table import PreparedTable, coerce_features, settled_or_defaulted
-from loanrecovery.segmentation import RiskSegmenter
+from loanrecovery.segmentation import UNSEGMENTED, RiskSegmenter
 from loanrecovery.strategy import assign_strategies, load_policy
 
 __all__ = [
@@ -52,8 +52,6 @@ logger = logging.getLogger(__name__)
 #: PD cut-offs of the score bands A (lowest risk) ... G.
 BAND_EDGES = (0.01, 0.025, 0.05, 0.10, 0.20, 0.40)
 BAND_NAMES = ("A", "B", "C", "D", "E", "F", "G")
-_DPD = re.compile(r"days.?past.?due|^dpd$|days.?late|days.?delinquent", re.IGNORECASE)
-_N_SEGMENT_FEATURES = 5
 #: Drift (PSI) is measured on at most this many evenly spaced loans of a scored file.
 DRIFT_SAMPLE_ROWS = 200_000
 #: Compiled trees of each GBM scored in this process (built at load time, never saved).
@@ -91,7 +89,8 @@ class LoanScoringModel:
         Identifier columns copied to the scored output.
     champion : ChampionClassifier
     segmenter : RiskSegmenter or None
-    segment_features : list of str
+        Risk segments: bands of the PD fitted on the champion's out-of-fold PDs
+        (``docs/segments.md``), applied on the PD it gives.
     policy : StrategyPolicy or None
     dpd_column : str or None
         Days-past-due feature given to the strategy policy.
@@ -109,7 +108,6 @@ class LoanScoringModel:
         id_columns: list[str],
         champion: ChampionClassifier,
         segmenter: Any,
-        segment_features: list[str],
         policy: Any,
         dpd_column: str | None,
         drift: DriftReference,
@@ -120,7 +118,6 @@ class LoanScoringModel:
         self.id_columns = id_columns
         self.champion = champion
         self.segmenter = segmenter
-        self.segment_features = segment_features
         self.policy = policy
         self.dpd_column = dpd_column
         self.drift = drift
@@ -255,7 +252,6 @@ class LoanScoringModel:
         """PD, score band, segment, strategy and reasons of every loan of ``frame``."""
         unseen = self.check_columns(frame, source)
         X = self.features_of(frame)
-        segment = self._segments(X)
         reasons = None
         if n_reasons > 0:
             raw, reasons = self.score_and_explain(X, n_reasons)
@@ -269,7 +265,7 @@ class LoanScoringModel:
         settled = in_default | closed
         if settled.any():
             pd_ = np.where(in_default, 1.0, np.where(closed, 0.0, pd_))
-            segment = np.where(closed, "Closed", segment)
+        segment = np.where(closed, "Closed", self._segments(pd_))
         out: dict[str, Any] = {
             c: frame[c].to_numpy() for c in self.id_columns if c in frame.columns
         }
@@ -304,10 +300,10 @@ class LoanScoringModel:
         drift, overall = self.drift.compare(X.iloc[sample], pd_[sample])
         return ScoreResult(table=table, drift=drift, overall_psi=overall, unseen_columns=unseen)
 
-    def _segments(self, X: pd.DataFrame) -> np.ndarray:
+    def _segments(self, pd_: np.ndarray) -> np.ndarray:
         if self.segmenter is None:
-            return np.full(len(X), "", dtype=object)
-        return np.asarray(self.segmenter.predict(X[self.segment_features]), dtype=object)
+            return np.full(len(pd_), UNSEGMENTED, dtype=object)
+        return np.asarray(self.segmenter.predict(pd_), dtype=object)
 
 
 def _gbm_contributions(model: GBMScorer, X: pd.DataFrame, n_rows: int) -> np.ndarray:
@@ -326,11 +322,13 @@ def _drift_sample(n_rows: int) -> np.ndarray:
     return np.linspace(0, n_rows - 1, DRIFT_SAMPLE_ROWS).astype(np.int64)
 
 
-def _segmenter_features(champion: ChampionClassifier, X: pd.DataFrame) -> list[str]:
-    importance = pd.Series(champion.feature_importances_, index=champion.feature_names_in_)
-    numeric = [c for c in importance.index if not isinstance(X[c].dtype, pd.CategoricalDtype)]
-    ranked = importance[numeric].sort_values(ascending=False)
-    return [str(c) for c in ranked.index[:_N_SEGMENT_FEATURES]]
+def dpd_column_of(prepared: PreparedTable, given: str | None = None) -> DpdGuess:
+    """The days-past-due column of a prepared table's numeric features
+    (:func:`~loanrecovery.modeling.dpd_column.guess_dpd_column`; ``given`` is ``--dpd-column``)."""
+    numeric = [
+        c for c in prepared.X.columns if not isinstance(prepared.X[c].dtype, pd.CategoricalDtype)
+    ]
+    return guess_dpd_column(numeric, given)
 
 
 def train_scoring_model(
@@ -342,8 +340,9 @@ def train_scoring_model(
     folds: int = 5,
     n_jobs: int = 2,
     random_state: int = 42,
+    dpd: DpdGuess | None = None,
 ) -> LoanScoringModel:
-    """Fit the champion, the segmenter and the drift reference on a prepared table.
+    """Fit the champion, the risk segments of its out-of-fold PDs and the drift reference.
 
     Parameters
     ----------
@@ -355,19 +354,17 @@ def train_scoring_model(
     policy : StrategyPolicy, optional
         Strategy ladder (default: the built-in policy).
     folds, n_jobs, random_state : int
+    dpd : DpdGuess, optional
+        The days-past-due column (default: :func:`dpd_column_of` guesses it, never from a
+        count of late payments).
     """
     X, y = prepared.X, prepared.y
     champion = ChampionClassifier(cv=folds, n_jobs=n_jobs, random_state=random_state).fit(X, y)
     pd_train = champion.predict_proba(X)[:, 1]
-    segment_features = _segmenter_features(champion, X)
-    segmenter = None
-    if segment_features and len(X) >= 4:
-        segmenter = RiskSegmenter(n_segments=4, random_state=random_state)
-        sample = np.random.default_rng(random_state).permutation(len(X))[:50_000]
-        segmenter.fit(X.iloc[sample][segment_features], y[sample])
-    dpd_column = next((c for c in X.columns if _DPD.search(str(c))), None)
-    if dpd_column is not None and isinstance(X[dpd_column].dtype, pd.CategoricalDtype):
-        dpd_column = None
+    oof = np.asarray(champion.oof_pd_, dtype=float)
+    oof = np.where(np.isfinite(oof), oof, pd_train)
+    segmenter = RiskSegmenter().fit(oof, np.asarray(y, dtype=float))
+    dpd_column = (dpd if dpd is not None else dpd_column_of(prepared)).column
     roles = {str(c): prepared.roles[c] for c in X.columns}
     return LoanScoringModel(
         roles=roles,
@@ -375,7 +372,6 @@ def train_scoring_model(
         id_columns=[str(c) for c in id_columns],
         champion=champion,
         segmenter=segmenter,
-        segment_features=segment_features,
         policy=policy if policy is not None else load_policy(),
         dpd_column=dpd_column,
         drift=DriftReference().fit(X, pd_train),

@@ -580,8 +580,8 @@ def prepare_table(
         raise DataFileError(
             source,
             f"numbers written with a decimal comma (e.g. {frame[commas[0]].dropna().iloc[0]!r}); "
-            "they would be read 100- or 1,000-fold wrong; convert the file to '.' as the decimal "
-            "mark (or drop the column with --drop)",
+            "they would be read 100- or 1,000-fold wrong; read the file with --decimal ',' "
+            "(or convert it to '.' as the decimal mark, or drop the column with --drop)",
             column=str(commas[0]),
         )
     if X.shape[1] == 0:

@@ -4,11 +4,14 @@ table, and describe a trained model in its card (the metrics it is published wit
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from loanrecovery.contract.numbers import read_decimal_columns
+from loanrecovery.exceptions import DataQualityWarning, OptionError
 from loanrecovery.io import read_table
 from loanrecovery.modeling.metrics import cross_fitted_flags, pd_metrics
 from loanrecovery.modeling.model_file import file_fingerprint
@@ -16,7 +19,31 @@ from loanrecovery.modeling.scoring import LoanScoringModel
 from loanrecovery.modeling.table import PreparedTable, prepare_table
 from loanrecovery.modeling.validation import stratified_splits
 
-__all__ = ["prepare_file", "model_card"]
+__all__ = ["prepare_file", "model_card", "read_table_with_decimal"]
+
+
+def read_table_with_decimal(
+    path: str | Path, *, delimiter: str | None = None, decimal: str = "."
+) -> pd.DataFrame:
+    """Read a table of any layout; with ``decimal=","`` every column is read as text and its
+    number columns parsed with the decimal comma
+    (:func:`~loanrecovery.contract.numbers.read_decimal_columns`; refused values are warned
+    about as a :class:`~loanrecovery.exceptions.DataQualityWarning`)."""
+    if decimal == ".":
+        return read_table(path, delimiter=delimiter)
+    if decimal != ",":
+        raise OptionError("--decimal", f"expected '.' or ',', got {decimal!r}")
+    frame, refused = read_decimal_columns(
+        read_table(path, delimiter=delimiter, as_text=True), decimal=decimal
+    )
+    for name, count in refused.items():
+        warnings.warn(
+            f"{path}: numeric column {name!r}: {count} values are not numbers written with "
+            f"{decimal!r} as the decimal mark; read as missing",
+            DataQualityWarning,
+            stacklevel=2,
+        )
+    return frame
 
 
 def prepare_file(
@@ -31,6 +58,7 @@ def prepare_file(
     time_col: str | None = None,
     delimiter: str | None = None,
     strict: bool = False,
+    decimal: str = ".",
 ) -> tuple[pd.DataFrame, PreparedTable]:
     """Read a loan table and prepare it (roles, target, leak guard).
 
@@ -47,6 +75,8 @@ def prepare_file(
         CSV delimiter (default: detected).
     strict : bool, default=False
         Reject rows with a value that is not a finite number in a numeric column.
+    decimal : {".", ","}, default="."
+        The decimal mark of the file's numbers (:func:`read_table_with_decimal`).
 
     Returns
     -------
@@ -60,7 +90,7 @@ def prepare_file(
     DataFileError
         The file cannot be read, or the target is unusable.
     """
-    frame = read_table(path, delimiter=delimiter)
+    frame = read_table_with_decimal(path, delimiter=delimiter, decimal=decimal)
     prepared = prepare_table(
         frame,
         target=target,
@@ -130,7 +160,7 @@ def model_card(
         "calibration": champion.calibrator_.method_,
         "candidates_auc": champion.cv_auc_,
         "metrics": metrics | {"validation": f"{folds}-fold out-of-fold, calibration cross-fitted"},
-        "segment_features": model.segment_features,
+        "segments": None if model.segmenter is None else model.segmenter.describe(),
         "days_past_due_column": model.dpd_column,
         "policy": getattr(model.policy, "name", None),
         "score_meaning": "reasons are contributions to the champion's log-odds score before "

@@ -13,7 +13,9 @@ Rules (from :class:`loanrecovery.recovery.catalogue.ComplianceRules`):
 * contact actions are scheduled in a contact-centre hour (UTC) that is between
   ``contact_start_hour`` and ``contact_end_hour`` borrower-local time (``UTC_Offset``);
 * borrowers with ``Contact_Opt_Out`` = Yes get actions of ``opt_out_channels`` only;
-* legal actions only at or above the days-past-due and balance floors.
+* legal actions only at or above the days-past-due and balance floors;
+* an account already in default (``DEFAULT_DPD``+ days past due) gets a recovery action,
+  never a reminder (:data:`~loanrecovery.actions.REMINDER_ACTIONS`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from loanrecovery.actions import REMINDER_ACTIONS
+from loanrecovery.delinquency import DEFAULT_DPD
 from loanrecovery.recovery.catalogue import Catalogue, ComplianceRules
 
 __all__ = [
@@ -109,7 +113,10 @@ def eligibility(loans: pd.DataFrame, catalogue: Catalogue) -> np.ndarray:
     legal_ok = (case[DPD].to_numpy() >= rules.legal_min_days_past_due) & (
         case[BALANCE].to_numpy() >= rules.legal_min_balance
     )
+    in_default = case[DPD].to_numpy() >= DEFAULT_DPD
     for j, spec in enumerate(catalogue.actions):
+        if spec.name in REMINDER_ACTIONS:
+            mask[:, j] &= ~in_default
         if spec.channel == "contact":
             mask[:, j] &= can_contact
         if spec.channel not in rules.opt_out_channels:
@@ -165,6 +172,9 @@ def _check_rows(
     )
     if below.any():
         problems.append(f"{int(below.sum())} legal action(s) below the DPD or balance floor")
+    reminded = acted["Action"].isin(list(REMINDER_ACTIONS)) & (rows[DPD] >= DEFAULT_DPD)
+    if reminded.any():
+        problems.append(f"{int(reminded.sum())} account(s) in default given a reminder")
     contact = channel == "contact"
     hour = pd.to_numeric(acted.get("Contact_Hour_UTC", pd.Series(-1, index=acted.index)))
     local = (hour + rows[UTC_OFFSET]) % 24

@@ -434,21 +434,23 @@ class ActionEffectEstimator:
 
         Actions without enough history get ``nan`` columns.
         """
+        rec, cost = self.predict_by_fold(features)
+        return np.maximum(rec.mean(axis=0), 0.0), np.maximum(cost.mean(axis=0), 0.0)
+
+    def predict_by_fold(self, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Each cross-fitting fold model's recovery and cost (folds x rows x :data:`ACTIONS`),
+        unclipped; :meth:`predict` is their mean, floored at 0. Their spread is the model
+        uncertainty of an account's figures."""
         missing = [c for c in self.feature_names_in_ if c not in features.columns]
         if missing:
             raise ValueError(f"features seen at fit time, yet now missing: {missing}")
         X = features.reset_index(drop=True)
         Xn = _numeric_matrix(X, self.feature_names_in_)
         scale, k = self._scale(X), len(self.actions_)
-        rec = np.full((len(Xn), len(ACTIONS)), np.nan)
-        cost = np.full((len(Xn), len(ACTIONS)), np.nan)
-        mean_rec = np.mean(
-            [self._predict_all(m["recovery"], Xn, scale, k) for m in self.models_], axis=0
-        )
-        mean_cost = np.mean(
-            [self._predict_all(m["cost"], Xn, np.ones(len(Xn)), k) for m in self.models_], axis=0
-        )
-        for j, name in enumerate(self.actions_):
-            rec[:, ACTIONS.index(name)] = mean_rec[:, j]
-            cost[:, ACTIONS.index(name)] = mean_cost[:, j]
-        return np.maximum(rec, 0.0), np.maximum(cost, 0.0)
+        shape = (len(self.models_), len(Xn), len(ACTIONS))
+        rec, cost = np.full(shape, np.nan), np.full(shape, np.nan)
+        cols = [ACTIONS.index(name) for name in self.actions_]
+        for f, m in enumerate(self.models_):
+            rec[f][:, cols] = self._predict_all(m["recovery"], Xn, scale, k)
+            cost[f][:, cols] = self._predict_all(m["cost"], Xn, np.ones(len(Xn)), k)
+        return rec, cost

@@ -28,7 +28,7 @@ __all__ = [
     "decision_features",
     "snapshot_cases",
     "prior_actions",
-    "segment_of",
+    "dpd_bucket",
     "STATIC_COLUMNS",
     "PRIOR_ACTION_COLUMNS",
 ]
@@ -45,8 +45,9 @@ _CATEGORICAL: tuple[str, ...] = (
 )
 
 
-def segment_of(days_past_due: np.ndarray, secured: np.ndarray) -> np.ndarray:
-    """Segment label: days-past-due bucket x secured, e.g. ``'60-89|secured'``."""
+def dpd_bucket(days_past_due: np.ndarray, secured: np.ndarray) -> np.ndarray:
+    """Days-past-due bucket x secured, e.g. ``'60-89|secured'`` (the plan's ``DPD_Bucket``;
+    the risk segment is the risk stage's, :mod:`loanrecovery.segmentation`)."""
     dpd = np.asarray(days_past_due, dtype=float)
     bucket = np.where(dpd >= DEFAULT_DPD, "90+", np.where(dpd >= 60, "60-89", "30-59"))
     kind = np.where(np.asarray(secured, dtype=bool), "secured", "unsecured")

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from loanrecovery.actions import ACTIONS, NO_ACTION
-from loanrecovery.delinquency import DELINQUENT_DPD
+from loanrecovery.actions import ACTIONS, NO_ACTION, REMINDER_ACTIONS
+from loanrecovery.delinquency import DEFAULT_DPD, DELINQUENT_DPD
 from loanrecovery.modeling.flat_trees import FlatForest
 from loanrecovery.recovery.catalogue import Catalogue
 from loanrecovery.recovery.compliance import allowed_contact_hours
@@ -221,6 +221,8 @@ class CaseScorer:
         legal_ok = dpd >= rules.legal_min_days_past_due and balance >= rules.legal_min_balance
         mask = np.ones(len(self.catalogue.actions), dtype=bool)
         for j, spec in enumerate(self.catalogue.actions):
+            if spec.name in REMINDER_ACTIONS and dpd >= DEFAULT_DPD:
+                mask[j] = False  # an account in default gets a recovery action
             if spec.channel == "contact" and not reachable:
                 mask[j] = False
             if spec.channel not in rules.opt_out_channels and opt_out:

@@ -31,10 +31,11 @@ from loanrecovery.recovery.compliance import (
 )
 from loanrecovery.recovery.effects import ActionEffectEstimator
 from loanrecovery.recovery.evaluation import true_net_recovery
-from loanrecovery.recovery.features import decision_features, segment_of, snapshot_cases
+from loanrecovery.recovery.features import decision_features, dpd_bucket, snapshot_cases
 from loanrecovery.recovery.optimizer import Assignment, optimize_assignment
 from loanrecovery.recovery.policy import ladder_actions, validate_policy
 from loanrecovery.risk import resolve_target
+from loanrecovery.segmentation import UNSEGMENTED
 from loanrecovery.strategy import StrategyPolicy, load_policy
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "EffectsFit",
     "fit_effects",
     "case_values",
+    "case_values_by_fold",
     "run_recovery",
     "recovery_json",
     "POLICIES",
@@ -73,7 +75,8 @@ class RecoveryResult:
     Attributes
     ----------
     cases : DataFrame
-        The delinquent loans planned for (with ``Segment`` and ``Risk_Score``).
+        The delinquent loans planned for (with ``Segment``, the risk segment, ``DPD_Bucket``
+        and ``Risk_Score``).
     expected_recovery, expected_cost : ndarray of shape (n_cases, n_actions)
         Estimated from history (catalogue order).
     eligible : ndarray of bool
@@ -90,6 +93,9 @@ class RecoveryResult:
         Causal statements about actions, with intervals.
     capacity_use : DataFrame
         Accounts per action per plan against capacity.
+    net_by_fold : ndarray of shape (n_folds, n_cases, n_actions), optional
+        Each cross-fitting fold model's expected net recovery (the model uncertainty of an
+        account's figures).
     """
 
     cases: pd.DataFrame
@@ -107,6 +113,7 @@ class RecoveryResult:
     compliance: dict[str, ComplianceReport] = field(default_factory=dict)
     history_rows: int = 0
     history_note: str = ""
+    net_by_fold: np.ndarray | None = None
 
 
 def _history(
@@ -146,13 +153,24 @@ def _history(
     return collections.reset_index(drop=True), note
 
 
-def _history_segments(history: pd.DataFrame, loans: pd.DataFrame) -> np.ndarray:
+def _history_buckets(history: pd.DataFrame, loans: pd.DataFrame) -> np.ndarray:
+    """Days-past-due bucket x secured of each past action: the groups of the effect table
+    (a simulated history carries them as its ``Segment`` column)."""
     if "Segment" in history:
         return history["Segment"].astype(str).to_numpy()
     secured = (
         history["Loan_ID"].map(loans.set_index("Loan_ID")["Collateral_Value"].gt(0)).fillna(False)
     )
-    return segment_of(history["Days_Past_Due_At_Action"].to_numpy(), secured.to_numpy(bool))
+    return dpd_bucket(history["Days_Past_Due_At_Action"].to_numpy(), secured.to_numpy(bool))
+
+
+def _case_segments(loan_ids: pd.Series, segments: pd.Series | None) -> np.ndarray:
+    """The risk segment of each case (``Unsegmented`` where none is given)."""
+    if segments is None:
+        return np.full(len(loan_ids), UNSEGMENTED, dtype=object)
+    lookup = segments[~segments.index.duplicated()]
+    found = loan_ids.map(lookup).to_numpy(dtype=object)
+    return np.where(pd.isna(found), UNSEGMENTED, found)
 
 
 def risk_proxy(loans: pd.DataFrame, cases: pd.DataFrame, seed: int = 0) -> np.ndarray:
@@ -248,6 +266,7 @@ def _plan_frame(
             "Contact_Hour_UTC": hours,
             "Local_Hour": np.where(hours >= 0, (hours + offsets) % 24, -1),
             "Segment": cases["Segment"].to_numpy(),
+            "DPD_Bucket": cases["DPD_Bucket"].to_numpy(),
             "Risk_Score": cases["Risk_Score"].to_numpy() if "Risk_Score" in cases else np.nan,
             "Policy": name,
         }
@@ -352,7 +371,7 @@ def fit_effects(
         history["Action"].to_numpy(),
         history["Recovered_Amount"].to_numpy(float),
         history["Cost"].to_numpy(float),
-        _history_segments(history, loans),
+        _history_buckets(history, loans),
     )
     table = {
         str(col): [v.item() if isinstance(v, np.generic) else v for v in est.effects_[col]]
@@ -376,15 +395,33 @@ def case_values(
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """The loans to plan for (active, 30+ days past due) with the expected recovery and cost
     of every catalogue action (catalogue order), from a fitted effect estimator."""
+    cases, rec, cost, _ = case_values_by_fold(loans, collections, payments, est, catalogue)
+    return cases, rec, cost
+
+
+def case_values_by_fold(
+    loans: pd.DataFrame,
+    collections: pd.DataFrame | None,
+    payments: pd.DataFrame | None,
+    est: ActionEffectEstimator,
+    catalogue: Catalogue,
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`case_values` and each cross-fitting fold model's net recovery (folds x cases x
+    catalogue actions, ``nan`` where an action has no estimate), whose spread is the model
+    uncertainty of an account's figures."""
     cases, case_features = snapshot_cases(loans, payments, collections)
     for col in est.feature_names_in_:
         if col not in case_features:
             case_features[col] = np.nan
-    rec_all, cost_all = est.predict(case_features)
+    rec_folds, cost_folds = est.predict_by_fold(case_features)
     cols = [ACTIONS.index(a) for a in catalogue.names]
-    rec, cost = rec_all[:, cols], cost_all[:, cols]
+    rec = np.maximum(rec_folds.mean(axis=0), 0.0)[:, cols]
+    cost = np.maximum(cost_folds.mean(axis=0), 0.0)[:, cols]
     fallback = np.array([a.cost for a in catalogue.actions])
     cost = np.where(np.isnan(cost), fallback[None, :], cost)
+    fold_cost = np.maximum(cost_folds[:, :, cols], 0.0)
+    fold_cost = np.where(np.isnan(fold_cost), fallback[None, None, :], fold_cost)
+    net_folds = np.maximum(rec_folds[:, :, cols], 0.0) - fold_cost
     collateral = (
         cases["Collateral_Value"]
         if "Collateral_Value" in cases
@@ -392,9 +429,9 @@ def case_values(
     )
     secured = pd.to_numeric(collateral, errors="coerce").fillna(0).gt(0)
     cases = cases.assign(
-        Segment=segment_of(cases["Days_Past_Due"].to_numpy(float), np.asarray(secured, bool))
+        DPD_Bucket=dpd_bucket(cases["Days_Past_Due"].to_numpy(float), np.asarray(secured, bool))
     )
-    return cases, rec, cost
+    return cases, rec, cost, net_folds
 
 
 def run_recovery(
@@ -411,6 +448,7 @@ def run_recovery(
     challenger_share: float = 0.0,
     seed: int = 0,
     effects: EffectsFit | None = None,
+    segments: pd.Series | None = None,
 ) -> RecoveryResult:
     """Estimate action effects from history and plan the delinquent loans three ways.
 
@@ -441,6 +479,10 @@ def run_recovery(
     effects : EffectsFit, optional
         Effects fitted before (:func:`fit_effects`, e.g. from a bundle); fitted on
         ``collections`` otherwise.
+    segments : Series, optional
+        The risk stage's segment of each loan, indexed by ``Loan_ID``
+        (:meth:`~loanrecovery.risk_model.BookRiskModel.segments_of`): the plan's ``Segment``,
+        which the policy's ``segments`` conditions test. ``Unsegmented`` without it.
 
     Returns
     -------
@@ -454,7 +496,7 @@ def run_recovery(
     if effects is None:
         effects = fit_effects(loans, collections, payments, seed=seed)
     est, n_history, history_note = effects.estimator, effects.history_rows, effects.history_note
-    cases, rec, cost = case_values(loans, collections, payments, est, catalogue)
+    cases, rec, cost, net_folds = case_values_by_fold(loans, collections, payments, est, catalogue)
     eligible = eligibility(cases, catalogue) & np.isfinite(rec)
     rec = np.nan_to_num(rec)
     value = rec - cost
@@ -470,7 +512,9 @@ def run_recovery(
             .fillna(0.0)
             .to_numpy()
         )
-    cases = cases.assign(Risk_Score=np.round(risk, 4))
+    cases = cases.assign(
+        Risk_Score=np.round(risk, 4), Segment=_case_segments(cases["Loan_ID"], segments)
+    )
     dpd = cases["Days_Past_Due"].to_numpy(float)
     ladder, _ = ladder_actions(policy, catalogue, risk, cases["Segment"].to_numpy(), dpd)
     seeded = seed_rules_assignment(ladder, risk, cost, eligible, caps, budget)
@@ -579,6 +623,7 @@ def run_recovery(
         compliance=compliance,
         history_rows=n_history,
         history_note=history_note,
+        net_by_fold=net_folds,
     )
 
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from loanrecovery.exceptions import OptionError
 from loanrecovery.jsonable import to_jsonable
 from loanrecovery.report.render import render_report
 from loanrecovery.report.results import RunResult
@@ -14,7 +15,14 @@ if TYPE_CHECKING:
     from loanrecovery.bundle.results import BookResult
     from loanrecovery.contract.book import Book
 
-__all__ = ["write_outputs", "write_applied", "write_json"]
+__all__ = [
+    "write_outputs",
+    "write_applied",
+    "write_json",
+    "write_rejects_of",
+    "check_format",
+    "FORMATS",
+]
 
 
 def write_json(payload: object, path: Path) -> None:
@@ -22,10 +30,21 @@ def write_json(payload: object, path: Path) -> None:
     path.write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n", encoding="utf-8")
 
 
-def write_outputs(result: RunResult, out_dir: Path) -> dict[str, Path]:
-    """Write scored_loans.csv, rejects.csv, metrics.json and report.html into ``out_dir``
-    (and watchlist.csv, plan.csv and the panel's and history's rejects when there are any)."""
-    paths = _write_tables(result, out_dir)
+#: Output formats of ``accounts``: CSV always, Parquet too with ``parquet``.
+FORMATS: tuple[str, ...] = ("csv", "parquet")
+
+
+def check_format(fmt: str) -> None:
+    """Refuse an output format other than :data:`FORMATS` (before any work is done)."""
+    if fmt not in FORMATS:
+        raise OptionError("--format", f"expected one of {', '.join(FORMATS)}, got {fmt!r}")
+
+
+def write_outputs(result: RunResult, out_dir: Path, *, fmt: str = "csv") -> dict[str, Path]:
+    """Write accounts.csv, scored_loans.csv, rejects.csv, metrics.json and report.html into
+    ``out_dir`` (and watchlist.csv, plan.csv and the panel's and history's rejects when there
+    are any; accounts.parquet too with ``fmt="parquet"``)."""
+    paths = _write_tables(result, out_dir, fmt)
     paths["metrics"] = out_dir / "metrics.json"
     paths["report"] = out_dir / "report.html"
     write_json(to_jsonable(result.metrics()), paths["metrics"])
@@ -33,18 +52,31 @@ def write_outputs(result: RunResult, out_dir: Path) -> dict[str, Path]:
     return paths
 
 
-def _write_tables(result: RunResult | BookResult, out_dir: Path) -> dict[str, Path]:
-    """The tables ``run`` and ``apply`` share: scored_loans.csv, watchlist.csv and plan.csv
-    (when there are any) and the rejects."""
+def _write_tables(result: RunResult | BookResult, out_dir: Path, fmt: str) -> dict[str, Path]:
+    """The tables ``run`` and ``apply`` share: accounts.csv (and .parquet), scored_loans.csv,
+    watchlist.csv and plan.csv (when there are any) and the rejects."""
+    check_format(fmt)
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {"scored": out_dir / "scored_loans.csv"}
-    result.scored.to_csv(paths["scored"], index=False)
-    for name, table in (("watchlist", result.watchlist), ("plan", result.plan)):
+    paths: dict[str, Path] = {}
+    files = {"accounts": "accounts", "scored": "scored_loans", "watchlist": "watchlist"}
+    tables = result.tables()
+    for name, table in tables.items():
         if table is not None:
-            paths[name] = out_dir / f"{name}.csv"
+            paths[name] = out_dir / f"{files.get(name, name)}.csv"
             table.to_csv(paths[name], index=False)
+    accounts = tables["accounts"] if fmt == "parquet" else None
+    if accounts is not None:
+        paths["accounts_parquet"] = out_dir / "accounts.parquet"
+        accounts.to_parquet(paths["accounts_parquet"], index=False)
     paths.update(_write_rejects(result.book, out_dir))
     return paths
+
+
+def write_rejects_of(book: Book, out_dir: Path) -> dict[str, Path]:
+    """Write a book's rejects into ``out_dir`` (see :func:`_write_rejects`), e.g. when a
+    command stops because too many rows were rejected."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return _write_rejects(book, out_dir)
 
 
 def _write_rejects(book: Book, out_dir: Path) -> dict[str, Path]:
@@ -59,10 +91,11 @@ def _write_rejects(book: Book, out_dir: Path) -> dict[str, Path]:
     return paths
 
 
-def write_applied(result: BookResult, out_dir: Path) -> dict[str, Path]:
-    """Write what ``apply`` produced: scored_loans.csv, watchlist.csv, plan.csv, the rejects
-    and ``apply.json`` (row counts, the bundle applied)."""
-    paths = _write_tables(result, out_dir)
+def write_applied(result: BookResult, out_dir: Path, *, fmt: str = "csv") -> dict[str, Path]:
+    """Write what ``apply`` produced: accounts.csv (and .parquet with ``fmt="parquet"``),
+    scored_loans.csv, watchlist.csv, plan.csv, the rejects and ``apply.json`` (row counts,
+    the bundle applied)."""
+    paths = _write_tables(result, out_dir, fmt)
     paths["summary"] = out_dir / "apply.json"
     write_json(
         to_jsonable({"source": result.book.source, "tables": result.book.counts()}),

@@ -23,6 +23,7 @@ SEGMENT_COLOURS = {
     "Moderate Risk": "#e0b000",
     "High Risk": "#e07000",
     "Critical Risk": "#c0202a",
+    "Unsegmented": "#4a6fa5",
     "Closed": "#9a9a9a",
 }
 
@@ -34,8 +35,8 @@ def segment_shares_figure(shares: pd.Series) -> Figure:
     colours = [SEGMENT_COLOURS.get(str(s), "#4a6fa5") for s in shares.index]
     ax.bar([str(s) for s in shares.index], shares.to_numpy() * 100, color=colours)
     ax.set_ylabel("loans (% of all loans)")
-    ax.set_xlabel("risk profile")
-    ax.set_title("Loans per risk profile")
+    ax.set_xlabel("risk segment")
+    ax.set_title("Loans per risk segment")
     ax.set_ylim(0, max(float(shares.max()) * 100 * 1.18, 1.0))
     for i, value in enumerate(shares.to_numpy()):
         ax.annotate(f"{value:.1%}", (i, value * 100), ha="center", va="bottom", fontsize=8)

@@ -1,7 +1,7 @@
 """Render ``report.html``: one page a manager reads top-down.
 
 What to do this month (the work list summary), who is about to default (early warning), why
-(action effects, strategies, risk profiles), then the model and the data's limits. Each part
+(action effects, strategies, risk segments), then the model and the data's limits. Each part
 is a :class:`Section` rendered from a results object; the page only orders them.
 """
 
@@ -123,7 +123,9 @@ def snapshot_sections(result: RunResult) -> list[Section]:
         "metrics": metrics,
         "metric_rows": _metric_rows(metrics, result.baseline.metrics),
         "limits": result.limits,
+        "strategy_choice": result.metrics().get("strategy_choice") or {},
         "profile": table(result.profile, index=True),
+        "segment_table": table(result.segment_table, index=True),
         "strategy_table": table(
             pd.DataFrame({"Loans": counts, "Share": counts / counts.sum()}).rename_axis("Action"),
             index=True,
@@ -151,7 +153,7 @@ def snapshot_sections(result: RunResult) -> list[Section]:
     names = ("data", "profiles", "model", "strategies", "insights")
     titles = (
         "Data and its limits",
-        "Risk profiles",
+        "Risk segments",
         "Default-risk model",
         "Strategy per borrower",
         "Insights",

@@ -31,6 +31,7 @@ from loanrecovery.service.metrics import Metrics
 from loanrecovery.service.scoring import Scorer
 from loanrecovery.service.settings import Settings
 from loanrecovery.service.sweep import SweepThread
+from loanrecovery.service.web import install as install_pages
 
 __all__ = ["create_app", "load_scorer"]
 
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None, *, scorer: Scorer | None = None
     app.state.services = services
     app.include_router(api_router)
     app.include_router(ops.router)
+    install_pages(app)
 
     @app.middleware("http")
     async def measure(

@@ -49,6 +49,16 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "users.manage": frozenset({"admin"}),
     "metrics.read": frozenset({"admin", "manager"}),
     "sweep.run": frozenset({"admin", "manager"}),
+    # the web pages and the endpoints behind them (issue 13)
+    "console.read": frozenset({"admin", "manager"}),
+    "arrangements.propose": frozenset({"manager", "collector"}),
+    "arrangements.read": frozenset({"admin", "manager", "auditor"}),
+    "settlements.decide": frozenset({"admin", "manager"}),
+    "policy.read": frozenset({"admin", "manager", "auditor"}),
+    "policy.write": frozenset({"admin", "manager"}),
+    "comms.read": frozenset({"admin", "manager", "auditor", "collector"}),
+    "comms.write": frozenset({"admin", "manager", "collector"}),
+    "comms.summary": frozenset({"admin", "manager", "auditor"}),
 }
 _PREFIX = "lr_"
 

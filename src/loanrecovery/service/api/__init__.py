@@ -2,10 +2,20 @@
 
 from fastapi import APIRouter
 
-from loanrecovery.service.api import alerts, audit, cases, loans, ops, payments, users
+from loanrecovery.service.api import (
+    alerts,
+    arrangements,
+    audit,
+    cases,
+    comms,
+    loans,
+    ops,
+    payments,
+    users,
+)
 
 __all__ = ["api_router", "ops"]
 
 api_router = APIRouter(prefix="/api/v1")
-for _module in (payments, loans, cases, alerts, audit, users):
+for _module in (payments, loans, cases, arrangements, alerts, audit, users, comms):
     api_router.include_router(_module.router)

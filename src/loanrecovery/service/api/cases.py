@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from loanrecovery.service import audit
+from loanrecovery.service import audit, casework
 from loanrecovery.service.api.access import check_case_access
 from loanrecovery.service.api.errors import invalid
 from loanrecovery.service.api.views import activity_out, case_out, promise_out
-from loanrecovery.service.db.models import Activity, Case, Loan, PlanItem, Promise, User
+from loanrecovery.service.db.models import Case, Loan, PlanItem, User
 from loanrecovery.service.deps import DbSession, WriteSession, require
 from loanrecovery.service.schemas import (
     ActivityCreate,
@@ -87,25 +86,9 @@ def add_activity(
     """Log a contact and its outcome on a case."""
     with db.begin():
         case = _open_case(db, case_id, user)
-        activity = Activity(
-            case_id=case.id,
-            user_id=user.id,
-            channel=body.channel,
-            outcome=body.outcome,
-            note=body.note,
-            created_at=datetime.now(UTC),
+        activity = casework.log_activity(
+            db, case, user, channel=body.channel, outcome=body.outcome, note=body.note
         )
-        db.add(activity)
-        before = case.status
-        if case.status == "Open":
-            case.status = "In Progress"
-        db.flush()
-        audit.record(
-            db, actor=user.name, action="activity.logged", entity="case", entity_id=case.id,
-            before={"status": before},
-            after={"status": case.status, "activity_id": activity.id, "channel": body.channel,
-                   "outcome": body.outcome},
-        )  # fmt: skip
         out = activity_out(activity)
     return out
 
@@ -122,36 +105,18 @@ def add_promise(
     db: WriteSession,
     user: Annotated[User, Depends(require("cases.work"))],
 ) -> PromiseOut:
-    """Record a promise to pay on a case (the date may not be in the past)."""
-    today = datetime.now(UTC).date()
-    if body.promised_date < today:
-        raise invalid(
-            "body", "promised_date",
-            message=f"promised_date {body.promised_date.isoformat()} is in the past "
-            f"(today {today})",
-        )  # fmt: skip
+    """Record a promise to pay on a case: the date today or within the policy's limit
+    (``casework.PROMISE_MAX_DAYS``), the amount above 0 and at most the balance."""
     with db.begin():
         case = _open_case(db, case_id, user)
-        promise = Promise(
-            case_id=case.id,
-            loan_id=case.loan_id,
-            promised_date=datetime.combine(body.promised_date, time(0, 0), tzinfo=UTC),
-            amount=round(body.amount, 2),
-            paid=0.0,
-            status="Open",
-            created_by=user.id,
-            created_at=datetime.now(UTC),
-        )
-        db.add(promise)
-        before = case.status
-        case.status = "Promise to Pay"
-        db.flush()
-        audit.record(
-            db, actor=user.name, action="promise.created", entity="promise",
-            entity_id=promise.id, before={"case_status": before},
-            after={"case_id": case.id, "amount": promise.amount,
-                   "promised_date": body.promised_date.isoformat(), "status": "Open"},
-        )  # fmt: skip
+        loan = db.get(Loan, case.loan_id)
+        try:
+            promise = casework.record_promise(
+                db, case, user, promised_date=body.promised_date, amount=body.amount,
+                balance=None if loan is None else loan.outstanding,
+            )  # fmt: skip
+        except casework.CaseRuleError as exc:
+            raise invalid("body", exc.field, message=exc.message) from exc
         out = promise_out(promise)
     return out
 

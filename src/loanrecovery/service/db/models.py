@@ -44,6 +44,15 @@ __all__ = [
     "ApiToken",
     "AuditRow",
     "OutboxRow",
+    "WebSession",
+    "PolicyVersion",
+    "Arrangement",
+    "CommTemplate",
+    "CommConsent",
+    "CommOptOut",
+    "CommMessage",
+    "CommAttempt",
+    "CommStatusEvent",
     "OPEN_CASE_STATUSES",
 ]
 
@@ -171,6 +180,14 @@ class Case(Base):
             sqlite_where=text("is_open"),
             postgresql_where=text("is_open"),
         ),
+        # the queue pages: open cases by priority (migration 0002_web_login)
+        Index(
+            "ix_cases_open_priority",
+            text("priority DESC"),
+            "id",
+            sqlite_where=text("is_open"),
+            postgresql_where=text("is_open"),
+        ),
     )
 
 
@@ -262,6 +279,10 @@ class User(Base):
     capacity: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: argon2 hash of the web log-in password (None: no web log-in).
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ApiToken(Base):
@@ -307,4 +328,169 @@ class OutboxRow(Base):
             sqlite_where=text("delivered_at IS NULL"),
             postgresql_where=text("delivered_at IS NULL"),
         ),
+    )
+
+
+class WebSession(Base):
+    """A browser log-in: the cookie's SHA-256, its CSRF token and when it expires."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PolicyVersion(Base):
+    """One saved version of the strategy policy (TOML text); the newest is in force."""
+
+    __tablename__ = "policy_versions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Arrangement(Base):
+    """A repayment plan, a settlement or a hardship review proposed on a case.
+
+    ``status``: Proposed (plans), Pending (settlements above the policy's discount, waiting
+    for a manager), Approved, Rejected, Requested (hardship reviews).
+    """
+
+    __tablename__ = "arrangements"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    loan_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[float | None] = mapped_column(Float)
+    instalments: Mapped[int | None] = mapped_column(Integer)
+    discount: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# --- borrower communications (issue 14; migration 0003_communications) -------------------
+
+
+class CommTemplate(Base):
+    """A message template (Jinja2), versioned, per channel and language."""
+
+    __tablename__ = "comm_templates"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        UniqueConstraint("name", "version", "channel", "language", name="uq_comm_template"),
+    )
+
+
+class CommConsent(Base):
+    """A borrower's consent to (or preference for) a medium, with where it came from."""
+
+    __tablename__ = "comm_consents"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    borrower_id: Mapped[str] = mapped_column(ForeignKey("borrowers.borrower_id"), index=True)
+    medium: Mapped[str] = mapped_column(String(16))
+    granted: Mapped[bool] = mapped_column(Boolean)
+    language: Mapped[str | None] = mapped_column(String(8))
+    source: Mapped[str] = mapped_column(String(32))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(128))
+
+
+class CommOptOut(Base):
+    """A borrower's request: stop a medium (opt_out / opt_in), cease, dispute, resolved."""
+
+    __tablename__ = "comm_opt_outs"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    borrower_id: Mapped[str] = mapped_column(ForeignKey("borrowers.borrower_id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    medium: Mapped[str | None] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(32))
+    keyword: Mapped[str | None] = mapped_column(String(32))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(128))
+
+
+class CommMessage(Base):
+    """A message and the decision about it: the outbox of borrower communications.
+
+    Written in the same transaction as the decision; ``key`` is its idempotency key (unique,
+    passed to the channel). ``status``: queued, sending, sent, delivered, failed, bounced,
+    blocked; ``rule``/``why`` say which rule allowed or blocked it.
+    """
+
+    __tablename__ = "comm_messages"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+    borrower_id: Mapped[str] = mapped_column(ForeignKey("borrowers.borrower_id"), index=True)
+    loan_id: Mapped[str | None] = mapped_column(String(64))
+    case_id: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    medium: Mapped[str] = mapped_column(String(16))
+    template: Mapped[str] = mapped_column(String(64))
+    template_version: Mapped[int] = mapped_column(Integer)
+    language: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text)
+    profile: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    rule: Mapped[str] = mapped_column(Text)
+    why: Mapped[str] = mapped_column(Text)
+    scheduled_for: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    provider_id: Mapped[str | None] = mapped_column(String(128))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_comm_messages_due", "status", "next_attempt_at"),)
+
+
+class CommAttempt(Base):
+    """One delivery attempt, journalled before the channel is called (``outcome`` None while
+    it runs: after a crash such an attempt is in doubt)."""
+
+    __tablename__ = "comm_attempts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("comm_messages.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    worker: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class CommStatusEvent(Base):
+    """A provider's status callback, once per ``(provider, event_id)``."""
+
+    __tablename__ = "comm_status_events"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(128))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("comm_messages.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    keyword: Mapped[str | None] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        UniqueConstraint("provider", "event_id", name="uq_comm_status_provider_event"),
     )
