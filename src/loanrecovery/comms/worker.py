@@ -10,9 +10,10 @@ Claim, send, acknowledge:
    checked again now; a message it refuses is blocked (or deferred to the next convenient
    hour) with the rule. The others become ``sending`` with a lease and an attempt journalled.
 2. **send** each with its idempotency key. A message reclaimed after a crash is in doubt:
-   the channel is asked first whether its key arrived (webhook lookup, letter file); only
-   when it did not, or the channel cannot tell (SMTP), it is sent again with the same key,
-   which the receiver uses to drop the repeat.
+   the channel is asked first whether its key arrived (the SMTP relay's or the provider's
+   lookup URL, the letter file). It is sent again only when the channel says it did not
+   arrive; when the channel cannot tell (no lookup configured, lookup down) it is ``held``
+   for a person to check, never sent twice on a guess.
 3. **acknowledge** (one transaction for the batch): sent, or back to ``queued`` with a
    doubled delay, or ``failed`` after the last attempt.
 """
@@ -183,8 +184,12 @@ class Worker:
             return "error", None, f"channel {job.channel!r} is not configured"
         if not job.address:
             return "error", None, f"no {_ADDRESS[job.channel]} on record"
-        if job.in_doubt and channel.lookup(job.key):
-            return "sent", job.key, None  # it did arrive before the crash
+        if job.in_doubt:
+            arrived = channel.lookup(job.key)
+            if arrived is None:  # cannot tell: a person checks, nothing is sent on a guess
+                return "held", None, "in doubt after a crash; the channel cannot tell"
+            if arrived:
+                return "sent", job.key, None  # it did arrive before the crash
         try:
             return "sent", channel.send(job.message, job.address), None
         except ChannelError as exc:
@@ -215,6 +220,8 @@ class Worker:
                 row.provider_id = provider_id
                 if row.status == "sending":  # a status callback may already have said more
                     row.status = "sent"
+            elif outcome == "held":
+                row.status, row.last_error = "held", error
             elif row.attempts >= self.settings.max_attempts:
                 row.status, row.last_error = "failed", error
             else:
