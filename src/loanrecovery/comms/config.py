@@ -46,6 +46,8 @@ class CommsSettings(BaseSettings):
         Attempts before a message is marked failed.
     backoff_seconds : float
         First retry delay; doubled after each failure (capped at one hour).
+    instalment_reminders : bool
+        Whether the scheduler reminds borrowers of upcoming instalments.
     instalment_lead_days : int
         Days before an instalment's due date when its reminder is scheduled.
     instalment_due_day : int
@@ -74,6 +76,7 @@ class CommsSettings(BaseSettings):
     lease_seconds: float = Field(default=60.0, gt=0)
     max_attempts: int = Field(default=5, ge=1)
     backoff_seconds: float = Field(default=30.0, ge=0)
+    instalment_reminders: bool = True
     instalment_lead_days: int = Field(default=3, ge=0, le=27)
     instalment_due_day: int = Field(default=1, ge=1, le=28)
     daily_capacity: dict[str, int] = Field(

@@ -169,8 +169,12 @@ def schedule(
         .where(Promise.status.in_(("Open", "Partial", "Broken")), Loan.borrower_id.is_not(None))
         .order_by(Promise.id)
     ).all()
-    instalments = upcoming_instalments(session, now, lead_days=settings.instalment_lead_days,
-                                       due_day=settings.instalment_due_day)  # fmt: skip
+    instalments = (
+        upcoming_instalments(session, now, lead_days=settings.instalment_lead_days,
+                             due_day=settings.instalment_due_day)
+        if settings.instalment_reminders
+        else []
+    )  # fmt: skip
     cases = dict(
         session.execute(
             select(Case.loan_id, Case.id).where(
