@@ -3,7 +3,8 @@
 For each backend: a fresh database, ``--messages`` borrowers (each with a time zone where it
 is now early afternoon, contact data and SMS consent) and one queued reminder each; then the
 outbox worker (the code behind ``loanrecovery comms worker``, run in this process) claims,
-re-checks the contact policy, sends and acknowledges them in batches of ``--batch``, first
+re-checks the contact policy, sends and acknowledges them in batches of ``--batch`` (the next
+batch claimed while one is being sent), first
 all by e-mail (aiosmtpd on loopback), then all by SMS (an HTTP receiver on loopback). The
 receivers run in this process too and share the machine's 2 cores. Prints the load
 (``uptime``) next to the figures: the machine is shared.
@@ -136,14 +137,10 @@ def run_backend(backend: str, args: argparse.Namespace, folder: Path) -> None:
                 lambda: build_channels(settings), dialect=engine.dialect.name,
             )  # fmt: skip
             start = time.perf_counter()
-            sent = 0
-            while sent < args.messages:
-                report = worker.run_once()
-                if not report.claimed:
-                    break
-                sent += report.outcomes.get("sent", 0)
+            # the worker's own loop (the next batch claimed while one is sent), as the
+            # ``comms worker`` command runs it; stops once the outbox is empty
+            sent = worker.run(idle_exit=0.0, poll=0.0).get("sent", 0)
             elapsed = time.perf_counter() - start
-            worker.close()
             got, repeats = receivers.counts()[receiver]
             print(f"{backend:10s} {channel:5s} {sent:5d} sent, {got:5d} received "
                   f"(repeats {repeats}) in {elapsed:6.2f} s = "

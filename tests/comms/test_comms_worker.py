@@ -121,3 +121,23 @@ def test_templates_fall_back_to_english_and_carry_the_opt_out(factory):
         assert letter.language == "en" and "STOP" not in letter.body
         with pytest.raises(CommsInputError, match="undefined"):
             render(session, US, name="reminder", channel="sms", language="en", context={})
+
+
+def test_in_doubt_message_the_channel_cannot_check_is_held_not_sent_again(factory):
+    message_id = _queue(factory, offset=_local_noon_offset())
+    with transaction(factory) as session:  # a worker died between send and acknowledge
+        row = session.get(CommMessage, message_id)
+        assert row is not None
+        row.status, row.attempts = "sending", 1
+        row.claimed_until = datetime.now(UTC) - timedelta(seconds=1)
+    # no lookup URL: SMTP cannot say whether the relay took it; the closed port shows that
+    # nothing is even tried
+    channels = {"email": SmtpChannel("127.0.0.1", _closed_port(), "x@example.invalid", 2)}
+    worker = Worker(factory, US, CommsSettings(), lambda: channels, dialect="sqlite")  # type: ignore[arg-type,return-value]
+    assert worker.run_once().outcomes == {"held": 1}
+    held = _message(factory, message_id)
+    assert held.status == "held" and "in doubt" in (held.last_error or "")
+    assert worker.run_once().claimed == 0  # a held message is never claimed again
+    with factory() as session:
+        outcomes = session.scalars(select(CommAttempt.outcome).order_by(CommAttempt.id)).all()
+    assert outcomes == ["held"]

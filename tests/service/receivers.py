@@ -1,6 +1,7 @@
 """Real local receivers for the communication tests and benchmark: an SMTP server
-(aiosmtpd) and an SMS-provider-like webhook, both on loopback. Like a provider that honours
-idempotency keys, each counts every arrival per key and delivers a key once."""
+(aiosmtpd) with an HTTP log of the Message-IDs it accepted (as a relay's message API would
+answer), and an SMS-provider-like webhook with a lookup, all on loopback. Each counts every
+arrival per key: a key that arrives twice is a repeat, which the tests require to be zero."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import unquote
 
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
@@ -48,18 +50,52 @@ class _Book:
             return sum(n - 1 for n in self.arrivals.values())
 
 
+class _Lookup:
+    """``GET /.../{key}``: 200 when ``found(key)``, else 404 (the key URL-quoted)."""
+
+    def __init__(self, found: Any) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                return None
+
+            def do_GET(self) -> None:
+                hit = bool(found(unquote(self.path.rsplit("/", 1)[-1])))
+                data = json.dumps({"found": hit}).encode()
+                self.send_response(200 if hit else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 class SmtpReceiver(_Book):
-    """An aiosmtpd server on 127.0.0.1; keys from ``X-Idempotency-Key``."""
+    """An aiosmtpd server on 127.0.0.1; keys from ``X-Idempotency-Key``; the Message-IDs it
+    accepted are answered at ``lookup_url`` (``/messages/{message-id}``)."""
 
     def __init__(self, delay: float = 0.0) -> None:
         super().__init__(delay)
         book = self
+        self.message_ids: set[str] = set()
 
         class Handler:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
                 mail = message_from_bytes(envelope.original_content or envelope.content)
                 payload = mail.get_payload(decode=True) or b""
                 book.arrive(str(mail["X-Idempotency-Key"]), payload.decode("utf-8", "replace"))
+                with book.lock:
+                    book.message_ids.add(str(mail["Message-ID"]))
                 return "250 OK"
 
         with socket.socket() as sock:  # a free port (aiosmtpd probes the port it is given)
@@ -67,9 +103,18 @@ class SmtpReceiver(_Book):
             free = int(sock.getsockname()[1])
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=free)
 
+    def _accepted(self, message_id: str) -> bool:
+        with self.lock:
+            return message_id in self.message_ids
+
     def start(self) -> SmtpReceiver:
         self.controller.start()
+        self.log = _Lookup(self._accepted)
         return self
+
+    @property
+    def lookup_url(self) -> str:
+        return self.log.url + "/messages/{key}"
 
     @property
     def port(self) -> int:
@@ -77,6 +122,7 @@ class SmtpReceiver(_Book):
 
     def stop(self) -> None:
         self.controller.stop()
+        self.log.stop()
 
 
 class WebhookReceiver(_Book):
@@ -99,7 +145,7 @@ class WebhookReceiver(_Book):
                 self._answer(200, {"id": "prov-" + key})
 
             def do_GET(self) -> None:
-                key = self.path.rsplit("/", 1)[-1]
+                key = unquote(self.path.rsplit("/", 1)[-1])
                 found = key in book.delivered
                 self._answer(200 if found else 404, {"found": found})
 

@@ -50,6 +50,9 @@ def worker(
     profile: str | None = _PROFILE,
     smtp_host: str | None = typer.Option(None, "--smtp-host", help="SMTP server host."),
     smtp_port: int | None = typer.Option(None, "--smtp-port", min=1, max=65535, help="SMTP port."),
+    smtp_lookup_url: str | None = typer.Option(
+        None, "--smtp-lookup-url", help="SMTP relay's Message-ID lookup URL with {key}."
+    ),
     webhook_url: str | None = typer.Option(None, "--webhook-url", help="SMS/voice provider URL."),
     webhook_lookup_url: str | None = typer.Option(
         None, "--webhook-lookup-url", help="Provider lookup URL with {key}."
@@ -68,7 +71,8 @@ def worker(
     acknowledge; retries with backoff (runs until stopped, or --max-seconds/--idle-exit)."""
 
     settings = _comms(
-        profile=profile, smtp_host=smtp_host, smtp_port=smtp_port, webhook_url=webhook_url,
+        profile=profile, smtp_host=smtp_host, smtp_port=smtp_port,
+        smtp_lookup_url=smtp_lookup_url, webhook_url=webhook_url,
         webhook_lookup_url=webhook_lookup_url, letters_dir=letters_dir, batch=batch,
         senders=senders, lease_seconds=lease_seconds, backoff_seconds=backoff_seconds,
     )  # fmt: skip

@@ -4,12 +4,14 @@ letters written as HTML files in batches.
 Each channel hands over a message with its idempotency key (SMTP: ``Message-ID`` and
 ``X-Idempotency-Key``; webhook: the ``Idempotency-Key`` header; letters: the file name), so a
 receiver can drop a repeat. ``lookup`` tells whether a key was already received, when the
-channel can know (webhook with a lookup URL, letters); None when it cannot (SMTP).
+channel can know (SMTP and webhook with a lookup URL, letters); None when it cannot, and the
+worker then holds an in-doubt message for review instead of sending it again.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import html
 import json
 import logging
@@ -18,6 +20,7 @@ import smtplib
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import quote
 
 import httpx
 from jinja2 import StrictUndefined, TemplateError
@@ -27,7 +30,14 @@ from loanrecovery.comms.config import CommsSettings
 from loanrecovery.comms.errors import ChannelError, CommsInputError
 from loanrecovery.service.db.models import CommMessage
 
-__all__ = ["Channel", "SmtpChannel", "WebhookChannel", "LetterChannel", "build_channels"]
+__all__ = [
+    "Channel",
+    "message_id",
+    "SmtpChannel",
+    "WebhookChannel",
+    "LetterChannel",
+    "build_channels",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -52,12 +62,43 @@ class Channel(Protocol):
         """Release connections."""
 
 
-class SmtpChannel:
-    """E-mail through an SMTP server; one connection is kept across a batch."""
+def _lookup(client: httpx.Client, url: str | None, key: str) -> bool | None:
+    """Ask ``url`` (``{key}`` template; the key URL-quoted) whether ``key`` arrived: 2xx yes,
+    404 no, anything else (or no answer) None."""
+    if not url:
+        return None
+    try:
+        answer = client.get(url.format(key=quote(key, safe="")))
+    except httpx.HTTPError:
+        return None
+    if answer.status_code == 404:
+        return False
+    return True if answer.status_code < 300 else None
 
-    def __init__(self, host: str, port: int, sender: str, timeout: float = 30.0) -> None:
+
+def message_id(key: str) -> str:
+    """The ``Message-ID`` of the e-mail with idempotency key ``key``: a digest of the key,
+    because keys hold characters (``:``) that a msg-id may not, and a parser would cut the
+    header at the first one."""
+    return f"<{hashlib.sha256(key.encode('utf-8')).hexdigest()[:40]}@loanrecovery>"
+
+
+class SmtpChannel:
+    """E-mail through an SMTP server; one connection is kept across a batch.
+
+    SMTP itself cannot say whether a message was accepted before a crash; ``lookup_url``
+    (``{key}`` template, 2xx = accepted, 404 = not) is the relay's message log (a relay's
+    API, or a small service over its log), asked before an in-doubt e-mail is sent again.
+    """
+
+    def __init__(
+        self, host: str, port: int, sender: str, timeout: float = 30.0, *,
+        lookup_url: str | None = None, token: str = "",
+    ) -> None:  # fmt: skip
         self.host, self.port, self.sender, self.timeout = host, port, sender, timeout
+        self.lookup_url, self._token = lookup_url, token
         self._smtp: smtplib.SMTP | None = None
+        self._client: httpx.Client | None = None
 
     def _connection(self) -> smtplib.SMTP:
         if self._smtp is None:
@@ -72,7 +113,7 @@ class SmtpChannel:
         mail["From"] = self.sender
         mail["To"] = address
         mail["Subject"] = message.subject
-        mail["Message-ID"] = f"<{message.key}@loanrecovery>"
+        mail["Message-ID"] = message_id(message.key)
         mail["X-Idempotency-Key"] = message.key
         mail.set_content(message.body)
         try:
@@ -83,9 +124,17 @@ class SmtpChannel:
         return mail["Message-ID"]
 
     def lookup(self, key: str) -> bool | None:
-        return None
+        if not self.lookup_url:
+            return None
+        if self._client is None:
+            headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+            self._client = httpx.Client(timeout=self.timeout, headers=headers)
+        return _lookup(self._client, self.lookup_url, message_id(key))
 
     def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
         if self._smtp is not None:
             try:
                 self._smtp.quit()
@@ -130,15 +179,7 @@ class WebhookChannel:
         return str(provider_id or message.key)
 
     def lookup(self, key: str) -> bool | None:
-        if not self.lookup_url:
-            return None
-        try:
-            answer = self._client.get(self.lookup_url.format(key=key))
-        except httpx.HTTPError:
-            return None
-        if answer.status_code == 404:
-            return False
-        return True if answer.status_code < 300 else None
+        return _lookup(self._client, self.lookup_url, key)
 
     def close(self) -> None:
         self._client.close()
@@ -186,7 +227,13 @@ def build_channels(settings: CommsSettings) -> dict[str, Channel]:
     """The channels the settings configure (e-mail and letters always; SMS and voice with a
     webhook URL)."""
     channels: dict[str, Channel] = {
-        "email": SmtpChannel(settings.smtp_host, settings.smtp_port, settings.smtp_from),
+        "email": SmtpChannel(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_from,
+            lookup_url=settings.smtp_lookup_url,
+            token=settings.smtp_lookup_token,
+        ),
         "letter": LetterChannel(settings.letters_dir),
     }
     if settings.webhook_url:

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from loanrecovery.comms.errors import CommsInputError
@@ -45,8 +45,9 @@ __all__ = [
 CHANNEL_MEDIUM = {"email": "email", "sms": "sms", "voice": "voice", "letter": "letter"}
 #: Requests a borrower can make.
 REQUEST_KINDS = ("opt_out", "opt_in", "consent", "cease", "dispute", "dispute_resolved")
-#: Statuses of a message that reached (or may have reached) the borrower: a contact.
-SENT_STATUSES = ("sending", "sent", "delivered", "bounced")
+#: Statuses of a message that reached (or may have reached) the borrower: a contact. One
+#: still being sent (or held in doubt) counts from its claim (``updated_at``): it may arrive.
+SENT_STATUSES = ("sending", "held", "sent", "delivered", "bounced")
 #: Activity outcomes that mean a telephone conversation took place.
 _TALKED = {"answered", "promise to pay", "dispute", "paid", "refused"}
 
@@ -71,10 +72,10 @@ def histories(session: Session, borrower_ids: Iterable[str]) -> dict[str, list[E
         return out
     for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
         for bid, sent_at, sent_medium, sent_kind in session.execute(
-            select(CommMessage.borrower_id, CommMessage.sent_at, CommMessage.medium,
+            select(CommMessage.borrower_id,
+                   func.coalesce(CommMessage.sent_at, CommMessage.updated_at), CommMessage.medium,
                    CommMessage.kind)
-            .where(CommMessage.borrower_id.in_(chunk), CommMessage.status.in_(SENT_STATUSES),
-                   CommMessage.sent_at.is_not(None))
+            .where(CommMessage.borrower_id.in_(chunk), CommMessage.status.in_(SENT_STATUSES))
         ):  # fmt: skip
             if sent_at is not None:
                 out[bid].append(Event(as_utc(sent_at), "contact", sent_medium, sent_kind))

@@ -25,7 +25,7 @@ __all__ = ["sign", "verify", "StatusUpdate", "apply_status", "STATUSES", "keywor
 
 #: Statuses a provider may report, in order of progress.
 STATUSES = ("queued", "sent", "delivered", "failed", "bounced")
-_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3, "bounced": 3}
+_RANK = {"queued": 0, "sending": 1, "held": 1, "sent": 2, "delivered": 3, "failed": 3, "bounced": 3}
 
 
 def sign(secret: str, body: bytes) -> str:

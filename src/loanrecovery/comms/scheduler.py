@@ -1,12 +1,15 @@
-"""The reminder engine: the plan's reminder and SMS actions, promise-to-pay due dates and
-broken promises become messages, each decided by the contact policy and written with its
-decision (queued for a convenient time, or blocked with the rule).
+"""The reminder engine: the plan's reminder and SMS actions, promise-to-pay due dates,
+broken promises and upcoming instalments become messages, each decided by the contact
+policy and written with its decision (queued for a convenient time, or blocked with the
+rule).
 
 Every message has an idempotency key built from what caused it (``reminder:case:day``,
-``promise_reminder:promise``, ``broken_promise:promise``, ``validation_notice:borrower``),
-so scheduling twice queues nothing twice. A borrower's first message is preceded by the
-validation notice when the profile requires one (12 CFR 1006.34). Channel capacities per day
-and the run's budget are respected: what does not fit is recorded as blocked by them.
+``promise_reminder:promise``, ``broken_promise:promise``, ``instalment:loan:YYYY-MM``,
+``validation_notice:borrower``), so scheduling twice queues nothing twice. A borrower's
+first message is preceded by the validation notice when the profile requires one
+(12 CFR 1006.34). Channel capacities per day and the run's budget are respected: what does
+not fit is recorded as blocked by them. Instalment reminders go out
+``instalment_lead_days`` before the due date (``comms/instalments.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from loanrecovery.comms.config import CommsSettings
+from loanrecovery.comms.instalments import upcoming_instalments
 from loanrecovery.comms.policy import Decision, Event, Profile, decide
 from loanrecovery.comms.records import CHANNEL_MEDIUM, histories, policy_borrower, record_decision
 from loanrecovery.comms.templates import render, sync_templates
@@ -34,6 +38,8 @@ logger = logging.getLogger(__name__)
 #: Plan actions that send a message, and the channels tried in order.
 ACTION_CHANNELS = {"Automated Reminder": ("email", "letter"), "SMS": ("sms", "email", "letter")}
 _PROMISE_CHANNELS = ("sms", "email", "letter")
+#: Instalment reminders go out a few days ahead: a posted letter would arrive too late.
+_INSTALMENT_CHANNELS = ("sms", "email")
 _ADDRESS = {"email": "email", "sms": "phone", "voice": "phone", "letter": "address"}
 #: Days before a promised date when the promise reminder goes out.
 PROMISE_LEAD_DAYS = 2
@@ -134,7 +140,8 @@ def _validation_first(run: _Run, loan: Loan) -> None:
 def schedule(
     session: Session, profile: Profile, settings: CommsSettings, *, now: datetime | None = None
 ) -> ScheduleReport:
-    """Turn today's plan actions and promises into decided messages (caller's transaction)."""
+    """Turn today's plan actions, promises and upcoming instalments into decided messages
+    (caller's transaction)."""
     now = as_utc(now or datetime.now(UTC))
     sync_templates(session)
     day = now.date().isoformat()
@@ -162,9 +169,24 @@ def schedule(
         .where(Promise.status.in_(("Open", "Partial", "Broken")), Loan.borrower_id.is_not(None))
         .order_by(Promise.id)
     ).all()
-    bids = {str(loan.borrower_id) for _, loan, _ in plan} | {
-        str(ln.borrower_id) for _, ln in promises
-    }
+    instalments = (
+        upcoming_instalments(session, now, lead_days=settings.instalment_lead_days,
+                             due_day=settings.instalment_due_day)
+        if settings.instalment_reminders
+        else []
+    )  # fmt: skip
+    cases = dict(
+        session.execute(
+            select(Case.loan_id, Case.id).where(
+                Case.is_open, Case.loan_id.in_([i.loan.loan_id for i in instalments])
+            )
+        ).all()
+    )
+    bids = (
+        {str(loan.borrower_id) for _, loan, _ in plan}
+        | {str(ln.borrower_id) for _, ln in promises}
+        | {str(i.loan.borrower_id) for i in instalments}
+    )
     keys = set(session.scalars(select(CommMessage.key).where(CommMessage.borrower_id.in_(bids))))
     borrowers = {
         b.borrower_id: b
@@ -190,6 +212,14 @@ def schedule(
         _validation_first(run, loan)
         _propose(run, key=key, loan=loan, case_id=promise.case_id, kind=kind,
                  channels=_PROMISE_CHANNELS, context=context)  # fmt: skip
+    for upcoming in instalments:
+        loan = upcoming.loan
+        context = {"loan_id": loan.loan_id, "amount": f"{upcoming.amount:,.2f}",
+                   "due_date": upcoming.due.isoformat(), "company": "the lender"}  # fmt: skip
+        _validation_first(run, loan)
+        _propose(run, key=f"instalment:{loan.loan_id}:{upcoming.due:%Y-%m}", loan=loan,
+                 case_id=cases.get(loan.loan_id), kind="instalment_reminder",
+                 channels=_INSTALMENT_CHANNELS, context=context)  # fmt: skip
     session.flush()
     logger.info("comms schedule: %s", run.report.as_dict())
     return run.report

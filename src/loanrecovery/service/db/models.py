@@ -431,7 +431,8 @@ class CommMessage(Base):
 
     Written in the same transaction as the decision; ``key`` is its idempotency key (unique,
     passed to the channel). ``status``: queued, sending, sent, delivered, failed, bounced,
-    blocked; ``rule``/``why`` say which rule allowed or blocked it.
+    blocked, held (in doubt after a crash and the channel cannot tell: a person checks);
+    ``rule``/``why`` say which rule allowed or blocked it.
     """
 
     __tablename__ = "comm_messages"
