@@ -19,6 +19,7 @@ from loanrecovery.service.db.models import (
     Borrower,
     BorrowerName,
     Case,
+    CommMessage,
     Loan,
     PlanItem,
     Promise,
@@ -27,6 +28,7 @@ from loanrecovery.service.db.models import (
 )
 from loanrecovery.service.logins import set_password as store_password
 from loanrecovery.service.web.common import Page
+from loanrecovery.service.web.console import comms_figures
 from loanrecovery.service.web.queue import PAGE_SIZE, QueueFilters, queue_rows
 
 from .conftest import PASSWORD, Server  # type: ignore[import-not-found]
@@ -204,3 +206,25 @@ def test_the_queue_page_links_next_by_cursor_and_reports_its_server_time(fresh_d
     for answer in broken:  # a cursor that does not parse: the numbered page
         assert answer.status_code == 200
         assert re.findall(pattern, answer.text) == [f"L{i}" for i in range(50, 100)]
+
+
+def test_the_console_counts_messages_by_status_and_blocked_ones_by_rule(fresh_db):
+    engine = _fill(fresh_db)
+    now = datetime.now(UTC)
+    statuses = ["delivered"] * 3 + ["sent", "failed", "bounced", "queued", "blocked", "blocked",
+                                    "blocked"]  # fmt: skip
+    rules = ["quiet hours"] * 7 + ["opt-out", "quiet hours", "opt-out"]
+    try:
+        with transaction(make_sessionmaker(engine)) as s:
+            for i, (state, rule) in enumerate(zip(statuses, rules, strict=True)):
+                s.add(CommMessage(key=f"k{i}", borrower_id=f"B{i}", kind="reminder",
+                                  channel="sms", medium="sms", template="t", template_version=1,
+                                  language="en", body="b", profile="p", status=state, rule=rule,
+                                  why="", scheduled_for=now, next_attempt_at=now,
+                                  created_at=now, updated_at=now))  # fmt: skip
+        with make_sessionmaker(engine)() as s:
+            figures = comms_figures(s)
+    finally:
+        engine.dispose()
+    assert figures == {"sent": 6, "delivered": 3, "failed": 2, "queued": 1, "blocked": 3,
+                       "blocked_by_rule": [("opt-out", 2), ("quiet hours", 1)]}  # fmt: skip

@@ -19,6 +19,7 @@ from loanrecovery.service.db.models import (
     Arrangement,
     AuditRow,
     Case,
+    CommMessage,
     PaymentEvent,
     PlanItem,
     PolicyVersion,
@@ -28,7 +29,7 @@ from loanrecovery.service.db.models import (
 from loanrecovery.service.deps import DbSession, WriteSession
 from loanrecovery.service.web.common import Page, check_csrf, render, require_page
 
-__all__ = ["router", "console_figures"]
+__all__ = ["router", "console_figures", "comms_figures", "COMM_STATUSES"]
 
 router = APIRouter(include_in_schema=False)
 Csrf = Annotated[str, Form(max_length=128)]
@@ -97,6 +98,7 @@ def console_figures(db: Session, settings_capacity: int) -> dict[str, Any]:
         .order_by(Arrangement.id)
     ).all()
     return {
+        "comms": comms_figures(db),
         "collectors": collectors,
         "unassigned": int(loads.get(None, 0)),
         "actions": actions,
@@ -109,6 +111,35 @@ def console_figures(db: Session, settings_capacity: int) -> dict[str, Any]:
         "hardship": hardship,
         "month": month.strftime("%B %Y"),
     }
+
+
+#: The console's message counts: what went out, what arrived, what did not.
+COMM_STATUSES = {"sent": ("sending", "sent", "delivered", "bounced", "failed"),
+                 "delivered": ("delivered",), "failed": ("failed", "bounced"),
+                 "queued": ("queued",)}  # fmt: skip
+
+
+def comms_figures(db: Session) -> dict[str, Any]:
+    """Borrower messages by status (sent counts every message handed to a channel) and the
+    blocked ones by the rule that blocked them, read from ``comm_messages``."""
+    by_status = {
+        str(k): int(n)
+        for k, n in db.execute(
+            select(CommMessage.status, func.count()).group_by(CommMessage.status)
+        ).all()
+    }
+    blocked = [
+        (str(rule), int(n))
+        for rule, n in db.execute(
+            select(CommMessage.rule, func.count())
+            .where(CommMessage.status == "blocked")
+            .group_by(CommMessage.rule)
+            .order_by(func.count().desc(), CommMessage.rule)
+        ).all()
+    ]
+    counts = {name: sum(by_status.get(s, 0) for s in group) for name, group in
+              COMM_STATUSES.items()}  # fmt: skip
+    return counts | {"blocked": sum(n for _, n in blocked), "blocked_by_rule": blocked}
 
 
 @router.get("/console")

@@ -87,12 +87,12 @@ def _filtered(db: Session, base: Any, page: Page, f: QueueFilters, *, exact: boo
     elif f.promise == "none":
         query = query.where(~exists().where(Promise.case_id == Case.id))
     text = f.q.strip()
-    if text:
+    if text:  # one IN over the loans (an OR beside it would make the planner scan the cases)
         if exact:  # a Loan_ID or borrower id: no name search
-            theirs = select(Loan.loan_id).where(Loan.borrower_id == text)
-        else:
+            theirs = select(Loan.loan_id).where(or_(Loan.loan_id == text, Loan.borrower_id == text))
+        else:  # neither: the start of a word of the borrower's name
             theirs = select(Loan.loan_id).where(Loan.borrower_id.in_(_name_match(db, text)))
-        query = query.where(or_(Case.loan_id == text, Case.loan_id.in_(theirs)))
+        query = query.where(Case.loan_id.in_(theirs))
     return query
 
 

@@ -9,6 +9,8 @@ Create Date: 2026-12-01 04:10:00.000000
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -50,9 +52,13 @@ def upgrade() -> None:
     _fill_names()
 
 
-def _fill_names() -> None:
-    from loanrecovery.service.db.models import name_keys
+def _keys(personal: dict[str, Any] | None) -> list[str]:
+    """``models.name_keys`` as of this revision (a migration keeps its own copy)."""
+    words = str((personal or {}).get("name") or "").lower().split()
+    return sorted({" ".join(words[i:])[:200] for i in range(len(words))})
 
+
+def _fill_names() -> None:
     bind = op.get_bind()
     borrowers = sa.table(
         "borrowers", sa.column("borrower_id", sa.String()), sa.column("personal", sa.JSON())
@@ -61,7 +67,7 @@ def _fill_names() -> None:
     rows = [
         {"borrower_id": bid, "key": key}
         for bid, personal in bind.execute(sa.select(borrowers.c.borrower_id, borrowers.c.personal))
-        for key in name_keys(personal)
+        for key in _keys(personal)
     ]
     if rows:
         bind.execute(sa.insert(names), rows)
