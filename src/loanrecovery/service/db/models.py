@@ -194,6 +194,9 @@ class Case(Base):
     #: the queue filters walk one index (migration 0004_queue_indexes).
     action: Mapped[str | None] = mapped_column(String(64))
     segment: Mapped[str | None] = mapped_column(String(64))
+    #: "champion" or "challenger": the bundle's arm for the loan, recorded when an import
+    #: opens the case (``import --bundle``); empty without a challenger.
+    arm: Mapped[str | None] = mapped_column(String(16))
     __table_args__ = (
         Index(
             "uq_one_open_case_per_loan",

@@ -1,4 +1,5 @@
-"""queue speed (issue 13): the current action and segment copied onto the open case, indexes
+"""queue speed (issue 13): the current action and segment copied onto the open case (and
+its champion/challenger arm), indexes
 for one collector's queue and each filter in priority order, promises by status, loans by
 borrower, and the borrower name keys searched by prefix. Existing rows are filled in.
 
@@ -26,6 +27,7 @@ def upgrade() -> None:
     with op.batch_alter_table("cases") as batch:
         batch.add_column(sa.Column("action", sa.String(length=64), nullable=True))
         batch.add_column(sa.Column("segment", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("arm", sa.String(length=16), nullable=True))
     op.execute(
         "UPDATE cases SET action = (SELECT p.action FROM plan_items p WHERE p.loan_id = "
         "cases.loan_id AND p.current ORDER BY p.id DESC LIMIT 1), segment = (SELECT s.segment "
@@ -81,5 +83,6 @@ def downgrade() -> None:
     for column in reversed(_FILTERS):
         op.drop_index(f"ix_cases_open_{column}_priority", table_name="cases")
     with op.batch_alter_table("cases") as batch:
+        batch.drop_column("arm")
         batch.drop_column("segment")
         batch.drop_column("action")
