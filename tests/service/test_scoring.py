@@ -13,7 +13,7 @@ from sqlalchemy import select
 from loanrecovery.bundle import fit_bundle, load_bundle, save_bundle
 from loanrecovery.contract.book import Book, validate_book
 from loanrecovery.service.db import make_engine, make_sessionmaker
-from loanrecovery.service.db.models import OutboxRow
+from loanrecovery.service.db.models import Case, OutboxRow
 from loanrecovery.simulate import simulate_portfolio
 
 from .conftest import Server, prepare_database  # type: ignore[import-not-found]
@@ -83,6 +83,10 @@ def test_payments_rescore_the_loan_and_alert_on_entering_the_watchlist(
     engine = make_engine(fresh_db)
     with make_sessionmaker(engine)() as session:
         messages = session.scalars(select(OutboxRow).where(OutboxRow.topic == "alert")).all()
+        case = session.scalar(select(Case).where(Case.loan_id == loan_id, Case.is_open))
     engine.dispose()
+    # the queue filters read the score's action and segment from the case
+    assert case is not None and case.segment == loan["segment"]
+    assert case.action == loan["recommended_action"]
     assert any(m.payload["loan_id"] == loan_id and m.payload["kind"] == "watchlist"
                for m in messages)  # fmt: skip

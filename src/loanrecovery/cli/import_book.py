@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from loanrecovery.bundle import load_bundle
 from loanrecovery.cli._app import app, console, handle_errors
 from loanrecovery.cli._service_options import DB_OPTION, settings_for
 from loanrecovery.service.audit import SYSTEM
@@ -34,10 +35,21 @@ def import_command(
     rejects: Path = typer.Option(
         Path("import-rejects"), "--rejects", help="Folder for the rejects files (as `run`)."
     ),
+    bundle: Path | None = typer.Option(
+        None,
+        "--bundle",
+        help="The bundle whose challenger share and seed give each new "
+        "case its champion/challenger arm (as in plan.csv).",
+    ),  # fmt: skip
 ) -> None:
     """Import a book (validated by the data contract; importing it twice changes nothing)."""
 
     settings = settings_for(db)
+    share, seed = 0.0, 0
+    if bundle is not None:
+        config = load_bundle(bundle).config
+        share = config.limits.challenger_share if config.challenger is not None else 0.0
+        seed = config.seed
     book = read_validated_book(data)
     engine = make_engine(settings.db)
     factory = make_sessionmaker(engine)
@@ -46,6 +58,7 @@ def import_command(
             report = import_book(
                 session, book.loans, book.payments, book.collections,
                 source=book.source, actor=SYSTEM, capacity=settings.collector_capacity,
+                challenger_share=share, seed=seed,
             )  # fmt: skip
         ledger = Ledger(factory, scorer=None, capacity=settings.collector_capacity)
         released = ledger.release_suspense(actor=SYSTEM)

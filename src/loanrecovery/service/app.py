@@ -141,7 +141,9 @@ def create_app(settings: Settings | None = None, *, scorer: Scorer | None = None
         route = request.scope.get("route")
         name = getattr(route, "path", "unmatched")
         services.metrics.requests.labels(name, request.method, str(response.status_code)).inc()
-        services.metrics.latency.labels(name).observe(time.perf_counter() - start)
+        took = time.perf_counter() - start
+        services.metrics.latency.labels(name).observe(took)
+        response.headers["Server-Timing"] = f"app;dur={took * 1000:.1f}"
         return response
 
     logger.info("service on %s, bundle %s", redact(settings.db), scorer and scorer.bundle_id)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from loanrecovery.service import audit
-from loanrecovery.service.db.models import Case, Loan, PlanItem, User
+from loanrecovery.service.db.models import Case, Loan, PlanItem, Score, User
 
 __all__ = ["bucket_of", "sync_case", "assign_case", "assign_open_cases", "case_priority"]
 
@@ -68,6 +68,15 @@ def sync_case(
             bucket=bucket,
             days_past_due=dpd,
             priority=case_priority(session, loan),
+            action=session.scalar(
+                select(PlanItem.action).where(PlanItem.loan_id == loan.loan_id, PlanItem.current)
+            ),
+            segment=session.scalar(
+                select(Score.segment)
+                .where(Score.loan_id == loan.loan_id)
+                .order_by(Score.id.desc())
+                .limit(1)
+            ),
             opened_at=now,
             is_open=True,
         )

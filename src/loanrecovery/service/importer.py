@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from loanrecovery.recovery.challenger import assign_arms
 from loanrecovery.service import audit
 from loanrecovery.service.cases import assign_open_cases, sync_case
 from loanrecovery.service.db.models import (
@@ -204,6 +206,22 @@ def _open_cases(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(Case).where(Case.is_open)) or 0)
 
 
+def _record_arms(session: Session, share: float, seed: int) -> None:
+    """Give the open cases without an arm the plan's arm of their loan."""
+    rows = session.execute(
+        select(Case.id, Case.loan_id).where(Case.is_open, Case.arm.is_(None))
+    ).all()
+    if not rows:
+        return
+    ids = [int(r[0]) for r in rows]
+    loan_ids = [str(r[1]) for r in rows]
+    challenger = assign_arms(np.array(loan_ids, dtype=object), share, seed)
+    session.execute(update(Case), [
+        {"id": i, "arm": "challenger" if c else "champion"}
+        for i, c in zip(ids, challenger, strict=True)
+    ])  # fmt: skip
+
+
 def import_book(
     session: Session,
     loans: pd.DataFrame,
@@ -213,9 +231,13 @@ def import_book(
     source: str,
     actor: str,
     capacity: int,
+    challenger_share: float = 0.0,
+    seed: int = 0,
 ) -> ImportReport:
     """Store a validated book in the caller's transaction; open cases for delinquent loans
-    and assign them by priority. Returns what changed."""
+    and assign them by priority; with ``challenger_share`` > 0 (the bundle's), record each
+    open case's arm as the plan assigns it (``assign_arms`` on the bundle's seed, so the same
+    loan gets the same arm here and in ``plan.csv``). Returns what changed."""
     report = ImportReport()
     now = datetime.now(UTC)
     last_month: dict[str, int] = {}
@@ -235,6 +257,8 @@ def import_book(
             sync_case(session, loan, actor=actor, capacity=capacity, assign=False)
     session.flush()
     report.cases_opened = _open_cases(session) - open_before
+    if challenger_share > 0:
+        _record_arms(session, challenger_share, seed)
     report.cases_assigned = assign_open_cases(session, capacity=capacity, actor=actor)
     if report.changed:
         audit.record(

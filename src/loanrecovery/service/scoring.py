@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session
 from loanrecovery.modeling.scoring import BAND_NAMES
 from loanrecovery.service import audit
 from loanrecovery.service.alerts import raise_alert
-from loanrecovery.service.db.models import CollectionAction, Loan, PanelMonth, PlanItem, Score
+from loanrecovery.service.db.models import (
+    Case,
+    CollectionAction,
+    Loan,
+    PanelMonth,
+    PlanItem,
+    Score,
+)
 
 __all__ = ["Scorer", "latest_score", "loan_row"]
 
@@ -165,6 +172,11 @@ class Scorer:
                     current=True,
                 )
             )
+        session.execute(
+            update(Case)
+            .where(Case.loan_id == loan.loan_id, Case.is_open)
+            .values(action=result.recommended_action or None, segment=str(result.segment))
+        )
         session.flush()
         return score
 

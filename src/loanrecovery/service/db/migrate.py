@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 _HERE = Path(__file__).resolve().parent
 #: The newest migration.
-HEAD = "0003_communications"
+HEAD = "0004_queue_indexes"
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -21,14 +21,18 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    delete,
+    event,
+    inspect,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 __all__ = [
     "Base",
     "Meta",
     "Borrower",
+    "BorrowerName",
     "Loan",
     "PanelMonth",
     "CollectionAction",
@@ -54,6 +58,7 @@ __all__ = [
     "CommAttempt",
     "CommStatusEvent",
     "OPEN_CASE_STATUSES",
+    "name_keys",
 ]
 
 #: An auto-incrementing 64-bit key (SQLite needs plain INTEGER for its rowid alias).
@@ -87,12 +92,25 @@ class Borrower(Base):
     personal: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class BorrowerName(Base):
+    """The queue's name search: one lower-case key per word start of the borrower's name
+    ("ana silva-3" gives "ana silva-3" and "silva-3"), searched by prefix on an index
+    (migration 0004_queue_indexes); written by ``service.names``."""
+
+    __tablename__ = "borrower_names"
+    borrower_id: Mapped[str] = mapped_column(ForeignKey("borrowers.borrower_id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    __table_args__ = (
+        Index("ix_borrower_names_key", "key", postgresql_ops={"key": "text_pattern_ops"}),
+    )
+
+
 class Loan(Base):
     """A loan: its contract row (``data``, the loans.csv layout) and its current state."""
 
     __tablename__ = "loans"
     loan_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    borrower_id: Mapped[str | None] = mapped_column(ForeignKey("borrowers.borrower_id"))
+    borrower_id: Mapped[str | None] = mapped_column(ForeignKey("borrowers.borrower_id"), index=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     outstanding: Mapped[float] = mapped_column(Float)
     days_past_due: Mapped[int] = mapped_column(Integer)
@@ -172,6 +190,13 @@ class Case(Base):
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: The current plan action and the newest score's segment, copied here by the scoring so
+    #: the queue filters walk one index (migration 0004_queue_indexes).
+    action: Mapped[str | None] = mapped_column(String(64))
+    segment: Mapped[str | None] = mapped_column(String(64))
+    #: "champion" or "challenger": the bundle's arm for the loan, recorded when an import
+    #: opens the case (``import --bundle``); empty without a challenger.
+    arm: Mapped[str | None] = mapped_column(String(16))
     __table_args__ = (
         Index(
             "uq_one_open_case_per_loan",
@@ -187,6 +212,18 @@ class Case(Base):
             "id",
             sqlite_where=text("is_open"),
             postgresql_where=text("is_open"),
+        ),
+        # one collector's queue and the filters, in priority order (0004_queue_indexes)
+        *(
+            Index(
+                f"ix_cases_open_{column}_priority",
+                column,
+                text("priority DESC"),
+                "id",
+                sqlite_where=text("is_open"),
+                postgresql_where=text("is_open"),
+            )
+            for column in ("assigned_to", "action", "segment")
         ),
     )
 
@@ -204,6 +241,7 @@ class Promise(Base):
     status: Mapped[str] = mapped_column(String(16))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_promises_status_case", "status", "case_id"),)
 
 
 class Activity(Base):
@@ -495,3 +533,26 @@ class CommStatusEvent(Base):
     __table_args__ = (
         UniqueConstraint("provider", "event_id", name="uq_comm_status_provider_event"),
     )
+
+
+def name_keys(personal: dict[str, Any] | None) -> list[str]:
+    """The search keys of a borrower's name: the lower-case name from each word start on
+    ("Ana Silva-3" gives "ana silva-3" and "silva-3"); none without a name."""
+    words = str((personal or {}).get("name") or "").lower().split()
+    return sorted({" ".join(words[i:])[:200] for i in range(len(words))})
+
+
+@event.listens_for(Session, "before_flush")
+def _index_names(session: Session, _context: Any, _instances: Any) -> None:
+    """Keep ``borrower_names`` in step with the borrowers written through the ORM (bulk
+    inserts write their keys themselves, see the importer)."""
+    for obj in list(session.new) + list(session.dirty):
+        if not isinstance(obj, Borrower):
+            continue
+        state = inspect(obj)
+        if not state.pending:
+            if not state.attrs.personal.history.has_changes():
+                continue
+            session.execute(delete(BorrowerName).where(BorrowerName.borrower_id == obj.borrower_id))
+        for key in name_keys(obj.personal):
+            session.add(BorrowerName(borrower_id=obj.borrower_id, key=key))

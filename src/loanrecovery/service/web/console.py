@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, status
 from fastapi.responses import RedirectResponse, Response
+from scipy import stats
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -19,6 +20,8 @@ from loanrecovery.service.db.models import (
     Arrangement,
     AuditRow,
     Case,
+    CommMessage,
+    Loan,
     PaymentEvent,
     PlanItem,
     PolicyVersion,
@@ -28,7 +31,7 @@ from loanrecovery.service.db.models import (
 from loanrecovery.service.deps import DbSession, WriteSession
 from loanrecovery.service.web.common import Page, check_csrf, render, require_page
 
-__all__ = ["router", "console_figures"]
+__all__ = ["router", "console_figures", "comms_figures", "COMM_STATUSES", "arm_figures"]
 
 router = APIRouter(include_in_schema=False)
 Csrf = Annotated[str, Form(max_length=128)]
@@ -97,6 +100,8 @@ def console_figures(db: Session, settings_capacity: int) -> dict[str, Any]:
         .order_by(Arrangement.id)
     ).all()
     return {
+        "comms": comms_figures(db),
+        "arms": arm_figures(db),
         "collectors": collectors,
         "unassigned": int(loads.get(None, 0)),
         "actions": actions,
@@ -109,6 +114,98 @@ def console_figures(db: Session, settings_capacity: int) -> dict[str, Any]:
         "hardship": hardship,
         "month": month.strftime("%B %Y"),
     }
+
+
+#: The console's message counts: what went out, what arrived, what did not.
+COMM_STATUSES = {"sent": ("sending", "sent", "delivered", "bounced", "failed"),
+                 "delivered": ("delivered",), "failed": ("failed", "bounced"),
+                 "queued": ("queued",)}  # fmt: skip
+
+
+def comms_figures(db: Session) -> dict[str, Any]:
+    """Borrower messages by status (sent counts every message handed to a channel) and the
+    blocked ones by the rule that blocked them, read from ``comm_messages``."""
+    by_status = {
+        str(k): int(n)
+        for k, n in db.execute(
+            select(CommMessage.status, func.count()).group_by(CommMessage.status)
+        ).all()
+    }
+    blocked = [
+        (str(rule), int(n))
+        for rule, n in db.execute(
+            select(CommMessage.rule, func.count())
+            .where(CommMessage.status == "blocked")
+            .group_by(CommMessage.rule)
+            .order_by(func.count().desc(), CommMessage.rule)
+        ).all()
+    ]
+    counts = {name: sum(by_status.get(s, 0) for s in group) for name, group in
+              COMM_STATUSES.items()}  # fmt: skip
+    return counts | {"blocked": sum(n for _, n in blocked), "blocked_by_rule": blocked}
+
+
+#: Fewer accounts than this in an arm: the console says the evidence is too thin.
+MIN_ARM_ACCOUNTS = 30
+
+
+def arm_figures(db: Session) -> dict[str, Any]:
+    """Champion against challenger over the cases given an arm at import: accounts, recovered
+    to date (applied payments since each case opened), expected gain of the current plan, the
+    recovery rate (recovered over recovered plus outstanding), the challenger's difference,
+    and why it is not yet evidence (too few accounts, or a Welch test of recovered per account
+    with p >= 0.05)."""
+    paid = (
+        select(func.coalesce(func.sum(PaymentEvent.amount), 0.0))
+        .where(
+            PaymentEvent.loan_id == Case.loan_id,
+            PaymentEvent.state == "applied",
+            PaymentEvent.received_at >= Case.opened_at,
+        )  # fmt: skip
+        .scalar_subquery()
+    )
+    gain = (
+        select(func.coalesce(func.sum(PlanItem.expected_gain), 0.0))
+        .where(PlanItem.loan_id == Case.loan_id, PlanItem.current)
+        .scalar_subquery()
+    )
+    per_account: dict[str, list[tuple[float, float, float]]] = {}
+    for arm, recovered, expected, outstanding in db.execute(
+        select(Case.arm, paid, gain, Loan.outstanding)
+        .join(Loan, Loan.loan_id == Case.loan_id)
+        .where(Case.arm.is_not(None))
+    ):
+        per_account.setdefault(str(arm), []).append(
+            (float(recovered), float(expected), float(outstanding))
+        )
+    arms: list[dict[str, Any]] = []
+    for name in ("champion", "challenger"):
+        rows = per_account.get(name, [])
+        recovered = sum(r for r, _, _ in rows)
+        owed = recovered + sum(o for _, _, o in rows)
+        arms.append({"arm": name, "accounts": len(rows), "recovered": recovered,
+                     "expected": sum(e for _, e, _ in rows),
+                     "rate": recovered / owed if owed > 0 else None})  # fmt: skip
+    champion, challenger = arms
+    sizes = [int(champion["accounts"]), int(challenger["accounts"])]
+    difference = (
+        None if champion["rate"] is None or challenger["rate"] is None
+        else challenger["rate"] - champion["rate"]
+    )  # fmt: skip
+    note = ""
+    if not per_account:
+        note = "No case has an arm: import with --bundle of a bundle with a challenger."
+    elif min(sizes) < MIN_ARM_ACCOUNTS:
+        counts = f"{sizes[0]} champion, {sizes[1]} challenger"
+        note = f"Too thin to compare: fewer than {MIN_ARM_ACCOUNTS} accounts in an arm ({counts})."
+    else:
+        a = [r for r, _, _ in per_account["champion"]]
+        b = [r for r, _, _ in per_account["challenger"]]
+        p_value = float(stats.ttest_ind(b, a, equal_var=False).pvalue)
+        if not p_value < 0.05:
+            note = (f"Not yet evidence: the difference in recovered per account could be "
+                    f"chance (Welch test p = {p_value:.2f}).")  # fmt: skip
+    return {"rows": arms, "difference": difference, "note": note}
 
 
 @router.get("/console")

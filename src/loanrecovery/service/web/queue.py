@@ -4,6 +4,7 @@ promise status, searched by Loan_ID, borrower id or borrower name, 50 to a page.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,15 +13,24 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import exists, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import Session
 
 from loanrecovery.service.casework import contact_window
-from loanrecovery.service.db.models import Borrower, Case, Loan, PlanItem, Promise, Score, User
+from loanrecovery.service.db.models import (
+    Borrower,
+    BorrowerName,
+    Case,
+    Loan,
+    PlanItem,
+    Promise,
+    Score,
+    User,
+)
 from loanrecovery.service.deps import DbSession
 from loanrecovery.service.web.common import Page, render, require_page
 
-__all__ = ["router", "PAGE_SIZE", "QueueFilters", "queue_rows"]
+__all__ = ["router", "PAGE_SIZE", "QueueFilters", "queue_rows", "parse_cursor"]
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -42,54 +52,67 @@ class QueueFilters:
     q: str = ""
     collector: int | None = None
     page: int = 1
+    after: str = ""
 
 
-def _newest_score_id(loan_id: Any) -> Any:
-    newer = aliased(Score)
-    return select(func.max(newer.id)).where(newer.loan_id == loan_id).scalar_subquery()
+def _name_match(db: Session, text: str) -> Any:
+    """Borrowers whose name has a word starting with ``text`` (case-insensitive), found on
+    the ``borrower_names`` index by prefix: GLOB on SQLite (its LIKE ignores case and so
+    skips a plain index), LIKE on PostgreSQL (a ``text_pattern_ops`` index)."""
+    key = " ".join(text.lower().split())[:200]
+    if db.get_bind().dialect.name == "sqlite":
+        glob = "".join(f"[{c}]" if c in "*?[" else c for c in key)
+        match = BorrowerName.key.op("GLOB")(glob + "*")
+    else:
+        like = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        match = BorrowerName.key.like(like + "%", escape="\\")
+    return select(BorrowerName.borrower_id).where(match)
 
 
-def _filtered(base: Any, page: Page, f: QueueFilters, *, exact: bool = False) -> Any:
+def _filtered(db: Session, base: Any, page: Page, f: QueueFilters, *, exact: bool) -> Any:
     query = base.where(Case.is_open)
     if page.user.role == "collector":
         query = query.where(Case.assigned_to == page.user.id)
     elif f.collector is not None:
         query = query.where(Case.assigned_to == f.collector)
     if f.action:
-        query = query.where(
-            exists().where(
-                PlanItem.loan_id == Case.loan_id, PlanItem.current, PlanItem.action == f.action
-            )
-        )
+        query = query.where(Case.action == f.action)
     if f.segment:
-        query = query.where(
-            exists().where(
-                Score.loan_id == Case.loan_id,
-                Score.segment == f.segment,
-                Score.id == _newest_score_id(Score.loan_id),
-            )
-        )
+        query = query.where(Case.segment == f.segment)
     if f.promise in ("open", "broken", "kept"):
         statuses = {"open": ("Open", "Partial"), "broken": ("Broken",), "kept": ("Kept",)}
         query = query.where(
-            exists().where(Promise.case_id == Case.id, Promise.status.in_(statuses[f.promise]))
+            Case.id.in_(select(Promise.case_id).where(Promise.status.in_(statuses[f.promise])))
         )
     elif f.promise == "none":
         query = query.where(~exists().where(Promise.case_id == Case.id))
     text = f.q.strip()
-    if text:
+    if text:  # one IN over the loans (an OR beside it would make the planner scan the cases)
         if exact:  # a Loan_ID or borrower id: no name search
-            theirs = select(Loan.loan_id).where(Loan.borrower_id == text)
-        else:
-            name = func.lower(Borrower.personal["name"].as_string())
-            named = select(Borrower.borrower_id).where(name.contains(text.lower()))
-            theirs = select(Loan.loan_id).where(Loan.borrower_id.in_(named))
-        query = query.where(or_(Case.loan_id == text, Case.loan_id.in_(theirs)))
+            theirs = select(Loan.loan_id).where(or_(Loan.loan_id == text, Loan.borrower_id == text))
+        else:  # neither: the start of a word of the borrower's name
+            theirs = select(Loan.loan_id).where(Loan.borrower_id.in_(_name_match(db, text)))
+        query = query.where(Case.loan_id.in_(theirs))
     return query
 
 
+def parse_cursor(value: str) -> tuple[float, int] | None:
+    """The ``after`` cursor of a Next link ("priority:id" of the last row shown), or None."""
+    head, _, tail = value.partition(":")
+    try:
+        priority, case_id = float(head), int(tail)
+    except ValueError:
+        return None
+    return (priority, case_id) if math.isfinite(priority) else None
+
+
 def queue_rows(db: Session, page: Page, f: QueueFilters) -> tuple[list[dict[str, Any]], int]:
-    """One page of the queue (dicts for the template) and the number of matching cases."""
+    """One page of the queue (dicts for the template) and the number of matching cases (up
+    to ``COUNT_CAP + 1``).
+
+    The page's case ids come first, from an index in priority order: after the ``after``
+    cursor (keyset paging: the Next link) or, for a page reached by its number, skipping
+    ``(page - 1) * PAGE_SIZE`` ids on the index alone; the rows are then read by id."""
     text = f.q.strip()
     exact = bool(text) and (
         db.scalar(
@@ -97,16 +120,23 @@ def queue_rows(db: Session, page: Page, f: QueueFilters) -> tuple[list[dict[str,
         )
         is not None
     )
-    matching = _filtered(select(Case.id), page, f, exact=exact).limit(COUNT_CAP + 1).subquery()
-    total = int(db.scalar(select(func.count()).select_from(matching)) or 0)
-    cases = list(
-        db.scalars(
-            _filtered(select(Case), page, f, exact=exact)
-            .order_by(Case.priority.desc(), Case.id)
-            .limit(PAGE_SIZE)
-            .offset((f.page - 1) * PAGE_SIZE)
+    matching = _filtered(db, select(Case.id), page, f, exact=exact).limit(COUNT_CAP + 1)
+    total = int(db.scalar(select(func.count()).select_from(matching.subquery())) or 0)
+    ids_query = _filtered(db, select(Case.id), page, f, exact=exact)
+    cursor = parse_cursor(f.after) if f.after else None
+    if cursor is not None:
+        after_priority, after_id = cursor
+        ids_query = ids_query.where(
+            or_(
+                Case.priority < after_priority,
+                and_(Case.priority == after_priority, Case.id > after_id),
+            )
         )
-    )
+    else:
+        ids_query = ids_query.offset((f.page - 1) * PAGE_SIZE)
+    ids = list(db.scalars(ids_query.order_by(Case.priority.desc(), Case.id).limit(PAGE_SIZE)))
+    by_id = {case.id: case for case in db.scalars(select(Case).where(Case.id.in_(ids)))}
+    cases = [by_id[i] for i in ids]
     loans_by_id = {
         loan.loan_id: loan
         for loan in db.scalars(select(Loan).where(Loan.loan_id.in_([c.loan_id for c in cases])))
@@ -147,6 +177,7 @@ def queue_rows(db: Session, page: Page, f: QueueFilters) -> tuple[list[dict[str,
         out.append(
             {
                 "case_id": case.id,
+                "priority": case.priority,
                 "loan_id": loan.loan_id,
                 "status": case.status,
                 "balance": loan.outstanding,
@@ -204,15 +235,20 @@ def work(
     q: Annotated[str, Query(max_length=128)] = "",
     collector: Annotated[str, Query(max_length=20)] = "",
     p: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    after: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
     """The queue page (the table alone for HTMX requests)."""
     who = int(collector) if collector.isdigit() else None
     f = QueueFilters(action=action, segment=segment, promise=promise if promise in
-                     PROMISE_FILTERS else "", q=q, collector=who, page=p)  # fmt: skip
+                     PROMISE_FILTERS else "", q=q, collector=who, page=p,
+                     after=after)  # fmt: skip
     rows, total = queue_rows(db, page, f)
     pages = max(1, -(-total // PAGE_SIZE))
+    last = rows[-1] if len(rows) == PAGE_SIZE else None
     context: dict[str, Any] = {"rows": rows, "total": total, "pages": pages, "f": f,
-                               "capped": total > COUNT_CAP}  # fmt: skip
+                               "capped": total > COUNT_CAP,
+                               "next_after": "" if last is None else
+                               f"{last['priority']!r}:{last['case_id']}"}  # fmt: skip
     if request.headers.get("HX-Request") == "true":
         response: Response = render(request, "_queue_table.html", page, **context)
         return response
