@@ -63,7 +63,6 @@ def test_sequence_bundle_round_trip_scores_with_the_sequence_model(
     gbm_listed = WatchlistModel(
         loaded.watchlist.horizons,
         loaded.watchlist.survival,
-        loaded.watchlist.segmenter,
         loaded.watchlist.alert_budget,
     ).apply(small_book.payments, small_book.loans)
     assert not np.allclose(
@@ -86,7 +85,14 @@ def test_blend_weights_mix_the_two_models_by_logit(small_book: Book, seq_fit: tu
     bundle = seq_fit[0]
     w = bundle.watchlist
     weights = {"3": 0.3, "6": 0.7}
-    blend = WatchlistModel(w.horizons, w.survival, w.segmenter, w.alert_budget, w.sequence, weights)
+    blend = WatchlistModel(
+        w.horizons,
+        w.survival,
+        w.alert_budget,
+        w.alert_min_probability,
+        sequence=w.sequence,
+        blend_weights=weights,
+    )
     assert blend.kind == "blend"
     listed = blend.apply(small_book.payments, small_book.loans)
     feats = build_features(small_book.payments, small_book.loans)

@@ -102,7 +102,7 @@ def test_blend_reports_every_candidate_and_scores_with_the_blend(book: Book) -> 
     # The blend scores the watchlist and is the model a bundle keeps.
     assert r.model is not None and r.model.kind == "blend"
     assert r.model.blend_weights == choice["blend_weights"]
-    gbm_only = WatchlistModel(r.model.horizons, r.model.survival, r.model.segmenter, 0.1)
+    gbm_only = WatchlistModel(r.model.horizons, r.model.survival, 0.1)
     validated = validate_panel(payments, loans).accepted
     same = np.allclose(
         gbm_only.apply(validated, loans).sort_values("Loan_ID")["P3"],
