@@ -34,6 +34,7 @@ _LABELS = {
     "ci_high": "95% CI high",
     "p3": "Default risk, 3 months",
     "p6": "Default risk, 6 months",
+    "p12": "Default risk, 12 months",
     "pd": "Default risk (PD)",
     "loan_id": "Loan ID",
     "borrower_id": "Borrower ID",
