@@ -41,7 +41,7 @@ from loanrecovery.modeling.calibration import PD_FLOOR
 from loanrecovery.modeling.candidates import GBMScorer, ScorecardModel
 from loanrecovery.modeling.flat_trees import FlatForest
 from loanrecovery.modeling.reason_text import LOWERS_SUFFIX, reason_groups
-from loanrecovery.modeling.reasons import IN_DEFAULT_REASON
+from loanrecovery.modeling.reasons import IN_DEFAULT_REASON, rank_reason_groups
 from loanrecovery.modeling.scoring import score_band
 from loanrecovery.recovery.one_case import CaseScorer, number
 from loanrecovery.recovery.runner import EffectsFit
@@ -232,14 +232,7 @@ class AccountApplier:
         out = [""] * n_reasons
         if k == 0:
             return out
-        lift = float(np.abs(grouped).max(initial=0.0)) + 1.0
-        key = np.where(grouped > 0, grouped + lift, np.where(grouped < 0, -grouped, -1.0))
-        if k < len(groups):
-            top = np.argpartition(-key, k - 1, axis=1)[:, :k]
-            order = np.take_along_axis(-key, top, axis=1).argsort(axis=1, kind="stable")
-            top = np.take_along_axis(top, order, axis=1)
-        else:
-            top = np.argsort(-key, axis=1, kind="stable")
+        top = rank_reason_groups(grouped, k)
         for rank in range(k):
             g = int(top[0, rank])
             effect = grouped[0, g]

@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 
+from loanrecovery.modeling.flat_trees import model_trees
+
 __all__ = ["CompiledTrees"]
 
 logger = logging.getLogger(__name__)
@@ -47,19 +49,12 @@ _CHUNK = 16  # trees per compiled function: -O1 compiles fast, calls stay few
 
 def _parse_trees(model_text: str) -> list[dict[str, list[str]]] | None:
     """The trees of a LightGBM text model as ``key -> values``; None if not supported."""
-    head, _, body = model_text.partition("\nTree=")
-    header = dict(line.split("=", 1) for line in head.splitlines() if "=" in line)
+    header, trees = model_trees(model_text)
     if header.get("num_class", "1") != "1" or header.get("num_tree_per_iteration", "1") != "1":
         return None
-    trees = []
-    for block in ("Tree=" + body).split("\nTree="):
-        block = block.split("end of trees", 1)[0]
-        fields = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
-        if "leaf_value" not in fields:
-            continue
-        if int(fields.get("num_cat", "0")) > 0 or fields.get("is_linear", "0") != "0":
+    for tree in trees:
+        if int(tree.get("num_cat", ["0"])[0]) > 0 or tree.get("is_linear", ["0"]) != ["0"]:
             return None
-        trees.append({k: v.split() for k, v in fields.items()})
     return trees or None
 
 

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FlatForest", "native_available"]
+__all__ = ["FlatForest", "native_available", "model_trees"]
 
 logger = logging.getLogger(__name__)
 
@@ -195,21 +195,28 @@ def native_available() -> bool:
     return _library() is not None
 
 
-def _tree_blocks(model_text: str) -> list[dict[str, list[str]]]:
-    """The trees of a LightGBM text model as ``key -> values``."""
+def model_trees(model_text: str) -> tuple[dict[str, str], list[dict[str, list[str]]]]:
+    """A LightGBM text model's header (``key -> value``; a flag line such as
+    ``average_output`` maps to ``""``) and its trees (``key -> values``), as written by
+    ``Booster.model_to_string``; callers check what they support."""
     head, _, body = model_text.partition("\nTree=")
-    header = dict(line.split("=", 1) for line in head.splitlines() if "=" in line)
-    if header.get("num_tree_per_iteration", "1") != "1" or "average_output" in head:
-        raise ValueError("only single-output boosted models are flattened")
+    header = {k: v for k, _, v in (line.partition("=") for line in head.splitlines() if line)}
     trees = []
     for block in ("Tree=" + body).split("\nTree="):
         block = block.split("end of trees", 1)[0]
         fields = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
-        if "leaf_value" not in fields:
-            continue
-        if fields.get("is_linear", "0") != "0":
-            raise ValueError("linear trees are not flattened")
-        trees.append({k: v.split() for k, v in fields.items()})
+        if "leaf_value" in fields:
+            trees.append({k: v.split() for k, v in fields.items()})
+    return header, trees
+
+
+def _tree_blocks(model_text: str) -> list[dict[str, list[str]]]:
+    """The trees of a LightGBM text model as ``key -> values``."""
+    header, trees = model_trees(model_text)
+    if header.get("num_tree_per_iteration", "1") != "1" or "average_output" in header:
+        raise ValueError("only single-output boosted models are flattened")
+    if any(tree.get("is_linear", ["0"]) != ["0"] for tree in trees):
+        raise ValueError("linear trees are not flattened")
     return trees
 
 

@@ -24,7 +24,7 @@ from loanrecovery.modeling.reason_text import (
     reason_groups,
 )
 
-__all__ = ["readable_name", "reason_codes", "IN_DEFAULT_REASON"]
+__all__ = ["readable_name", "reason_codes", "rank_reason_groups", "IN_DEFAULT_REASON"]
 
 #: The reason given to a loan already in default instead of the model's reasons.
 IN_DEFAULT_REASON = f"Already {DEFAULT_DPD}+ days past due (in default)"
@@ -39,6 +39,31 @@ def _values_index(X: pd.DataFrame, group: ReasonGroup) -> tuple[list[Values], np
     matrix = X.iloc[:, cols].to_numpy(dtype=float)
     uniques, index = np.unique(matrix, axis=0, return_inverse=True)
     return [tuple(row) for row in uniques], np.asarray(index).ravel()
+
+
+def rank_reason_groups(grouped: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` reason groups of each row, in the order reasons are shown: raising reasons
+    first (largest first), then lowering ones (largest move first).
+
+    Parameters
+    ----------
+    grouped : ndarray of shape (n_rows, n_groups)
+        Each group's contribution to each row's score (0 where the reason is not allowed).
+    k : int
+        Reasons per row, ``1 <= k <= n_groups``.
+
+    Returns
+    -------
+    ndarray of shape (n_rows, k)
+        Group indexes.
+    """
+    lift = float(np.abs(grouped).max(initial=0.0)) + 1.0
+    key = np.where(grouped > 0, grouped + lift, np.where(grouped < 0, -grouped, -1.0))
+    if k < grouped.shape[1]:
+        top = np.argpartition(-key, k - 1, axis=1)[:, :k]
+        order = np.take_along_axis(-key, top, axis=1).argsort(axis=1, kind="stable")
+        return np.asarray(np.take_along_axis(top, order, axis=1))
+    return np.argsort(-key, axis=1, kind="stable")
 
 
 def reason_codes(
@@ -84,15 +109,7 @@ def reason_codes(
     k = int(min(n_reasons, len(groups)))
     out: dict[str, np.ndarray] = {}
     if k > 0:
-        # Raising reasons first (largest first), then lowering ones (largest move first).
-        lift = float(np.abs(grouped).max(initial=0.0)) + 1.0
-        key = np.where(grouped > 0, grouped + lift, np.where(grouped < 0, -grouped, -1.0))
-        if k < len(groups):
-            top = np.argpartition(-key, k - 1, axis=1)[:, :k]
-            order = np.take_along_axis(-key, top, axis=1).argsort(axis=1, kind="stable")
-            top = np.take_along_axis(top, order, axis=1)
-        else:
-            top = np.argsort(-key, axis=1, kind="stable")
+        top = rank_reason_groups(grouped, k)
         rows = np.arange(n_rows)
         for rank in range(k):
             column = np.full(n_rows, "", dtype=object)
