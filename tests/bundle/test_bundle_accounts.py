@@ -188,6 +188,8 @@ def test_the_book_answer_of_the_bundle(fitted, sim_book):
     assert not accounts.loc[inactive, "On_Watchlist"].any()
     assert accounts.loc[inactive, "Priority_Rank"].isna().all()
     assert not set(accounts.loc[inactive, "Loan_ID"]) & set(result.watchlist["Loan_ID"])
+    # the plan keeps the days-past-due bucket its effects were estimated in, not the segment
+    assert tables["plan"]["DPD_Bucket"].str.fullmatch(r"(30-59|60-89|90\+)\|(un)?secured").all()
     rank = tables["plan"]["Priority_Rank"]
     assert rank.dropna().is_monotonic_increasing
     assert not rank.isna().to_numpy()[: rank.notna().sum()].any()  # unranked rows last

@@ -113,7 +113,7 @@ def plan_view(accounts: pd.DataFrame, plan: pd.DataFrame | None) -> pd.DataFrame
             "Expected_Net": rows["Expected_Net"].to_numpy(),
             "Contact_Hour_UTC": hour.where(hour >= 0).astype("Int64").to_numpy(),
             "Local_Hour": local.where(local >= 0).astype("Int64").to_numpy(),
-            "DPD_Bucket": rows["Segment"].to_numpy(),
+            "DPD_Bucket": rows["DPD_Bucket"].to_numpy(),
             "Policy": rows["Policy"].to_numpy(),
         }
     )
