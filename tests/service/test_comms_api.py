@@ -4,9 +4,14 @@ and the summary; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import select
 
-from loanrecovery.service.db import make_engine, make_sessionmaker
+from loanrecovery.comms.policy import Decision, load_profile
+from loanrecovery.comms.records import record_decision
+from loanrecovery.comms.templates import render, sync_templates
+from loanrecovery.service.db import make_engine, make_sessionmaker, transaction
 from loanrecovery.service.db.models import Case, Loan
 
 from .receivers import borrower_of  # type: ignore[import-not-found]
@@ -54,3 +59,44 @@ def test_requests_call_check_and_collector_limits(world):
         assert manager.get("/comms/preview").status_code == 200
     with world.client(None) as anon:
         assert anon.post("/messages/status", content=b"{}").status_code == 401
+
+
+def _held_message(db: str, borrower_id: str) -> int:
+    """A message that a crashed worker left held (written as the worker would)."""
+    profile = load_profile("us_reg_f")
+    engine = make_engine(db)
+    with transaction(make_sessionmaker(engine)) as session:
+        sync_templates(session)
+        rendered = render(session, profile, name="reminder", channel="letter", language="en",
+                          context={"loan_id": "L", "amount": "1.00", "due_date": ""})  # fmt: skip
+        row = record_decision(session, profile, Decision(True, profile.name, "test"),
+                              key=f"held-{borrower_id}-{datetime.now(UTC).timestamp()}",
+                              borrower_id=borrower_id, loan_id=None, case_id=None,
+                              kind="reminder", channel="letter", rendered=rendered,
+                              at=datetime.now(UTC))  # fmt: skip
+        session.flush()
+        row.status, row.attempts = "held", 1
+        message_id = row.id
+    engine.dispose()
+    return message_id
+
+
+def test_a_manager_decides_a_held_message_once(world):
+    with world.client("collector") as collector:
+        case = collector.get("/queue").json()[0]
+    message_id = _held_message(world.db, borrower_of(world.db, case["loan_id"]))
+    with world.client("manager") as manager:
+        held = manager.get("/messages/held").json()
+        assert message_id in [m["id"] for m in held]
+        assert all("body" not in m and "address" not in m for m in held)
+        decided = manager.post(f"/messages/{message_id}/decision", json={"decision": "resend"})
+        assert decided.status_code == 200 and decided.json()["status"] == "queued", decided.text
+        again = manager.post(f"/messages/{message_id}/decision", json={"decision": "arrived"})
+        assert again.status_code == 409 and "not held" in again.text
+        wrong = manager.post(f"/messages/{message_id}/decision", json={"decision": "maybe"})
+        assert wrong.status_code == 422
+        assert manager.post("/messages/999999999/decision",
+                            json={"decision": "cancel"}).status_code == 404  # fmt: skip
+        audit = manager.get(f"/audit?entity=message&entity_id={message_id}").json()
+        actions = [row["action"] for row in (audit["items"] if "items" in audit else audit)]
+        assert actions == ["message.held_resend"]

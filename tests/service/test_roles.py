@@ -59,6 +59,8 @@ def _endpoints(
         ("comms.write", "POST", f"/borrowers/{borrower_id}/call-check", None),
         ("comms.summary", "GET", "/comms/preview", None),
         ("comms.summary", "GET", "/comms/summary", None),
+        ("comms.summary", "GET", "/messages/held", None),
+        ("comms.release", "POST", "/messages/999999/decision", lambda: {"decision": "resend"}),
     ]  # fmt: skip
 
 
@@ -107,6 +109,7 @@ def test_every_api_route_is_in_the_matrix_or_public(world):
         ("GET", "/api/v1/borrowers/{borrower_id}/consents"),
         ("POST", "/api/v1/borrowers/{borrower_id}/requests"),
         ("POST", "/api/v1/borrowers/{borrower_id}/call-check"),
+        ("POST", "/api/v1/messages/{message_id}/decision"),
         ("POST", "/api/v1/messages/status"),  # public: HMAC-signed provider callbacks
     }
     plain = {(m, "/api/v1" + p) for m, p in covered if "{" not in p and "/1/" not in p}

@@ -59,6 +59,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "comms.read": frozenset({"admin", "manager", "auditor", "collector"}),
     "comms.write": frozenset({"admin", "manager", "collector"}),
     "comms.summary": frozenset({"admin", "manager", "auditor"}),
+    # a held message (in doubt after a crash) is decided by a person: arrived, resend, cancel
+    "comms.release": frozenset({"admin", "manager"}),
 }
 _PREFIX = "lr_"
 

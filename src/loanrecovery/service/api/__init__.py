@@ -8,6 +8,7 @@ from loanrecovery.service.api import (
     audit,
     cases,
     comms,
+    held_messages,
     loans,
     ops,
     payments,
@@ -17,5 +18,5 @@ from loanrecovery.service.api import (
 __all__ = ["api_router", "ops"]
 
 api_router = APIRouter(prefix="/api/v1")
-for _module in (payments, loans, cases, arrangements, alerts, audit, users, comms):
+for _module in (payments, loans, cases, arrangements, alerts, audit, users, comms, held_messages):
     api_router.include_router(_module.router)
