@@ -1,7 +1,8 @@
 """Upcoming-instalment reminders on SQLite and PostgreSQL: read from the loan table and the
 payment panel, scheduled ``instalment_lead_days`` before the due date with the instalment
 still asked for, never for closed, paid-off or paid-ahead loans, idempotent, inside the
-budget, and re-checked by the worker at send time."""
+budget, and re-checked by the worker at send time (contact rules, and the instalment still
+owed)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from loanrecovery.comms.config import CommsSettings
 from loanrecovery.comms.policy import load_profile
 from loanrecovery.comms.records import record_request
 from loanrecovery.comms.scheduler import schedule
-from loanrecovery.comms.worker import Worker
+from loanrecovery.comms.worker import PAID_RULE, Worker
 from loanrecovery.service.db import make_engine, make_sessionmaker, transaction, upgrade
 from loanrecovery.service.db.models import Borrower, CommMessage, Loan, Meta, PanelMonth
 from loanrecovery.service.ledger import calendar_month
@@ -107,9 +108,12 @@ def test_instalment_reminders_are_scheduled_ahead_once_and_rechecked(fresh_db, t
         assert broke["queued"] == {} and broke["blocked"] == {"budget: 0.00": 2}
         assert _instalments(factory)["L8"].status == "blocked"
 
-        # send time: B1 says STOP to texts after scheduling; the worker blocks the text
+        # send time: B1 says STOP to texts after scheduling; the worker blocks the text.
+        # L2 pays April's instalment (and March's arrears) after scheduling: no reminder
         with transaction(factory) as session:
             record_request(session, "B1", "opt_out", medium="sms", source="test", actor="test")
+            session.add(PanelMonth(loan_id="L2", month=13, amount_due=160.0, amount_paid=160.0,
+                                   days_past_due=0.0, outstanding_balance=740.0))  # fmt: skip
         letters = LetterChannel(tmp_path / "out")
         channels = {"sms": letters, "email": letters}
         worker = Worker(factory, US, settings, lambda: channels,  # type: ignore[arg-type,return-value]
@@ -120,5 +124,8 @@ def test_instalment_reminders_are_scheduled_ahead_once_and_rechecked(fresh_db, t
         after = _instalments(factory)
         assert after["L1"].status == "blocked" and after["L1"].rule == US.opt_out_rule
         assert not (tmp_path / "out" / "instalment_L1_2026-04.html").exists()
+        assert after["L2"].status == "blocked" and after["L2"].rule == PAID_RULE
+        assert "paid after" in after["L2"].why
+        assert after["L6"].status != "blocked"  # still owed: sent, or deferred to the day
     finally:
         engine.dispose()

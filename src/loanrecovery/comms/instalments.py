@@ -23,7 +23,13 @@ from loanrecovery.service.db.models import Loan, Meta, PanelMonth
 from loanrecovery.service.ledger import calendar_month
 from loanrecovery.service.promises import as_utc
 
-__all__ = ["Instalment", "due_date", "upcoming_instalments"]
+__all__ = [
+    "Instalment",
+    "due_date",
+    "instalment_key",
+    "paid_since_scheduled",
+    "upcoming_instalments",
+]
 
 _CENTS = 0.005
 _INACTIVE = CLOSED_STATUSES | CHARGED_OFF_STATUSES
@@ -75,10 +81,24 @@ def upcoming_instalments(
             .where(Loan.borrower_id.is_not(None), Loan.outstanding > _CENTS, Loan.emi > _CENTS)
             .order_by(Loan.loan_id)
         )
-        if str((loan.data or {}).get("Loan_Status") or "").strip() not in _INACTIVE
+        if _active(loan)
     ]
-    if not loans:
-        return []
+    asked = _asked_for(session, loans, month)
+    return [
+        Instalment(loan, month, due, asked[loan.loan_id])
+        for loan in loans
+        if asked[loan.loan_id] > _CENTS
+    ]
+
+
+def _active(loan: Loan) -> bool:
+    return str((loan.data or {}).get("Loan_Status") or "").strip() not in _INACTIVE
+
+
+def _asked_for(session: Session, loans: list[Loan], month: int) -> dict[str, float]:
+    """What each loan's instalment of panel ``month`` still asks for: the open month's due
+    less paid, else the instalment plus what the latest earlier month left unpaid; never more
+    than is outstanding."""
     ids = [loan.loan_id for loan in loans]
     opened: dict[str, float] = {}
     left: dict[str, float] = {}
@@ -101,13 +121,38 @@ def upcoming_instalments(
             )
         ):
             left[loan_id] = max(0.0, due_amount - paid)
-    out = []
+    out = {}
     for loan in loans:
         if loan.loan_id in opened:
             amount = opened[loan.loan_id]
         else:
             amount = loan.emi + left.get(loan.loan_id, 0.0)
-        amount = round(min(amount, loan.outstanding), 2)
-        if amount > _CENTS:
-            out.append(Instalment(loan, month, due, amount))
+        out[loan.loan_id] = round(min(amount, loan.outstanding), 2)
     return out
+
+
+def instalment_key(loan_id: str, due: date) -> str:
+    """The idempotency key of a loan's reminder for the instalment due on ``due``."""
+    return f"instalment:{loan_id}:{due:%Y-%m}"
+
+
+def paid_since_scheduled(session: Session, keys: list[str]) -> set[str]:
+    """Of the reminder ``keys`` (:func:`instalment_key`), those whose instalment nothing is
+    asked for any more: paid (or paid off, or the loan closed) after the reminder was
+    scheduled. Checked by the worker when it claims a reminder, so that a borrower who paid
+    is not reminded."""
+    as_of, anchor = _meta(session, "as_of"), _meta(session, "anchor")
+    wanted: dict[int, list[tuple[str, str]]] = {}
+    for key in keys:
+        _, loan_id, month_text = key.split(":", 2)
+        year, month_no = (int(part) for part in month_text.split("-"))
+        calendar = year * 12 + month_no - 1
+        panel = calendar if as_of is None or anchor is None else as_of + (calendar - anchor)
+        wanted.setdefault(panel, []).append((key, loan_id))
+    paid: set[str] = set()
+    for panel, pairs in wanted.items():
+        ids = sorted({loan_id for _, loan_id in pairs})
+        loans = list(session.scalars(select(Loan).where(Loan.loan_id.in_(ids))))
+        asked = _asked_for(session, [loan for loan in loans if _active(loan)], panel)
+        paid |= {key for key, loan_id in pairs if asked.get(loan_id, 0.0) <= _CENTS}
+    return paid

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from loanrecovery.comms.config import CommsSettings
-from loanrecovery.comms.instalments import upcoming_instalments
+from loanrecovery.comms.instalments import instalment_key, upcoming_instalments
 from loanrecovery.comms.policy import Decision, Event, Profile, decide
 from loanrecovery.comms.records import CHANNEL_MEDIUM, histories, policy_borrower, record_decision
 from loanrecovery.comms.templates import render, sync_templates
@@ -217,7 +217,7 @@ def schedule(
         context = {"loan_id": loan.loan_id, "amount": f"{upcoming.amount:,.2f}",
                    "due_date": upcoming.due.isoformat(), "company": "the lender"}  # fmt: skip
         _validation_first(run, loan)
-        _propose(run, key=f"instalment:{loan.loan_id}:{upcoming.due:%Y-%m}", loan=loan,
+        _propose(run, key=instalment_key(loan.loan_id, upcoming.due), loan=loan,
                  case_id=cases.get(loan.loan_id), kind="instalment_reminder",
                  channels=_INSTALMENT_CHANNELS, context=context)  # fmt: skip
     session.flush()

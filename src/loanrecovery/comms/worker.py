@@ -8,7 +8,9 @@ Claim, send, acknowledge:
    on PostgreSQL (SQLite: the claim runs in a ``BEGIN IMMEDIATE`` transaction, which holds
    the database's write lock, so two workers never take the same row). The policy is
    checked again now; a message it refuses is blocked (or deferred to the next convenient
-   hour) with the rule. The others become ``sending`` with a lease and an attempt journalled.
+   hour) with the rule, and an instalment reminder whose instalment was paid since it was
+   scheduled is blocked (rule ``instalment paid``). The others become ``sending`` with a
+   lease and an attempt journalled.
 2. **send** each with its idempotency key. A message reclaimed after a crash is in doubt:
    the channel is asked first whether its key arrived (the SMTP relay's or the provider's
    lookup URL, the letter file). It is sent again only when the channel says it did not
@@ -44,6 +46,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from loanrecovery.comms.channels import Channel
 from loanrecovery.comms.config import CommsSettings
 from loanrecovery.comms.errors import ChannelError
+from loanrecovery.comms.instalments import paid_since_scheduled
 from loanrecovery.comms.policy import Event, Profile, decide
 from loanrecovery.comms.records import histories, policy_borrower
 from loanrecovery.service.db.models import Borrower, CommAttempt, CommMessage
@@ -54,6 +57,8 @@ logger = logging.getLogger(__name__)
 
 _ADDRESS = {"email": "email", "sms": "phone", "voice": "phone", "letter": "address"}
 _MAX_DELAY = 3600.0
+#: The rule named on an instalment reminder whose instalment was paid before it went out.
+PAID_RULE = "instalment paid"
 
 
 def backoff(settings: CommsSettings, attempts: int) -> timedelta:
@@ -154,11 +159,19 @@ class Worker:
                 .values(outcome="in_doubt", finished_at=now)
                 .execution_options(synchronize_session=False)
             )
+        paid = paid_since_scheduled(session, [
+            r.key for r in rows if r.kind == "instalment_reminder" and r.status == "queued"
+        ])  # fmt: skip
         claimed: list[tuple[CommMessage, bool, str]] = []
         verdicts: dict[tuple[str, str], list[int]] = defaultdict(list)
         for row in rows:
             in_doubt = row.status == "sending"
             person = people.get(row.borrower_id)
+            if row.key in paid:
+                row.status, row.rule, row.updated_at = "blocked", PAID_RULE, now
+                row.why = "the instalment was paid after this reminder was scheduled"
+                report.outcomes["blocked"] += 1
+                continue
             if not in_doubt:
                 events = history.setdefault(row.borrower_id, [])
                 decision = decide(self.profile, policy_borrower(person), events, at=now,
