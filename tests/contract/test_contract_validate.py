@@ -171,3 +171,28 @@ def test_any_values_conserve_rows(data):
     assert result.rejects["Reason"].notna().all()
     numeric = result.accepted.select_dtypes("number")
     assert np.isfinite(numeric.to_numpy(dtype=float, na_value=0.0)).all()
+
+
+def test_typed_number_columns_validate_as_their_text(loans):
+    """A table built in memory (numbers typed, as the built-in book) is read without writing
+    its numbers as text: the accepted rows, their types and the rejects are those of the same
+    table read as text."""
+    typed = loans.copy()
+    typed = typed.astype({"Monthly_Income": float, "Age": float})
+    typed.loc[3, "Monthly_Income"] = np.nan  # missing in a required column
+    typed.loc[4, "Monthly_EMI"] = np.inf  # not finite
+    typed.loc[6, "Loan_Amount"] = -5000.0  # out of range
+    typed.loc[7, "Interest_Rate"] = 1.5e-7  # written 1.5e-07 as text
+    typed.loc[8, "Age"] = 33.5  # not a whole number
+    as_text = typed.astype(object).where(typed.notna(), None)
+    as_text = as_text.map(lambda v: v if v is None else str(v))
+    fast = validate_loans(typed, source="loans.csv")
+    slow = validate_loans(as_text, source="loans.csv")
+    assert fast.n_rejected == 4
+    numeric = [c for c in LOAN_COLUMNS if pd.api.types.is_numeric_dtype(slow.accepted[c])]
+    assert len(numeric) >= 8
+    pd.testing.assert_frame_equal(fast.accepted[numeric], slow.accepted[numeric])
+    pd.testing.assert_frame_equal(
+        fast.rejects.drop(columns="Value"), slow.rejects.drop(columns="Value")
+    )
+    assert fast.rejects["Reason"].str.contains("not a number|missing|range|whole").all()

@@ -35,7 +35,12 @@ import numpy as np
 import pandas as pd
 
 from loanrecovery.actions import NO_ACTION, REMINDER_ACTIONS
-from loanrecovery.bundle.account import CLOSED_RULE, account_status
+from loanrecovery.bundle.account import (
+    CHARGED_OFF_RULE,
+    CLOSED_RULE,
+    NO_REMINDER_RULE,
+    account_status,
+)
 from loanrecovery.config import Config
 from loanrecovery.contract.book import Book
 from loanrecovery.modeling.scoring import score_band
@@ -75,10 +80,6 @@ ACCOUNT_COLUMNS: tuple[str, ...] = (
     "Contact_Window",
     "On_Watchlist",
 )
-
-#: Why a charged-off account gets no action.
-CHARGED_OFF_RULE = "Charged off: written off the books, not worked"
-_NO_REMINDER = "In default: a reminder is no recovery action (the policy's rule: {rule})"
 
 
 def gain_baseline(recovery: RecoveryResult) -> int:
@@ -224,7 +225,7 @@ def build_accounts(
     else:
         planned = np.zeros(n, dtype=bool)
     reminded = in_default & np.isin(action, REMINDER_ACTIONS)
-    why[reminded] = [_NO_REMINDER.format(rule=r) for r in why[reminded]]
+    why[reminded] = [NO_REMINDER_RULE.format(rule=r) for r in why[reminded]]
     action[reminded] = NO_ACTION
     action[closed | charged] = NO_ACTION
     why[closed] = CLOSED_RULE

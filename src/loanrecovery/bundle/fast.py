@@ -23,11 +23,10 @@ import pandas as pd
 from scipy import special
 from sklearn.linear_model import LogisticRegression
 
-from loanrecovery.actions import NO_ACTION
 from loanrecovery.bundle.account import (
     _CHARGED_OFF,
     _CLOSED_STATUSES,
-    CLOSED_RULE,
+    account_answer,
     account_result,
 )
 from loanrecovery.bundle.results import AccountResult
@@ -42,7 +41,6 @@ from loanrecovery.modeling.candidates import GBMScorer, ScorecardModel
 from loanrecovery.modeling.flat_trees import FlatForest
 from loanrecovery.modeling.reason_text import LOWERS_SUFFIX, reason_groups
 from loanrecovery.modeling.reasons import IN_DEFAULT_REASON, rank_reason_groups
-from loanrecovery.modeling.scoring import score_band
 from loanrecovery.recovery.one_case import CaseScorer, number
 from loanrecovery.recovery.runner import EffectsFit
 from loanrecovery.risk_model import CLOSED, BookRiskModel
@@ -259,7 +257,7 @@ class AccountApplier:
                 book, self.risk, self.config, watchlist=self.watchlist, effects=self.effects
             )
         loan = dict(zip(loans.columns, loans.to_numpy(dtype=object)[0], strict=True))
-        segment, pd_6m, reasons, closed = self._risk(loan)
+        segment, pd_6m, reasons, closed = self._risk(loan)  # pd_6m: the risk model's PD
         dpd = number(loan["Days_Past_Due"])
         policy = self.config.policy
         scores, segments, dpds = (
@@ -271,40 +269,40 @@ class AccountApplier:
         why = explain_strategies(policy, scores, segments, dpds)[0]
         status = _status(loan, dpd, closed)
         gain: float | None = None
-        if status in ("Closed", "Charged Off"):
-            action, why = NO_ACTION, CLOSED_RULE if status == "Closed" else "charged off"
-        elif self._cases is not None and dpd >= DELINQUENT_DPD and book.collections is not None:
+        inactive = status in ("Closed", "Charged Off")
+        if not inactive and self._cases is not None and dpd >= DELINQUENT_DPD:
             history = book.collections
-            actions = {"Month": history["Month"].to_numpy(), "Action": history["Action"].to_numpy()}
-            best = self._cases.best(loan, _panel(book), actions)
-            if best is not None:
-                action, why, gain = best
-        pd_3m, on_watchlist = None, False
+            if history is not None:
+                actions = {
+                    "Month": history["Month"].to_numpy(),
+                    "Action": history["Action"].to_numpy(),
+                }
+                best = self._cases.best(loan, _panel(book), actions)
+                if best is not None:
+                    action, why, gain = best
+        listed: dict[int, float] | None = None
         panel = book.payments
-        listed = panel is not None and len(panel) > 0 and not inactive_loans(loans)[0]
-        if listed and panel is not None and self.watchlist is not None:
+        on_panel = panel is not None and len(panel) > 0 and not inactive_loans(loans)[0]
+        if on_panel and panel is not None and self.watchlist is not None:
             if self._warning is not None:
-                pd_3m = self._warning.p3(loan, _panel(book))
+                listed = self._warning.probabilities(loan, _panel(book))
             else:
                 by_loan = pd.Series([segment], index=[loan["Loan_ID"]])
                 table = self.watchlist.apply(panel, loans, segments=by_loan)
-                pd_3m = float(table["P3"].iloc[0]) if len(table) else None
-            on_watchlist = pd_3m is not None and self.watchlist.alerted(pd_3m)
+                if len(table):
+                    listed = {h: float(table[f"P{h}"].iloc[0]) for h in (3, 6, 12)}
+        alerted = (
+            listed is not None and self.watchlist is not None and self.watchlist.alerted(listed[3])
+        )
         return AccountResult(
             loan_id=str(loan["Loan_ID"]),
             status=status,
             outstanding=float(loan["Outstanding_Loan_Amount"]),
             days_past_due=float(dpd),
             segment=segment,
-            pd_3m=pd_3m,
-            pd_6m=pd_6m,
-            pd_12m=None,
-            risk_band=str(score_band(np.array([pd_6m]))[0]),
             reasons=reasons,
-            recommended_action=str(action),
-            action_why=str(why),
             expected_gain=gain,
-            on_watchlist=on_watchlist,
+            **account_answer(status, pd_6m, listed, alerted, str(action), str(why)),
         )
 
 

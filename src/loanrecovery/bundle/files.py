@@ -18,15 +18,13 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import skops.io as sio
-
 from loanrecovery.bundle.core import Bundle
 from loanrecovery.bundle.fit import FORMAT
 from loanrecovery.config import Config
 from loanrecovery.early_warning.sequence import DeepExtraMissingError, torch_available
 from loanrecovery.early_warning.watchlist_model import WatchlistModel
 from loanrecovery.exceptions import LoanRecoveryError, ModelFileError, PolicyError
-from loanrecovery.modeling.model_file import format_message
+from loanrecovery.modeling.model_file import format_message, skops_io
 from loanrecovery.recovery.runner import EffectsFit
 from loanrecovery.risk_model import BookRiskModel
 from loanrecovery.versions import library_versions
@@ -112,7 +110,7 @@ def bundle_bytes(bundle: Bundle) -> bytes:
         "watchlist": bundle.watchlist,
         "effects": None if bundle.effects is None else bundle.effects.for_prediction(),
     }
-    payload = _stable(sio.dumps(state))
+    payload = _stable(skops_io().dumps(state))
     manifest = {k: v for k, v in bundle.manifest.items() if k != "bundle_id"}
     manifest["config"] = bundle.config.to_dict()
     manifest["payload_sha256"] = hashlib.sha256(payload).hexdigest()
@@ -189,7 +187,7 @@ def _check_versions(manifest: dict[str, Any], name: str) -> None:
 
 def _state(payload: bytes, name: str) -> dict[str, Any]:
     try:
-        found = sio.get_untrusted_types(data=payload)
+        found = skops_io().get_untrusted_types(data=payload)
     except Exception as exc:  # skops raises many kinds on a damaged payload
         raise ModelFileError(f"{name}: the bundle payload cannot be read ({exc})") from None
     untrusted = sorted(t for t in found if not t.startswith(TRUSTED_PREFIXES))
@@ -198,7 +196,7 @@ def _state(payload: bytes, name: str) -> dict[str, Any]:
             f"{name}: untrusted types found in the bundle: {untrusted}; refusing to load it"
         )
     try:
-        state = sio.loads(payload, trusted=found)
+        state = skops_io().loads(payload, trusted=found)
     except Exception as exc:  # a payload that passed the checks but fails to build
         raise ModelFileError(f"{name}: the bundle cannot be rebuilt ({exc})") from None
     expected = {"risk": BookRiskModel, "watchlist": WatchlistModel, "effects": EffectsFit}

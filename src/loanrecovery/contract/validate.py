@@ -160,9 +160,23 @@ def _check_category(spec: ColumnSpec, text: pd.Series) -> tuple[pd.Series, pd.Se
     return values.astype(object), reasons
 
 
+def _typed_numbers(raw: pd.Series) -> bool:
+    """Whether ``raw`` is a NumPy integer or float column (a table built in memory, such as
+    the built-in book): its values are numbers already, NaN is missing, and writing them as
+    text to parse them again would give back the same floats (Python writes the shortest
+    text that reads back as the same float), only slower."""
+    return isinstance(raw.dtype, np.dtype) and raw.dtype.kind in "iuf"
+
+
 def _check_column(
     spec: ColumnSpec, raw: pd.Series, decimal: str = "."
 ) -> tuple[pd.Series, pd.Series]:
+    if spec.kind in (Kind.INTEGER, Kind.NUMBER) and _typed_numbers(raw):
+        # parse_numbers reads a typed column as it is (inf refused as not finite).
+        values, reasons = _check_number(spec, raw, decimal)
+        if not spec.nullable:
+            reasons[raw.isna()] = f"missing value; expected {spec.expected()}"
+        return values, reasons
     text = _as_text(raw)
     if spec.kind in (Kind.INTEGER, Kind.NUMBER):
         values, reasons = _check_number(spec, text, decimal)

@@ -1,11 +1,12 @@
-"""The 3-month default probability of ONE account, without building data frames.
+"""The default probabilities of ONE account, without building data frames.
 
-:class:`AccountWarning` gives the ``P3`` that
+:class:`AccountWarning` gives the ``P3``, ``P6`` and ``P12`` (chained, as
+:class:`~loanrecovery.early_warning.horizon.HorizonClassifiers` chains them) that
 :meth:`~loanrecovery.early_warning.watchlist_model.WatchlistModel.apply` gives a one-loan
 book (None when the account is not on the watchlist: no panel row, or already 90+ days past
 due at or before its latest month), with the same features
 (:func:`~loanrecovery.early_warning.features.build_features` of its rows, gaps filled the
-same way) computed from numpy arrays, and the 3-month model's trees summed by a
+same way) computed from numpy arrays, and each horizon model's trees summed by a
 :class:`~loanrecovery.modeling.flat_trees.FlatForest` (LightGBM without a compiler). It
 skips what one account's answer does not use (the reasons, the survival view, the panel
 segment). Built once per bundle; it never changes, so threads can share it.
@@ -127,13 +128,15 @@ class AccountWarning:
 
     def __init__(self, model: WatchlistModel) -> None:
         self.model = model
-        horizon = min(HORIZONS)
-        classifier = model.horizons.models_[horizon]
-        self._classifier = classifier
+        self._horizons = sorted(model.horizons.models_)
+        self._classifiers = [model.horizons.models_[h] for h in self._horizons]
         self._columns = [list(FEATURES).index(c) for c in model.horizons.feature_names_in_]
         rng = np.random.default_rng(0)
         probe = rng.normal(0.0, 20.0, size=(8, len(self._columns))).astype(np.float32)
-        self._forest = FlatForest([classifier.booster_], probe.astype(np.float64))
+        self._forests = [
+            FlatForest([classifier.booster_], probe.astype(np.float64))
+            for classifier in self._classifiers
+        ]
 
     def features(
         self, loan: Mapping[str, Any], panel: Mapping[str, np.ndarray]
@@ -177,19 +180,36 @@ class AccountWarning:
         row = [static[c] if c in static else float(np.asarray(out[c])[last]) for c in FEATURES]
         return np.asarray(row, dtype=np.float64)
 
-    def p3(self, loan: Mapping[str, Any], panel: Mapping[str, np.ndarray] | None) -> float | None:
-        """The account's 3-month probability of 90+ days past due, to 4 decimals as in the
-        watchlist (None if not listed)."""
+    def probabilities(
+        self, loan: Mapping[str, Any], panel: Mapping[str, np.ndarray] | None
+    ) -> dict[int, float] | None:
+        """The account's probability of 90+ days past due within each fitted horizon (3, 6
+        and, when fitted, 12 months), chained and then rounded to 4 decimals as in the
+        watchlist's ``P3``, ``P6`` and ``P12`` columns (None if not listed)."""
         if panel is None or not len(panel["Month"]):
             return None
         row = self.features(loan, panel)
         if row is None:
             return None
         x = row[self._columns].astype(np.float32).astype(np.float64)
-        if self._forest.native:
-            raw = float(self._forest.sums(x)[0])
-            p3 = 1.0 / (1.0 + math.exp(-raw))
-        else:
-            proba = self._classifier.predict_proba(x[None, :].astype(np.float32))
-            p3 = float(np.asarray(proba)[0, 1])
-        return float(np.round(p3, 4))  # as the watchlist's P3 column
+        out: dict[int, float] = {}
+        previous: float | None = None
+        for h, classifier, forest in zip(
+            self._horizons, self._classifiers, self._forests, strict=True
+        ):
+            if forest.native:
+                raw = float(forest.sums(x)[0])
+                q = 1.0 / (1.0 + math.exp(-raw))
+            else:
+                proba = classifier.predict_proba(x[None, :].astype(np.float32))
+                q = float(np.asarray(proba)[0, 1])
+            p = q if previous is None else previous + (1.0 - previous) * q
+            out[h] = p
+            previous = p
+        return {h: float(np.round(p, 4)) for h, p in out.items()}
+
+    def p3(self, loan: Mapping[str, Any], panel: Mapping[str, np.ndarray] | None) -> float | None:
+        """The account's 3-month probability of 90+ days past due, to 4 decimals as in the
+        watchlist (None if not listed)."""
+        found = self.probabilities(loan, panel)
+        return None if found is None else found[min(HORIZONS)]

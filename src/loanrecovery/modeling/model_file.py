@@ -13,15 +13,15 @@ scikit-learn model), whatever it contains.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import logging
 import zipfile
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from types import ModuleType
 from typing import Any
-
-import skops.io as sio
 
 from loanrecovery.exceptions import ModelFileError
 from loanrecovery.jsonable import to_jsonable
@@ -34,9 +34,20 @@ __all__ = [
     "file_fingerprint",
     "integrity_hash",
     "TRUSTED_PREFIXES",
+    "skops_io",
 ]
 
 logger = logging.getLogger(__name__)
+
+
+def skops_io() -> ModuleType:
+    """``skops.io``, imported when a model or bundle file is first written or read.
+
+    Importing skops lists every scikit-learn type by importing every scikit-learn module
+    (PyTorch too, when it is installed): seconds of CPU that a command which writes and reads
+    no file (``run`` without ``--bundle``) should not pay at start-up.
+    """
+    return importlib.import_module("skops.io")
 
 
 def format_message(name: str, found: object, expected: str, kind: str) -> str:
@@ -110,7 +121,7 @@ def integrity_hash(card: dict[str, Any], payload: bytes) -> str:
 
 def save_model(model: Any, path: str | Path, card: dict[str, Any]) -> dict[str, Any]:
     """Write ``model`` with skops and its card into ``path``; return the full card."""
-    payload = sio.dumps(model)
+    payload = skops_io().dumps(model)
     full = dict(card)
     full.update(
         {
@@ -196,7 +207,7 @@ def load_model(path: str | Path) -> tuple[Any, dict[str, Any]]:
             "target, metrics) was modified after training; refusing to load it"
         )
     try:
-        found = sio.get_untrusted_types(data=payload)
+        found = skops_io().get_untrusted_types(data=payload)
     except Exception as exc:  # skops raises many kinds on a damaged payload
         raise ModelFileError(f"{path}: the model payload cannot be read ({exc})") from None
     untrusted = sorted(t for t in found if not _is_trusted(t))
@@ -205,7 +216,7 @@ def load_model(path: str | Path) -> tuple[Any, dict[str, Any]]:
             f"{path}: untrusted types found in the model file: {untrusted}; refusing to load it"
         )
     try:
-        model = sio.loads(payload, trusted=found)
+        model = skops_io().loads(payload, trusted=found)
     except Exception as exc:  # a payload that passed the checks but fails to build
         raise ModelFileError(f"{path}: the model cannot be rebuilt ({exc})") from None
     if not isinstance(model, LoanScoringModel):
