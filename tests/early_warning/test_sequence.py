@@ -132,3 +132,102 @@ def test_clear_error_without_torch(book: tuple, monkeypatch: pytest.MonkeyPatch)
     assert isinstance(info.value, LoanRecoveryError)
     assert str(info.value).count("\n") == 0
     assert "pip install 'loanrecovery[deep]'" in str(info.value)
+
+
+def _chain(hazard_logits: np.ndarray) -> np.ndarray:
+    """The issue's formula, written out: P3 = s(h3), P6 = 1 - (1 - P3)(1 - s(h6)), ..."""
+    sig = 1.0 / (1.0 + np.exp(-hazard_logits.astype(np.float64)))
+    out = np.empty_like(sig)
+    out[:, 0] = sig[:, 0]
+    for k in range(1, sig.shape[1]):
+        out[:, k] = 1.0 - (1.0 - out[:, k - 1]) * (1.0 - sig[:, k])
+    return out
+
+
+@needs_torch
+def test_horizons_are_monotone_by_construction_without_clipping(book: tuple) -> None:
+    import torch
+
+    from loanrecovery.early_warning._sequence_net import GRUNet
+
+    loans, panel, cutoff = book
+    model = SequenceClassifier(random_state=2, **TINY).fit(panel, loans, _targets(panel, cutoff))
+    # Weights that push the 6- and 12-month heads far below the 3-month one: separate
+    # per-horizon probabilities would be inverted; the chained ones cannot be.
+    rng = np.random.default_rng(0)
+    weights = {
+        k: (v + rng.normal(0, 0.5, v.shape)).astype(np.float32) for k, v in model.weights_.items()
+    }
+    weights["head.2.bias"] = np.array([4.0, -12.0, -12.0], dtype=np.float32)
+    model.weights_ = weights
+    probs = model.predict_proba_horizons(panel, loans)
+    data = build_sequences(panel, loans)
+    arrays = model._arrays(data)
+    net = GRUNet(len(CHANNELS), data.static.shape[1], TINY["hidden_size"], 3)
+    net.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
+    with torch.no_grad():
+        raw = net(
+            *(
+                torch.from_numpy(arrays[k])
+                for k in ("seq", "static", "type_code", "employment_code")
+            )
+        )
+    hazards = raw.numpy()[data.row_loan, data.row_step]
+    separate = 1.0 / (1.0 + np.exp(-hazards.astype(np.float64)))
+    assert (separate[:, 1] < separate[:, 0]).mean() > 0.9  # unchained heads would invert
+    np.testing.assert_allclose(probs.to_numpy(), _chain(hazards), rtol=1e-5, atol=1e-7)
+    p = probs.to_numpy()
+    assert (p[:, 0] <= p[:, 1]).all() and (p[:, 1] <= p[:, 2]).all()
+    assert ((p > 0) & (p < 1)).all()
+
+
+@needs_torch
+def test_scoring_leaves_the_model_and_torch_settings_as_they_were(book: tuple) -> None:
+    import copy
+
+    import torch
+
+    loans, panel, cutoff = book
+    model = SequenceClassifier(random_state=4, **TINY).fit(panel, loans, _targets(panel, cutoff))
+    before = copy.deepcopy(model.__dict__)
+    threads = torch.get_num_threads()
+    rng_state = torch.get_rng_state()
+    first = model.predict_proba_last(panel, loans)
+    again = model.predict_proba_last(panel, loans)  # the cached network
+    pd.testing.assert_frame_equal(first, again, check_exact=True)
+    assert model.__dict__.keys() == before.keys()
+    for name, w in before["weights_"].items():
+        np.testing.assert_array_equal(model.weights_[name], w)
+    assert torch.get_num_threads() == threads
+    assert torch.equal(torch.get_rng_state(), rng_state)
+    # The last month of each loan, as predict_proba_horizons gives it on every row.
+    rows = model.predict_proba_horizons(panel, loans)
+    last = rows.loc[panel.groupby("Loan_ID", sort=False).tail(1).index]
+    np.testing.assert_allclose(last.to_numpy(), first.to_numpy(), rtol=1e-6)
+    # A refit (new weights) is scored with a new network, not the cached one.
+    model.fit(panel, loans, _targets(panel, cutoff - 2))
+    assert not np.array_equal(model.predict_proba_last(panel, loans), first)
+
+
+def test_unsorted_or_repeated_months_are_refused_with_the_row(book: tuple) -> None:
+    loans, panel, _ = book
+    swapped = panel.iloc[[1, 0, *range(2, len(panel))]].reset_index(drop=True)
+    with pytest.raises(ValueError, match=r"panel row 1: loan .* month \d+ is repeated or out of"):
+        build_sequences(swapped, loans)
+    split = pd.concat([panel, panel.iloc[:1]], ignore_index=True)
+    with pytest.raises(ValueError, match=rf"panel row {len(panel)}: loan .* two separate blocks"):
+        build_sequences(split, loans)
+
+
+def test_importing_the_network_changes_no_torch_setting() -> None:
+    import subprocess
+
+    code = (
+        "import torch; torch.set_num_threads(2); s = torch.get_rng_state();"
+        "import loanrecovery.early_warning._sequence_net as n;"
+        "assert torch.get_num_threads() == 2 and torch.equal(s, torch.get_rng_state());"
+        "assert not torch.are_deterministic_algorithms_enabled()"
+    )
+    if not torch_available():
+        pytest.skip("the deep extra is not installed")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,12 +1,12 @@
 """Point-in-time sequence inputs of the sequence model (numpy only, no torch).
 
 Each loan becomes one sequence of calendar months, from its first panel month to its last
-(gaps filled as in :func:`~loanrecovery.early_warning.features._fill_gaps`: nothing due,
-nothing paid, days past due and balance carried forward, flagged as unobserved). The
-channels of a month are computed from that month's panel row and the loan's static terms
-only, so that step ``t`` of a sequence never holds information from a later month; the
-model that reads it (a one-directional GRU) is causal too, so the prediction at month
-``t`` depends only on months ``<= t``.
+(gaps filled as the GBM's features fill them: nothing due, nothing paid, days past due
+and balance carried forward, flagged as unobserved). The channels of a month are computed
+from that month's panel row and the loan's static terms only, so that step ``t`` of a
+sequence never holds information from a later month; the model that reads it (a
+one-directional GRU) is causal too, so the prediction at month ``t`` depends only on
+months ``<= t``.
 """
 
 from __future__ import annotations
@@ -16,13 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from loanrecovery.early_warning.features import (
-    EMPLOYMENT_TYPES,
-    LOAN_TYPES,
-    _fill_gaps,
-    _group_starts,
-    static_features,
-)
+from loanrecovery.early_warning.features import EMPLOYMENT_TYPES, LOAN_TYPES, static_features
 
 __all__ = ["CHANNELS", "STATIC_NUMERIC", "SequenceData", "build_sequences"]
 
@@ -76,6 +70,8 @@ class SequenceData:
         Where each row of the input panel sits in ``seq`` (same order as the panel).
     loan_ids : ndarray, shape (n_loans,)
         ``Loan_ID`` of each sequence.
+    lengths : ndarray of int64, shape (n_loans,)
+        Number of steps of each loan (first to last panel month, gaps included).
     """
 
     seq: np.ndarray
@@ -86,6 +82,7 @@ class SequenceData:
     row_loan: np.ndarray
     row_step: np.ndarray
     loan_ids: np.ndarray
+    lengths: np.ndarray
 
     @property
     def n_loans(self) -> int:
@@ -99,74 +96,139 @@ def _ratio(num: np.ndarray, den: np.ndarray, default: float, hi: float = 5.0) ->
     return np.clip(np.nan_to_num(out, nan=default), 0.0, hi)
 
 
+def _block_layout(
+    ids: np.ndarray, months: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Where each row goes on the per-loan grid of months.
+
+    Returns the loan code and step of each row, and the ``Loan_ID``, first month and
+    number of steps (first to last month) of each loan.
+
+    Raises
+    ------
+    ValueError
+        When the rows are not sorted by ``Loan_ID`` then ``Month`` with one row per
+        loan-month (a validated panel always is), naming the first offending row.
+    """
+    codes, uniq = pd.factorize(ids, use_na_sentinel=False)
+    n = len(codes)
+    new_block = np.ones(n, dtype=bool)
+    new_block[1:] = codes[1:] != codes[:-1]
+    first_rows = np.flatnonzero(new_block)
+    if len(first_rows) != len(uniq):
+        # Codes follow first appearance: the first block whose code is not its rank is a
+        # loan seen before.
+        r = int(first_rows[np.flatnonzero(codes[first_rows] != np.arange(len(first_rows)))[0]])
+        raise ValueError(
+            f"panel row {r}: loan {ids[r]!r} appears in two separate blocks; rows must be "
+            "sorted by Loan_ID then Month"
+        )
+    bad = np.flatnonzero(~new_block[1:] & (np.diff(months) <= 0))
+    if len(bad):
+        r = int(bad[0]) + 1
+        raise ValueError(
+            f"panel row {r}: loan {ids[r]!r} month {months[r]} is repeated or out of order; "
+            "rows must be sorted by Loan_ID then Month, one row per loan-month"
+        )
+    first_month = months[first_rows]
+    steps = months - first_month[codes]
+    last_rows = np.append(first_rows[1:] - 1, n - 1) if n else first_rows
+    lengths = steps[last_rows] + 1
+    return codes.astype(np.int64), steps, np.asarray(uniq), first_month, lengths
+
+
+def _carried(values: np.ndarray, real: np.ndarray) -> np.ndarray:
+    """``values`` on the grid with each unobserved step given the last observed value of
+    its loan (step 0 of a loan is always observed)."""
+    source = np.where(real, np.arange(real.shape[1]), 0)
+    np.maximum.accumulate(source, axis=1, out=source)
+    return np.take_along_axis(values, source, axis=1)
+
+
 def _channels(
-    p: pd.DataFrame, real: np.ndarray, static: pd.DataFrame, pos: np.ndarray
+    grid: dict[str, np.ndarray], real: np.ndarray, per_loan: pd.DataFrame, month: np.ndarray
 ) -> np.ndarray:
-    due = p["Amount_Due"].to_numpy(dtype=np.float64)
-    paid = p["Amount_Paid"].to_numpy(dtype=np.float64)
-    dpd = p["Days_Past_Due"].to_numpy(dtype=np.float64)
-    bal = p["Outstanding_Balance"].to_numpy(dtype=np.float64)
-    month = p["Month"].to_numpy(dtype=np.float64)
-    emi = static["Monthly_EMI"].to_numpy(dtype=np.float64)
-    amount = static["Loan_Amount"].to_numpy(dtype=np.float64)
-    orig = static["Origination_Month"].to_numpy(dtype=np.float64)
-    mob = np.where(np.isfinite(orig), month - orig, pos.astype(np.float64))
+    """The :data:`CHANNELS` of every cell of the (loans, steps) grid, float32."""
+    due, paid = grid["Amount_Due"], grid["Amount_Paid"]
+    dpd = _carried(grid["Days_Past_Due"], real)
+    bal = _carried(grid["Outstanding_Balance"], real)
+    emi = per_loan["Monthly_EMI"].to_numpy(dtype=np.float64)[:, None]
+    amount = per_loan["Loan_Amount"].to_numpy(dtype=np.float64)[:, None]
+    orig = per_loan["Origination_Month"].to_numpy(dtype=np.float64)[:, None]
+    step = np.arange(month.shape[1], dtype=np.float64)[None, :]
+    mob = np.where(np.isfinite(orig), month - orig, step)
     angle = 2.0 * np.pi * np.mod(month, 12.0) / 12.0
-    cols = [
+    cols = (
         np.log1p(np.maximum(due, 0.0)),
         np.log1p(np.maximum(paid, 0.0)),
         _ratio(paid, due, 1.0),
         _ratio(due, emi, 1.0, hi=20.0),
         np.clip(dpd / 30.0, 0.0, 12.0),
         _ratio(bal, amount, 1.0, hi=3.0),
-        real.astype(np.float64),
+        real,
         np.sin(angle),
         np.cos(angle),
         np.clip(mob / 12.0, -2.0, 40.0),
-    ]
-    return np.stack(cols, axis=1).astype(np.float32)
+    )
+    out = np.empty((*month.shape, len(CHANNELS)), dtype=np.float32)
+    for i, col in enumerate(cols):
+        out[..., i] = col
+    return out
 
 
 def build_sequences(panel: pd.DataFrame, loans: pd.DataFrame) -> SequenceData:
     """Padded per-loan sequences of a validated panel.
 
+    Vectorised over the panel (numpy on the loans x months grid, no per-loan Python).
+
     Parameters
     ----------
     panel : DataFrame
-        Accepted panel rows (sorted by ``Loan_ID`` then ``Month``), as from
-        :func:`~loanrecovery.contract.payments.validate_panel`.
+        Accepted panel rows (sorted by ``Loan_ID`` then ``Month``, one row per loan-month),
+        as from :func:`~loanrecovery.contract.payments.validate_panel`.
     loans : DataFrame
         The loan table; only its static columns are read.
 
     Returns
     -------
     SequenceData
+
+    Raises
+    ------
+    ValueError
+        When ``panel`` is not sorted by ``Loan_ID`` then ``Month`` with one row per
+        loan-month.
     """
-    p, real = _fill_gaps(panel.reset_index(drop=True))
-    ids = p["Loan_ID"].to_numpy()
-    start = _group_starts(ids)
-    pos = np.arange(len(p)) - start
-    loan_code, uniq = pd.factorize(ids)
-    n_loans = len(uniq)
-    n_steps = int(pos.max()) + 1 if len(p) else 1
-    stat = static_features(loans)
-    static_rows = stat.reindex(p["Loan_ID"])
-    values = _channels(p, real, static_rows, pos)
-    seq = np.zeros((n_loans, n_steps, len(CHANNELS)), dtype=np.float32)
-    seq[loan_code, pos] = values
-    months = np.full((n_loans, n_steps), -1, dtype=np.int64)
-    months[loan_code, pos] = p["Month"].to_numpy(dtype=np.int64)
-    per_loan = stat.reindex(pd.Index(uniq))
+    months_in = panel["Month"].to_numpy(dtype=np.int64)
+    code, pos, loan_ids, first_month, lengths = _block_layout(
+        panel["Loan_ID"].to_numpy(), months_in
+    )
+    n_loans = len(loan_ids)
+    n_steps = int(lengths.max()) if n_loans else 1
+    step = np.arange(n_steps)
+    valid = step[None, :] < lengths[:, None]
+    real = np.zeros((n_loans, n_steps), dtype=bool)
+    real[code, pos] = True
+    grid: dict[str, np.ndarray] = {}
+    for col in ("Amount_Due", "Amount_Paid", "Days_Past_Due", "Outstanding_Balance"):
+        values = np.zeros((n_loans, n_steps), dtype=np.float64)
+        values[code, pos] = panel[col].to_numpy(dtype=np.float64)
+        grid[col] = values
+    month = first_month[:, None] + step[None, :]
+    per_loan = static_features(loans).reindex(pd.Index(loan_ids))
+    seq = _channels(grid, real, per_loan, month.astype(np.float64))
+    seq[~valid] = 0.0
     static = per_loan[list(STATIC_NUMERIC)].to_numpy(dtype=np.float32)
     type_code = per_loan["Loan_Type_Code"].fillna(-1).to_numpy(dtype=np.int64) + 1
     emp_code = per_loan["Employment_Code"].fillna(-1).to_numpy(dtype=np.int64) + 1
     return SequenceData(
         seq=seq,
-        months=months,
-        static=static,
+        months=np.where(valid, month, -1),
+        static=np.ascontiguousarray(static),
         type_code=np.clip(type_code, 0, N_LOAN_TYPES - 1),
         employment_code=np.clip(emp_code, 0, N_EMPLOYMENT_TYPES - 1),
-        row_loan=loan_code[real].astype(np.int64),
-        row_step=pos[real].astype(np.int64),
-        loan_ids=np.asarray(uniq),
+        row_loan=code,
+        row_step=pos,
+        loan_ids=loan_ids,
+        lengths=np.maximum(lengths, 1),
     )

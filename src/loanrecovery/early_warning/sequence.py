@@ -10,7 +10,12 @@ month, months on book; :data:`~loanrecovery.early_warning._sequence_data.CHANNEL
 its static loan and borrower terms (a small MLP with embeddings of the loan and
 employment types, which also sets the GRU's initial state), and gives one probability per
 horizon of 90+ days past due within that horizon. The GRU runs forward only, so the
-prediction at month ``t`` uses months ``<= t`` only (tested). See ``docs/sequences.md``.
+prediction at month ``t`` uses months ``<= t`` only (tested).
+
+The horizons are chained hazards, monotone by construction (no clipping): the network gives
+a hazard logit ``h_k`` per horizon and ``P_1 = sigmoid(h_1)``, ``P_k = 1 - (1 - P_(k-1)) *
+(1 - sigmoid(h_k))``, each ``P_k`` trained on the targets of horizon ``k``. See
+``docs/sequences.md``.
 
 The learned weights are kept as numpy arrays (``weights_``), so the fitted estimator
 holds no torch object and can be saved with skops like the other models.
@@ -41,6 +46,9 @@ logger = logging.getLogger(__name__)
 
 #: Channels that are not standardised (flags and the calendar).
 _UNSCALED = {"Observed", "Month_Sin", "Month_Cos"}
+#: How the horizons' outputs are linked (``link_``); a model fitted with another link (the
+#: clipped heads of earlier versions) is refused rather than misread.
+_LINK = "chained-hazard"
 
 
 class DeepExtraMissingError(LoanRecoveryError, ImportError):
@@ -90,8 +98,10 @@ class SequenceClassifier(BaseEstimator):
     Parameters
     ----------
     horizons : tuple of int, default=(3, 6, 12)
-        Horizons in months; one output head each (targets read from ``Y_<h>``). A horizon
-        whose targets are all unknown is still an output but learns nothing.
+        Horizons in months, increasing; one output head each (targets read from ``Y_<h>``),
+        chained so that a longer horizon's probability is never lower. A horizon whose
+        targets are all unknown is still an output (at least the previous horizon's
+        probability) but learns nothing of its own.
     hidden_size : int, default=32
         Width of the GRU state and of the static MLP.
     max_epochs : int, default=25
@@ -109,7 +119,7 @@ class SequenceClassifier(BaseEstimator):
     random_state : int, default=42
         Seed of the weights and of the batch order.
     n_threads : int, default=1
-        PyTorch threads during fit and predict (restored afterwards).
+        PyTorch threads during fit and predict (set only then, restored afterwards).
 
     Attributes
     ----------
@@ -123,6 +133,8 @@ class SequenceClassifier(BaseEstimator):
         Validation log-loss per epoch.
     fit_until_ : int
         Last month of the panel that fit read.
+    link_ : str
+        ``"chained-hazard"``: how the outputs make the horizons' probabilities.
     """
 
     def __init__(
@@ -167,7 +179,8 @@ class SequenceClassifier(BaseEstimator):
         self
         """
         net = _net()
-
+        if list(self.horizons) != sorted(set(self.horizons)):
+            raise ValueError(f"horizons must be increasing, got {tuple(self.horizons)}")
         if len(targets) != len(panel):
             raise ValueError(f"targets has {len(targets)} rows, the panel {len(panel)}")
         y_rows = np.column_stack(
@@ -218,6 +231,7 @@ class SequenceClassifier(BaseEstimator):
         with net.deterministic(self.n_threads, self.random_state):
             weights, best, history = net.train(arrays, y, fit_mask, val_mask, settings)
         self.weights_ = weights
+        self.link_ = _LINK
         self.best_epoch_ = best
         self.history_ = history
         logger.info("sequence model: kept epoch %d of %d", best, len(history))
@@ -234,8 +248,9 @@ class SequenceClassifier(BaseEstimator):
         self.static_mean_, self.static_std_ = _scale_stats(data.static)
 
     def _arrays(self, data: SequenceData) -> dict[str, np.ndarray]:
-        seq = (data.seq - self.channel_mean_) / self.channel_std_
-        seq = np.where(data.months[..., None] >= 0, seq, 0.0).astype(np.float32)
+        seq = data.seq - self.channel_mean_  # a new float32 array, scaled in place
+        seq /= self.channel_std_
+        seq[data.months < 0] = 0.0
         static = (data.static - self.static_mean_) / self.static_std_
         static = np.nan_to_num(static, nan=0.0).astype(np.float32)
         return {
@@ -261,9 +276,8 @@ class SequenceClassifier(BaseEstimator):
         DataFrame
             Columns ``P_<h>`` indexed like ``panel``, monotone in the horizon.
         """
-        logits, data = self._logits(panel, loans, last_only=False)
-        rows = logits[data.row_loan, data.row_step].astype(np.float64)
-        return self._monotone(rows, panel.index)
+        hazards, data = self._hazard_logits(panel, loans, last_only=False)
+        return self._chained(hazards[data.row_loan, data.row_step], panel.index)
 
     def predict_proba_last(self, panel: pd.DataFrame, loans: pd.DataFrame) -> pd.DataFrame:
         """Probability of 90+ DPD within each horizon at each loan's last panel month.
@@ -284,38 +298,34 @@ class SequenceClassifier(BaseEstimator):
             Columns ``P_<h>`` indexed by ``Loan_ID`` (in the panel's order), monotone in
             the horizon.
         """
-        logits, data = self._logits(panel, loans, last_only=True)
-        index = pd.Index(data.loan_ids, name="Loan_ID")
-        return self._monotone(logits.astype(np.float64), index)
+        hazards, data = self._hazard_logits(panel, loans, last_only=True)
+        return self._chained(hazards, pd.Index(data.loan_ids, name="Loan_ID"))
 
-    def _logits(
+    def _hazard_logits(
         self, panel: pd.DataFrame, loans: pd.DataFrame, *, last_only: bool
     ) -> tuple[np.ndarray, SequenceData]:
         check_is_fitted(self, "weights_")
+        if getattr(self, "link_", None) != _LINK:
+            raise ValueError(
+                "this sequence model was fitted by an earlier version of loanrecovery "
+                "(clipped horizons); fit it (or the bundle) again"
+            )
         net = _net()
         data = build_sequences(panel, loans)
         if data.static.shape[1] != len(STATIC_NUMERIC):
             raise ValueError("static inputs differ from those seen at fit time")
-        lengths = np.maximum((data.months >= 0).sum(axis=1), 1)
-        with net.deterministic(self.n_threads, self.random_state):
-            logits = net.predict_logits(
-                self.weights_,
-                self._arrays(data),
-                self.hidden_size,
-                len(self.horizons),
-                lengths,
-                last_only=last_only,
-            )
-        return logits, data
+        arrays = self._arrays(data)
+        shape = (len(CHANNELS), len(STATIC_NUMERIC), self.hidden_size, len(self.horizons))
+        with net.threads(self.n_threads):
+            model = net.cached_net(self, self.weights_, shape)
+            hazards = net.predict_hazard_logits(model, arrays, data.lengths, last_only=last_only)
+        return hazards, data
 
-    def _monotone(self, logits: np.ndarray, index: pd.Index) -> pd.DataFrame:
-        probs = 1.0 / (1.0 + np.exp(-logits))
-        out = pd.DataFrame(index=index)
-        previous: np.ndarray | None = None
-        for h_i, h in sorted(enumerate(self.horizons), key=lambda t: t[1]):
-            p = probs[:, h_i]
-            if previous is not None:
-                p = np.maximum(p, previous)
-            out[f"P_{h}"] = p
-            previous = p
-        return out[[f"P_{h}" for h in self.horizons]]
+    def _chained(self, hazard_logits: np.ndarray, index: pd.Index) -> pd.DataFrame:
+        """``P_k = 1 - exp(-(softplus(h_1) + ... + softplus(h_k)))``: monotone in ``k``
+        because every term is non-negative (nothing is clipped)."""
+        cumulative = np.cumsum(np.logaddexp(0.0, hazard_logits.astype(np.float64)), axis=1)
+        probs = -np.expm1(-cumulative)
+        return pd.DataFrame(
+            probs, index=index, columns=[f"P_{h}" for h in self.horizons], dtype=np.float64
+        )
