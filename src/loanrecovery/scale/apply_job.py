@@ -5,8 +5,9 @@ same accounts (hashed ``Loan_ID`` buckets, :mod:`loanrecovery.buckets`), so each
 its three parts, validates them as one book (:func:`~loanrecovery.contract.book.read_book`),
 and writes for its accounts:
 
-* ``scored.parquet/<part>.parquet``: segment, PD (``Risk_Score``), strategy, its rule, the
-  loan's columns and the reasons, as ``scored_loans.csv`` of a book without accounts view;
+* ``scored.parquet/<part>.parquet``: ``scored_loans.csv``'s columns (segment, PD, strategy,
+  its rule, the loan's columns, status, 3/6/12-month PDs, reasons) less the book-wide
+  ``Priority_Rank`` and ``On_Watchlist``; the strategy is the policy's (no plan);
 * ``early_warning.parquet/<part>.parquet``: the early-warning model's answer for the
   performing loans of the panel's latest month (``P3``, ``P6``, ``P12``, expected months to
   default, segment), features built from the bucket's own panel (no shuffle);
@@ -31,6 +32,7 @@ import pandas as pd
 
 from loanrecovery.actions import NO_ACTION
 from loanrecovery.bundle.account import CLOSED_RULE
+from loanrecovery.bundle.accounts import build_accounts
 from loanrecovery.bundle.files import load_bundle
 from loanrecovery.bundle.results import BookResult
 from loanrecovery.contract.book import TABLES, find_book_files, read_book
@@ -68,6 +70,11 @@ EARLY_WARNING_COLUMNS = [
     "Expected_Months_To_Default",
     "Segment",
 ]
+
+
+#: Columns of ``scored_loans.csv`` that rank or flag accounts across the whole book (the
+#: priority rank, the watchlist alert), left out of the per-partition output.
+BOOK_WIDE_COLUMNS = ["Priority_Rank", "On_Watchlist"]
 
 
 @dataclass
@@ -127,10 +134,7 @@ def apply_partition(
         rules = explain_strategies(policy, scored.scores, scored.segments, dpd)
         strategies[scored.closed] = NO_ACTION
         rules[scored.closed] = CLOSED_RULE
-        table = BookResult(book=book, risk=scored, strategies=strategies, strategy_rules=rules)
-        write_parquet_atomic(
-            text_columns(table.scored), target / "scored.parquet" / f"{name}.parquet"
-        )
+        watch = None
         if bundle.watchlist is not None and book.payments is not None and len(book.payments):
             by_loan = pd.Series(scored.segments, index=book.loans["Loan_ID"].to_numpy())
             limit = (
@@ -141,12 +145,19 @@ def apply_partition(
             watch = bundle.watchlist.apply(
                 book.payments, book.loans, segments=by_loan, min_probability=limit
             )
-            if len(watch):
-                record["early_warning_month"] = int(watch["Month"].max())
-                write_parquet_atomic(
-                    text_columns(watch[EARLY_WARNING_COLUMNS]),
-                    target / "early_warning.parquet" / f"{name}.parquet",
-                )
+            # The alerts are a share of the whole book: not decided per partition.
+            watch = watch.assign(Alert=False) if len(watch) else None
+        accounts = build_accounts(book, scored, strategies, rules, bundle.config, watchlist=watch)
+        table = BookResult(
+            book=book, risk=scored, strategies=strategies, strategy_rules=rules, accounts=accounts
+        ).scored.drop(columns=BOOK_WIDE_COLUMNS, errors="ignore")
+        write_parquet_atomic(text_columns(table), target / "scored.parquet" / f"{name}.parquet")
+        if watch is not None:
+            record["early_warning_month"] = int(watch["Month"].max())
+            write_parquet_atomic(
+                text_columns(watch[EARLY_WARNING_COLUMNS]),
+                target / "early_warning.parquet" / f"{name}.parquet",
+            )
     write_json_atomic(record, target / RECORDS_DIR / f"{name}.json")
     return record
 

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from loanrecovery.exceptions import LoanRecoveryError
 from loanrecovery.scale.cluster import require_dask
@@ -88,10 +90,18 @@ class JobReport:
 
 
 def write_parquet_atomic(frame: pd.DataFrame, path: Path) -> Path:
-    """Write ``frame`` to ``path`` as Parquet under a temporary name, then rename it."""
+    """Write ``frame`` to ``path`` as Parquet under a temporary name, then rename it.
+
+    A column with no value (Arrow's null type) is written as text, so that the parts of
+    one output folder read as one table.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    frame.to_parquet(tmp, index=False)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    schema = pa.schema(
+        [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
+    )
+    pq.write_table(table.cast(schema), tmp)
     os.replace(tmp, path)
     return path
 
