@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
+from typer.testing import CliRunner
 
 from loanrecovery.buckets import bucket_of
+from loanrecovery.cli import app
 from loanrecovery.contract.book import read_book
 from loanrecovery.modeling.scoring import read_loans
 from loanrecovery.simulate import simulate_portfolio, write_parquet_book
@@ -44,3 +46,14 @@ def test_chunks_share_buckets_and_keep_identifiers_unique(tmp_path: Path) -> Non
     counts = book.counts()
     assert counts["loans"]["accepted"] == 500 and counts["payments"]["rejected"] == 0
     assert np.isin(book.payments["Loan_ID"].unique(), book.loans["Loan_ID"]).all()
+
+
+def test_simulate_command_writes_parquet_folders(tmp_path: Path) -> None:
+    out = tmp_path / "book"
+    args = ["simulate", "--loans", "200", "--months", "6", "--format", "parquet"]
+    done = CliRunner().invoke(app, [*args, "--partitions", "2", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    assert len(list((out / "payments.parquet").glob("part-*.parquet"))) == 2
+    assert pq.read_table(out / "loans.parquet").num_rows == 200
+    bad = CliRunner().invoke(app, ["simulate", "--format", "xlsx", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "--format" in bad.output
