@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from tests.scale.conftest import runner
 
+import loanrecovery.scale.cluster as cluster_module
 from loanrecovery.cli import app
 from loanrecovery.modeling.model_file import load_model
 from loanrecovery.modeling.scoring import read_loans
@@ -61,8 +62,6 @@ def test_dask_scores_equal_single_process_scores(
 def test_dask_engine_without_the_extra_says_how_to_install(
     parquet_book: Path, model_file: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    import loanrecovery.scale.cluster as cluster_module
-
     monkeypatch.setattr(cluster_module, "Client", None)
     args = ["score", "--data", str(parquet_book / "loans.parquet"), "--model", str(model_file)]
     done = runner.invoke(app, [*args, "--out", str(tmp_path / "x"), "--engine", "dask"])
