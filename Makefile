@@ -10,9 +10,10 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-# The deep extra (PyTorch, CPU build) is installed too so that CI tests the sequence model.
+# The deep extra (PyTorch, CPU build) is installed too so that CI tests the sequence model,
+# and the scale extra (Dask) so that CI tests `--engine dask` on a real local cluster.
 $(STAMP): pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install -q -e '.[dev,deep]'
+	$(PY) -m pip install -q -e '.[dev,deep,scale]'
 	touch $(STAMP)
 
 install: $(STAMP) chromium
@@ -64,7 +65,7 @@ requirements: $(STAMP)
 BENCH_STAMP := $(VENV)/.installed-bench
 
 $(BENCH_STAMP): pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install -q -e '.[dev,deep,bench]'
+	$(PY) -m pip install -q -e '.[dev,deep,scale,bench]'
 	touch $(BENCH_STAMP)
 
 bench: $(STAMP) $(BENCH_STAMP)

@@ -23,7 +23,7 @@ from charset_normalizer import from_bytes
 
 from loanrecovery.exceptions import DataFileError
 
-__all__ = ["read_table", "MALFORMED_ROWS", "NULL_VALUES"]
+__all__ = ["read_table", "read_parquet_folder", "parquet_parts", "MALFORMED_ROWS", "NULL_VALUES"]
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,13 @@ def read_table(
     if not path.exists():
         raise DataFileError(path, "file not found")
     if path.is_dir():
-        raise DataFileError(path, "is a folder, expected a CSV or Parquet file")
+        frame = read_parquet_folder(path).to_pandas()
+        frame = _as_text(frame) if as_text else frame
+        frame.attrs[MALFORMED_ROWS] = []
+        if len(frame) == 0:
+            raise DataFileError(path, "has a header but no data rows")
+        logger.info("read %s: %d rows x %d columns", path, len(frame), frame.shape[1])
+        return frame
     if path.suffix.lower() in _SPREADSHEET_SUFFIXES:
         raise DataFileError(path, "spreadsheet workbooks are not read; save the sheet as CSV")
     raw = path.read_bytes()
@@ -94,12 +100,56 @@ def _read_parquet(path: Path, raw: bytes, *, as_text: bool) -> pd.DataFrame:
         table = pq.read_table(io.BytesIO(raw))
     except (pa.ArrowException, OSError) as exc:
         raise DataFileError(path, f"not a readable Parquet file ({exc})") from None
-    frame = table.to_pandas()
-    if as_text:
-        frame = frame.astype(object).where(frame.notna(), None)
-        frame = frame.apply(lambda col: col.map(lambda v: None if v is None else str(v)))
+    frame = _as_text(table.to_pandas()) if as_text else table.to_pandas()
     frame.attrs[MALFORMED_ROWS] = []
     return frame
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every value as text (missing values as None), as the CSV reader gives them."""
+    frame = frame.astype(object).where(frame.notna(), None)  # type: ignore[call-overload]
+    return frame.apply(lambda col: col.map(lambda v: None if v is None else str(v)))
+
+
+def parquet_parts(folder: str | Path) -> list[Path]:
+    """The part files of a Parquet folder (``*.parquet``, sorted by name).
+
+    Raises
+    ------
+    DataFileError
+        The folder holds no ``.parquet`` file.
+    """
+    folder = Path(folder)
+    parts = sorted(p for p in folder.glob("*.parquet") if p.is_file())
+    if not parts:
+        raise DataFileError(
+            folder,
+            "is a folder with no .parquet files; expected a CSV or Parquet file or a "
+            "Parquet folder (part files *.parquet, as `simulate --format parquet` writes)",
+        )
+    return parts
+
+
+def read_parquet_folder(folder: str | Path) -> pa.Table:
+    """A Parquet folder's part files read in name order and concatenated (one table).
+
+    Raises
+    ------
+    DataFileError
+        No part file, a part that is not Parquet, or parts whose columns differ.
+    """
+    tables = []
+    for part in parquet_parts(folder):
+        try:
+            tables.append(pq.read_table(part))
+        except (pa.ArrowException, OSError) as exc:
+            raise DataFileError(part, f"not a readable Parquet file ({exc})") from None
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowException, ValueError) as exc:
+        raise DataFileError(
+            folder, f"its part files do not have the same columns ({exc}); expected one table"
+        ) from None
 
 
 def _decompress(path: Path, raw: bytes) -> bytes:

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from tests.modeling.conftest import make_table
 
+from loanrecovery.modeling.drift import merge_bin_counts
 from loanrecovery.modeling.evaluate import evaluate_table
 from loanrecovery.modeling.metrics import cross_fitted_flags
 from loanrecovery.modeling.reasons import IN_DEFAULT_REASON
@@ -72,3 +73,21 @@ def test_score_gives_settled_loans_the_run_treatment(book_loans: pd.DataFrame) -
     assert (table.loc[open_rows, "segment"] != "Closed").all()
     # Scoring the training book itself: the open loans match the training population.
     assert result.overall_psi < 0.1
+
+
+def test_psi_from_merged_partition_counts_equals_the_whole_table(
+    book_loans: pd.DataFrame,
+) -> None:
+    prepared = prepare_table(book_loans, target="Default_Next_6M", id_columns=("Loan_ID",))
+    model = train_scoring_model(
+        prepared, input_columns=list(book_loans.columns), id_columns=["Loan_ID"], folds=2
+    )
+    whole = model.score(book_loans, n_reasons=0)
+    parts = [
+        model.score(part.reset_index(drop=True), n_reasons=0, drift_sample=False)
+        for part in np.array_split(book_loans, 3)
+    ]
+    merged = merge_bin_counts([p.drift_counts for p in parts if p.drift_open])
+    drift, overall = model.drift.compare_counts(merged)
+    assert overall == whole.overall_psi
+    pd.testing.assert_frame_equal(drift, whole.drift)

@@ -34,6 +34,7 @@ __all__ = [
     "MaxRejectShareOption",
     "AcceptRejectsOption",
     "check_table_rejects",
+    "check_count_rejects",
 ]
 
 DataOption = Annotated[Path, typer.Option("--data", help="Loan table (CSV or Parquet).")]
@@ -110,6 +111,21 @@ def check_table_rejects(
     check_reject_share(
         {"data": {"in": rows_in, "rejected": rejected}},
         {"data": rejects},
+        max_share=max_share,
+        sources={"data": source},
+    )
+
+
+def check_count_rejects(
+    source: str, rows_in: int, rejected: int, *, max_share: float = DEFAULT_MAX_REJECT_SHARE
+) -> None:
+    """:func:`check_table_rejects` from counts alone (a table scored partition by partition,
+    whose rejects are in per-partition files)."""
+    if not 0 <= max_share <= 1:
+        raise OptionError("--max-reject-share", f"expected a share in [0, 1], got {max_share:g}")
+    check_reject_share(
+        {"data": {"in": rows_in, "rejected": rejected}},
+        {},
         max_share=max_share,
         sources={"data": source},
     )

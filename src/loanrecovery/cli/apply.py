@@ -10,8 +10,11 @@ import typer
 from loanrecovery.bundle import load_bundle
 from loanrecovery.checks import output_dir
 from loanrecovery.cli import _book_options as opts
+from loanrecovery.cli import _scale_options as scale
 from loanrecovery.cli._app import app, console, handle_errors, stage_status
 from loanrecovery.cli.run import book_inputs, require_loans, say_removed
+from loanrecovery.contract.rejects import DEFAULT_MAX_REJECT_SHARE, check_reject_share
+from loanrecovery.exceptions import OptionError
 from loanrecovery.report.files import check_format, write_applied
 from loanrecovery.report.run_folder import RunFolder
 
@@ -45,10 +48,35 @@ def apply(
     accept_rejects: opts.AcceptRejectsOption = False,
     alert_min_probability: opts.AlertMinProbabilityOption = None,
     fmt: opts.FormatOption = "csv",
+    engine: scale.EngineOption = "local",
+    workers: scale.WorkersOption = None,
+    scheduler: scale.SchedulerOption = None,
 ) -> None:
     """Apply a fitted bundle to a book: segments, PDs, reasons, strategies, watchlist, plan."""
     start = time.perf_counter()
     check_format(fmt)
+    if scale.check_engine(engine, workers, scheduler):
+        given = {
+            "--mapping": mapping,
+            "--delimiter": delimiter,
+            "--payments": payments,
+            "--collections": collections,
+        }
+        for option, value in given.items():
+            if value is not None:
+                raise OptionError(option, "not with --engine dask (a book of Parquet folders)")
+        result = scale.run_apply(
+            data,
+            bundle,
+            out,
+            alert_min_probability=alert_min_probability,
+            workers=workers,
+            scheduler=scheduler,
+        )
+        if not accept_rejects:
+            limit = DEFAULT_MAX_REJECT_SHARE if max_reject_share is None else max_reject_share
+            check_reject_share(result.counts, {}, max_share=limit, sources={"loans": str(data)})
+        return
     output_dir(out, "--out", [data, payments, collections, bundle])
     fitted = load_bundle(bundle)
     fitted.config = fitted.config.with_overrides(alert_min_probability=alert_min_probability)

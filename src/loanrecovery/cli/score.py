@@ -9,10 +9,12 @@ import typer
 from rich.table import Table
 
 from loanrecovery.checks import output_file, write_rejects
+from loanrecovery.cli import _scale_options as scale
 from loanrecovery.cli import _table_options as opts
 from loanrecovery.cli._app import app, console, handle_errors
 from loanrecovery.cli.evaluate import show_warnings
 from loanrecovery.contract.rejects import DEFAULT_MAX_REJECT_SHARE
+from loanrecovery.exceptions import OptionError
 from loanrecovery.modeling.drift import PSI_BANDS_TEXT, psi_band
 from loanrecovery.modeling.model_file import load_model
 from loanrecovery.modeling.scoring import read_loans, write_scores
@@ -26,17 +28,35 @@ __all__ = ["score"]
 @app.command("score")
 @handle_errors
 def score(
-    data: Path = typer.Option(..., "--data", help="Loans to score (CSV or Parquet)."),
+    data: Path = typer.Option(
+        ..., "--data", help="Loans to score (CSV, Parquet or a Parquet folder)."
+    ),
     model: Path = typer.Option(..., "--model", help="Model file written by `train`."),
-    out: Path = typer.Option(..., "--out", help="Scored loans (CSV)."),
+    out: Path = typer.Option(
+        ..., "--out", help="Scored loans (CSV); with --engine dask a folder of Parquet parts."
+    ),
     reasons: int = typer.Option(4, "--reasons", min=0, max=20, help="Reason codes per loan."),
     delimiter: opts.DelimiterOption = None,
     strict: opts.StrictOption = False,
     decimal: opts.DecimalOption = ".",
     max_reject_share: opts.MaxRejectShareOption = DEFAULT_MAX_REJECT_SHARE,
     accept_rejects: opts.AcceptRejectsOption = False,
+    engine: scale.EngineOption = "local",
+    workers: scale.WorkersOption = None,
+    scheduler: scale.SchedulerOption = None,
 ) -> None:
     """Score loans with a trained model; report population drift."""
+    if scale.check_engine(engine, workers, scheduler):
+        if decimal != "." or delimiter is not None:
+            raise OptionError("--engine", "dask reads Parquet: --decimal/--delimiter do not apply")
+        result = scale.run_score(
+            data, model, out, reasons=reasons, strict=strict, workers=workers, scheduler=scheduler
+        )
+        if not accept_rejects:
+            opts.check_count_rejects(
+                str(data), result.rows_in, result.rejected, max_share=max_reject_share
+            )
+        return
     output_file(out, "--out", [data, model])
     start = time.perf_counter()
     scoring_model, card = load_model(model)

@@ -9,8 +9,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from loanrecovery.cli._app import app, console, handle_errors
 from loanrecovery.cli.run import say_removed
+from loanrecovery.exceptions import OptionError
 from loanrecovery.report.run_folder import RunFolder
-from loanrecovery.simulate import simulate_portfolio, write_book
+from loanrecovery.simulate import simulate_portfolio, write_book, write_parquet_book
 
 _STAGES = ("main path", "default probabilities", "history outcomes", "snapshot outcomes")
 
@@ -28,12 +29,65 @@ def simulate(
         "--out",
         help="Folder for the four files; it holds this book only (with run.json).",
     ),
+    fmt: str = typer.Option(
+        "csv",
+        "--format",
+        help="csv: four files; parquet: loans/payments/collections as Parquet folders of "
+        "hashed Loan_ID buckets, simulated in chunks (bounded memory; no Monte-Carlo truth).",
+    ),
+    partitions: int | None = typer.Option(
+        None,
+        "--partitions",
+        min=1,
+        help="With --format parquet: part files per table (default one per 100,000 loans).",
+    ),
+    chunk_loans: int = typer.Option(
+        100_000,
+        "--chunk-loans",
+        min=1,
+        help="With --format parquet: loans simulated at once (bounds the memory).",
+    ),
 ) -> None:
     """Simulate a loan book: loans.csv, payments.csv, collections.csv and truth.json."""
+    if fmt not in ("csv", "parquet"):
+        raise OptionError("--format", f"expected csv or parquet, got {fmt!r}")
     with RunFolder(out, "simulate") as folder:
-        folder.config = {"loans": loans, "months": months, "seed": seed}
+        folder.config = {"loans": loans, "months": months, "seed": seed, "format": fmt}
         say_removed(folder)
-        _simulate(folder, loans, months, seed)
+        if fmt == "parquet":
+            _simulate_parquet(folder, loans, months, seed, partitions, chunk_loans)
+        else:
+            _simulate(folder, loans, months, seed)
+
+
+def _simulate_parquet(
+    folder: RunFolder, loans: int, months: int, seed: int, partitions: int | None, chunk: int
+) -> None:
+    with Progress(
+        TextColumn("{task.description:<22}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f}/{task.total:,.0f} loans"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
+        task = bar.add_task("simulating in chunks", total=loans)
+        paths = write_parquet_book(
+            folder.out,
+            loans,
+            months,
+            seed,
+            partitions=partitions,
+            chunk_loans=chunk,
+            progress=lambda done, _total: bar.update(task, completed=done),
+        )
+    folder.add("truth", paths.pop("truth"))
+    folder.details["parquet_folders"] = {name: str(path) for name, path in paths.items()}
+    for name, path in paths.items():
+        size = sum(p.stat().st_size for p in path.glob("*.parquet"))
+        console.print(
+            f"  {name}: {path}/ ({len(list(path.glob('*.parquet')))} parts, {size:,} bytes)"
+        )
 
 
 def _simulate(folder: RunFolder, loans: int, months: int, seed: int) -> None:

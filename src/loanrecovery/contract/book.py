@@ -231,9 +231,10 @@ class BookFiles:
 
 
 def _sibling(folder: Path, name: str) -> Path | None:
+    """``name.csv``, ``name.parquet`` (a file or a Parquet folder) or ``name.csv.gz``."""
     for suffix in _SUFFIXES:
         candidate = folder / f"{name}{suffix}"
-        if candidate.is_file():
+        if candidate.is_file() or (suffix == ".parquet" and candidate.is_dir()):
             return candidate
     return None
 
@@ -242,7 +243,9 @@ def find_book_files(
     data: str | Path, *, payments: str | Path | None = None, collections: str | Path | None = None
 ) -> BookFiles:
     """Resolve a data path: a loan file, or a folder holding ``loans.csv`` (the simulator's
-    layout) with ``payments.csv`` and ``collections.csv`` beside it.
+    layout) with ``payments.csv`` and ``collections.csv`` beside it. A table may also be a
+    Parquet folder of part files (``loans.parquet/part-00000.parquet``, the layout of
+    ``simulate --format parquet``).
 
     A file named ``loans.*`` also picks up ``payments.*`` and ``collections.*`` beside it;
     files named explicitly take precedence.
@@ -254,7 +257,7 @@ def find_book_files(
     """
     data = Path(data)
     folder: Path | None = None
-    if data.is_dir():
+    if data.is_dir() and not data.name.startswith("loans."):
         folder = data
         found = _sibling(data, "loans")
         if found is None:

@@ -14,7 +14,17 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["DriftReference", "psi", "psi_band", "PSI_STABLE", "PSI_SIGNIFICANT", "PSI_BANDS_TEXT"]
+__all__ = [
+    "DriftReference",
+    "merge_bin_counts",
+    "SCORE_KEY",
+    "ROWS_KEY",
+    "psi",
+    "psi_band",
+    "PSI_STABLE",
+    "PSI_SIGNIFICANT",
+    "PSI_BANDS_TEXT",
+]
 
 _EPS = 1e-4
 
@@ -46,19 +56,41 @@ def psi_band(value: float) -> str:
     return "significant shift"
 
 
-def _numeric_bins(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+#: Key of the score's bin counts in :meth:`DriftReference.bin_counts`.
+SCORE_KEY = "__score__"
+#: Key of the number of rows counted in :meth:`DriftReference.bin_counts`.
+ROWS_KEY = "__rows__"
+
+
+def _numeric_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     missing = np.isnan(values)
     index = np.searchsorted(edges, values, side="right")
     counts = np.bincount(index[~missing], minlength=len(edges) + 1).astype(float)
-    return np.append(counts, missing.sum()) / max(len(values), 1)
+    return np.append(counts, missing.sum())
 
 
-def _category_bins(values: pd.Series, categories: list[str]) -> np.ndarray:
+def _numeric_bins(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    return _numeric_counts(values, edges) / max(len(values), 1)
+
+
+def _category_counts(values: pd.Series, categories: list[str]) -> np.ndarray:
     text = values.astype(str).where(values.notna(), "<missing>")
     counts = text.value_counts()
     shares = [float(counts.get(c, 0)) for c in categories]
     other = float(len(text)) - sum(shares)
-    return np.append(shares, other) / max(len(text), 1)
+    return np.append(shares, other)
+
+
+def _category_bins(values: pd.Series, categories: list[str]) -> np.ndarray:
+    return _category_counts(values, categories) / max(len(values), 1)
+
+
+def merge_bin_counts(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Bin counts of several parts of a table (:meth:`DriftReference.bin_counts`) added up:
+    the counts of the whole table, so its PSI is the one of the table read at once."""
+    if not parts:
+        raise ValueError("no bin counts to merge")
+    return {key: np.sum([part[key] for part in parts], axis=0) for key in parts[0]}
 
 
 class DriftReference(BaseEstimator):
@@ -99,22 +131,40 @@ class DriftReference(BaseEstimator):
         self.score_shares_ = _numeric_bins(score, self.score_edges_)
         return self
 
-    def compare(self, X: pd.DataFrame, score: np.ndarray) -> tuple[pd.DataFrame, float]:
-        """PSI per feature (with its band) and the PSI of the score (overall)."""
+    def bin_counts(self, X: pd.DataFrame, score: np.ndarray) -> dict[str, np.ndarray]:
+        """Rows of ``X`` in each training-time bin of each feature and of ``score``.
+
+        Counts of parts of a table add up (:func:`merge_bin_counts`), so a table scored
+        partition by partition gets the PSI of the whole table (:meth:`compare_counts`).
+        """
         check_is_fitted(self, "bins_")
-        rows = []
-        for name, (kind, spec, expected) in self.bins_.items():
+        counts: dict[str, np.ndarray] = {}
+        for name, (kind, spec, _expected) in self.bins_.items():
             if name not in X.columns:
                 continue
             if kind == "numeric":
                 numbers = pd.to_numeric(X[name], errors="coerce").to_numpy(dtype=float)
-                actual = _numeric_bins(numbers, spec)
+                counts[name] = _numeric_counts(numbers, spec)
             else:
-                actual = _category_bins(X[name], spec)
-            value = psi(expected, actual)
+                counts[name] = _category_counts(X[name], spec)
+        counts[SCORE_KEY] = _numeric_counts(np.asarray(score, float), self.score_edges_)
+        counts[ROWS_KEY] = np.array([float(len(X))])
+        return counts
+
+    def compare_counts(self, counts: dict[str, np.ndarray]) -> tuple[pd.DataFrame, float]:
+        """:meth:`compare` from bin counts (:meth:`bin_counts`, possibly merged)."""
+        check_is_fitted(self, "bins_")
+        n_rows = max(float(counts[ROWS_KEY][0]), 1)
+        rows = []
+        for name, (_kind, _spec, expected) in self.bins_.items():
+            if name not in counts:
+                continue
+            value = psi(expected, counts[name] / n_rows)
             rows.append({"feature": name, "psi": value, "band": psi_band(value)})
         table = pd.DataFrame(rows, columns=["feature", "psi", "band"])
-        overall = psi(
-            self.score_shares_, _numeric_bins(np.asarray(score, float), self.score_edges_)
-        )
+        overall = psi(self.score_shares_, counts[SCORE_KEY] / n_rows)
         return table.sort_values("psi", ascending=False, ignore_index=True), overall
+
+    def compare(self, X: pd.DataFrame, score: np.ndarray) -> tuple[pd.DataFrame, float]:
+        """PSI per feature (with its band) and the PSI of the score (overall)."""
+        return self.compare_counts(self.bin_counts(X, score))

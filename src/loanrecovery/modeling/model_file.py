@@ -102,13 +102,18 @@ def _versions() -> dict[str, str]:
 
 
 def file_fingerprint(path: str | Path) -> dict[str, Any]:
-    """SHA-256 and size of a data file."""
+    """SHA-256 and size of a data file (of a Parquet folder: of its part files, names and
+    bytes, in name order)."""
     digest = hashlib.sha256()
     size = 0
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-            size += len(block)
+    files = sorted(Path(path).glob("*.parquet")) if Path(path).is_dir() else [Path(path)]
+    for file in files:
+        if len(files) > 1 or file != Path(path):
+            digest.update(file.name.encode() + b"\0")
+        with open(file, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+                size += len(block)
     return {"file": Path(path).name, "sha256": digest.hexdigest(), "bytes": size}
 
 

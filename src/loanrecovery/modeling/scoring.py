@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from loanrecovery.actions import NO_ACTION
 from loanrecovery.delinquency import FUTURE_TARGET
 from loanrecovery.exceptions import DataFileError, DataQualityWarning
-from loanrecovery.io import NULL_VALUES, read_table
+from loanrecovery.io import NULL_VALUES, read_parquet_folder, read_table
 from loanrecovery.modeling.candidates import GBMScorer
 from loanrecovery.modeling.champion import ChampionClassifier, combine
 from loanrecovery.modeling.compiled_trees import CompiledTrees
@@ -74,6 +74,10 @@ class ScoreResult:
     drift: pd.DataFrame
     overall_psi: float
     unseen_columns: list[str]
+    #: Bin counts behind ``drift`` (:meth:`DriftReference.bin_counts`), ``open`` False when
+    #: every loan was settled and all of them were counted.
+    drift_counts: dict[str, np.ndarray] | None = None
+    drift_open: bool = True
 
 
 class LoanScoringModel:
@@ -247,9 +251,19 @@ class LoanScoringModel:
         return matrix
 
     def score(
-        self, frame: pd.DataFrame, *, n_reasons: int = 4, source: str = "data"
+        self,
+        frame: pd.DataFrame,
+        *,
+        n_reasons: int = 4,
+        source: str = "data",
+        drift_sample: bool = True,
     ) -> ScoreResult:
-        """PD, score band, segment, strategy and reasons of every loan of ``frame``."""
+        """PD, score band, segment, strategy and reasons of every loan of ``frame``.
+
+        Drift is measured on at most :data:`DRIFT_SAMPLE_ROWS` evenly spaced open loans, or
+        on every open loan with ``drift_sample=False`` (a partition of a larger table, whose
+        bin counts are merged with the other partitions').
+        """
         unseen = self.check_columns(frame, source)
         X = self.features_of(frame)
         reasons = None
@@ -295,10 +309,19 @@ class LoanScoringModel:
                 reasons.iloc[np.flatnonzero(in_default), 0] = IN_DEFAULT_REASON
             table = pd.concat([table, reasons.set_axis(table.index)], axis=1)
         # Drift on the loans the model scores (all of them if every loan is settled).
-        open_rows = np.flatnonzero(~settled) if not settled.all() else np.arange(len(X))
-        sample = open_rows[_drift_sample(len(open_rows))]
-        drift, overall = self.drift.compare(X.iloc[sample], pd_[sample])
-        return ScoreResult(table=table, drift=drift, overall_psi=overall, unseen_columns=unseen)
+        is_open = not settled.all()
+        open_rows = np.flatnonzero(~settled) if is_open else np.arange(len(X))
+        sample = open_rows[_drift_sample(len(open_rows))] if drift_sample else open_rows
+        counts = self.drift.bin_counts(X.iloc[sample], pd_[sample])
+        drift, overall = self.drift.compare_counts(counts)
+        return ScoreResult(
+            table=table,
+            drift=drift,
+            overall_psi=overall,
+            unseen_columns=unseen,
+            drift_counts=counts,
+            drift_open=is_open,
+        )
 
     def _segments(self, pd_: np.ndarray) -> np.ndarray:
         if self.segmenter is None:
@@ -380,11 +403,14 @@ def train_scoring_model(
 
 
 def read_loans(path: str | Path, delimiter: str | None = None) -> pd.DataFrame:
-    """Read loans to score: the multi-threaded pyarrow reader for plain UTF-8 CSV and
-    Parquet, and :func:`loanrecovery.io.read_table` (encodings, delimiters, malformed rows,
-    clear file-level errors) for anything else or when a ``delimiter`` is given. Both read
+    """Read loans to score: the multi-threaded pyarrow reader for plain UTF-8 CSV, Parquet
+    and Parquet folders (part files read in name order), and
+    :func:`loanrecovery.io.read_table` (encodings, delimiters, malformed rows, clear
+    file-level errors) for anything else or when a ``delimiter`` is given. Both read
     the same texts as missing."""
     path = Path(path)
+    if path.is_dir():
+        return read_parquet_folder(path).to_pandas()
     if not path.is_file():
         raise DataFileError(path, "file not found")
     if delimiter is not None:
