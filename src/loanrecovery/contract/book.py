@@ -146,7 +146,7 @@ class Book:
         Returns
         -------
         Book
-            Nothing rejected; ``rows_in`` counts the rows given.
+            Nothing rejected (``rejects`` is empty); ``rows_in`` counts the rows given.
         """
         accepted = trusted_loans(loans)
         panel = None if payments is None else trusted_panel(payments)
@@ -156,14 +156,19 @@ class Book:
             counts["payments"] = len(panel)
         if history is not None:
             counts["collections"] = len(history)
+        snapshot = accepted.get("Snapshot_Month")
+        as_of: int | None
+        if snapshot is not None and len(accepted) and pd.api.types.is_integer_dtype(snapshot):
+            as_of = int(snapshot.max())  # month indices already: what month_index gives
+        else:
+            as_of = _as_of(accepted, panel)
         return cls(
             loans=accepted,
             payments=panel,
             collections=history,
-            rejects=MappingProxyType({name: _empty_rejects() for name in counts}),
             rows_in=MappingProxyType(counts),
             source=source,
-            as_of=_as_of(accepted, panel),
+            as_of=as_of,
         )
 
     def account(self, loan_id: str) -> Book:

@@ -27,14 +27,17 @@ HISTORY_ROW = ("Loan_ID", "Month", "Action", "Cost", "Recovered_Amount")
 _FLOATS = PANEL_ROW[2:]
 
 
-def _typed(spec_kind: Kind, nullable: bool, values: pd.Series) -> pd.Series:
-    if spec_kind is Kind.INTEGER:
-        return values.astype("Int64" if nullable else "int64")
-    if spec_kind is Kind.NUMBER:
-        return pd.to_numeric(values, errors="raise").astype("float64")
-    out = values.astype(object)
-    out[values.isna()] = None
-    return out
+_SPECS = {spec.name: spec for spec in LOAN_SPECS}
+_ORDER = {spec.name: i for i, spec in enumerate(LOAN_SPECS)}
+
+
+def _typed(kind: Kind, nullable: bool, values: list[Any]) -> Any:
+    """One column's values as ``validate_loans`` types them."""
+    if kind is Kind.INTEGER:
+        return pd.array(values, dtype="Int64") if nullable else np.array(values, dtype=np.int64)
+    if kind is Kind.NUMBER:
+        return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    return np.array(values, dtype=object)
 
 
 def trusted_loans(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -44,44 +47,53 @@ def trusted_loans(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
 
     Raises
     ------
-    ValueError
+    ValueError, TypeError
         A contract number that is not a number (the rows were not accepted rows).
     """
-    frame = pd.DataFrame.from_records(list(rows))
-    names = [s.name for s in LOAN_SPECS if s.name in frame.columns]
-    extras = [c for c in frame.columns if c not in set(names)]
-    typed = {
-        spec.name: _typed(spec.kind, spec.nullable, frame[spec.name])
-        for spec in LOAN_SPECS
-        if spec.name in frame.columns
-    }
-    out = pd.concat([pd.DataFrame(typed)[names], frame[extras]], axis=1)
-    return out.reset_index(drop=True)
+    columns: list[str] = list(dict.fromkeys(name for row in rows for name in row))
+    names = sorted((c for c in columns if c in _SPECS), key=_ORDER.__getitem__)
+    data: dict[str, Any] = {}
+    for name in names:
+        spec = _SPECS[name]
+        data[name] = _typed(spec.kind, spec.nullable, [row.get(name) for row in rows])
+    for name in columns:
+        if name not in _SPECS:
+            data[name] = [row.get(name) for row in rows]  # inferred, as a frame of the rows
+    return pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
+
+
+def _columns(rows: Iterable[Sequence[Any]], width: int) -> list[tuple[Any, ...]]:
+    listed = [tuple(r) for r in rows]
+    return list(zip(*listed, strict=True)) if listed else [()] * width
 
 
 def trusted_panel(rows: Iterable[Sequence[Any]]) -> pd.DataFrame:
     """Stored panel rows (:data:`PANEL_ROW` each) as ``validate_panel`` types them: ``Loan_ID``
     as string, ``Row`` numbered from 2, ``Month`` int64, amounts float64, sorted by loan then
     month."""
-    frame = pd.DataFrame.from_records([tuple(r) for r in rows], columns=list(PANEL_ROW))
-    frame = frame.sort_values(["Loan_ID", "Month"], kind="stable").reset_index(drop=True)
-    out = pd.DataFrame(
-        {
-            "Loan_ID": frame["Loan_ID"].astype("string"),
-            "Row": np.arange(2, len(frame) + 2, dtype=np.int64),
-            "Month": frame["Month"].astype("int64"),
-        }
-    )
-    for name in _FLOATS:
-        out[name] = frame[name].astype("float64")
-    return out
+    loan, month, *amounts = _columns(rows, len(PANEL_ROW))
+    months = np.array(month, dtype=np.int64)
+    ids = np.array(loan, dtype=object)
+    order = np.lexsort((months, ids.astype(str))) if len(ids) else np.arange(0)
+    data: dict[str, Any] = {
+        "Loan_ID": pd.array(ids[order], dtype="string"),
+        "Row": np.arange(2, len(ids) + 2, dtype=np.int64),
+        "Month": months[order],
+    }
+    for name, values in zip(_FLOATS, amounts, strict=True):
+        data[name] = np.array(values, dtype=np.float64)[order]
+    return pd.DataFrame(data, index=pd.RangeIndex(len(ids)))
 
 
 def trusted_collections(rows: Iterable[Sequence[Any]]) -> pd.DataFrame:
     """Stored collection actions (:data:`HISTORY_ROW` each) as ``validate_collections`` types
     them (``Month`` int64, amounts float64)."""
-    frame = pd.DataFrame.from_records([tuple(r) for r in rows], columns=list(HISTORY_ROW))
-    return frame.astype(
-        {"Loan_ID": object, "Month": "int64", "Action": object, "Cost": "float64",
-         "Recovered_Amount": "float64"}
-    )  # fmt: skip
+    loan, month, action, cost, recovered = _columns(rows, len(HISTORY_ROW))
+    data = {
+        "Loan_ID": np.array(loan, dtype=object),
+        "Month": np.array(month, dtype=np.int64),
+        "Action": np.array(action, dtype=object),
+        "Cost": np.array(cost, dtype=np.float64),
+        "Recovered_Amount": np.array(recovered, dtype=np.float64),
+    }
+    return pd.DataFrame(data, index=pd.RangeIndex(len(data["Month"])))
