@@ -156,10 +156,10 @@ class Book:
             counts["payments"] = len(panel)
         if history is not None:
             counts["collections"] = len(history)
-        snapshot = accepted.get("Snapshot_Month")
+        snapshot = [] if "Snapshot_Month" not in accepted else accepted["Snapshot_Month"].tolist()
         as_of: int | None
-        if snapshot is not None and len(accepted) and pd.api.types.is_integer_dtype(snapshot):
-            as_of = int(snapshot.max())  # month indices already: what month_index gives
+        if snapshot and all(type(v) is int for v in snapshot):
+            as_of = max(snapshot)  # month indices already: what month_index gives
         else:
             as_of = _as_of(accepted, panel)
         return cls(
