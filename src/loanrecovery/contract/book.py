@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -28,6 +28,7 @@ import pandas as pd
 from loanrecovery.contract.collections import validate_collections
 from loanrecovery.contract.mapping import apply_mapping, load_mapping
 from loanrecovery.contract.payments import month_index, validate_panel
+from loanrecovery.contract.trusted import trusted_collections, trusted_loans, trusted_panel
 from loanrecovery.contract.validate import REJECT_COLUMNS, validate_loans
 from loanrecovery.exceptions import DataFileError
 from loanrecovery.io import read_table
@@ -116,6 +117,59 @@ class Book:
             digest.update(name.encode())
             digest.update(np.sort(hashed.to_numpy()).tobytes())
         return digest.hexdigest()
+
+    @classmethod
+    def from_trusted(
+        cls,
+        loans: Sequence[Mapping[str, Any]],
+        payments: Iterable[Sequence[Any]] | None = None,
+        collections: Iterable[Sequence[Any]] | None = None,
+        *,
+        source: str = "trusted rows",
+    ) -> Book:
+        """A book of rows the contract already accepted (e.g. read back from the service's
+        database), typed as :func:`validate_book` types them but not checked again.
+
+        Parameters
+        ----------
+        loans : sequence of mappings
+            Accepted loan rows, canonical column names.
+        payments : iterable of tuples, optional
+            Panel rows ``(Loan_ID, Month, Amount_Due, Amount_Paid, Days_Past_Due,
+            Outstanding_Balance)`` of those loans
+            (:data:`~loanrecovery.contract.trusted.PANEL_ROW`).
+        collections : iterable of tuples, optional
+            Collection actions ``(Loan_ID, Month, Action, Cost, Recovered_Amount)``.
+        source : str
+            Where the rows came from, for messages.
+
+        Returns
+        -------
+        Book
+            Nothing rejected (``rejects`` is empty); ``rows_in`` counts the rows given.
+        """
+        accepted = trusted_loans(loans)
+        panel = None if payments is None else trusted_panel(payments)
+        history = None if collections is None else trusted_collections(collections)
+        counts = {"loans": len(accepted)}
+        if panel is not None:
+            counts["payments"] = len(panel)
+        if history is not None:
+            counts["collections"] = len(history)
+        snapshot = [] if "Snapshot_Month" not in accepted else accepted["Snapshot_Month"].tolist()
+        as_of: int | None
+        if snapshot and all(type(v) is int for v in snapshot):
+            as_of = max(snapshot)  # month indices already: what month_index gives
+        else:
+            as_of = _as_of(accepted, panel)
+        return cls(
+            loans=accepted,
+            payments=panel,
+            collections=history,
+            rows_in=MappingProxyType(counts),
+            source=source,
+            as_of=as_of,
+        )
 
     def account(self, loan_id: str) -> Book:
         """The book of one account (its loan, payments and collections), for quick checks."""

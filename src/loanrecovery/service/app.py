@@ -110,6 +110,10 @@ def create_app(settings: Settings | None = None, *, scorer: Scorer | None = None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if scorer is not None:
+            started = time.perf_counter()
+            scorer.prepare()  # the one-account path, built before the first request
+            logger.info("bundle prepared in %.1f s", time.perf_counter() - started)
         sweeper = None
         if settings.sweep_seconds > 0:
             sweeper = SweepThread(factory, settings.sweep_seconds, settings.collector_capacity)

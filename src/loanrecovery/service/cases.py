@@ -4,6 +4,7 @@ collectors by the plan's priority and each collector's capacity."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
@@ -12,7 +13,14 @@ from sqlalchemy.orm import Session
 from loanrecovery.service import audit
 from loanrecovery.service.db.models import Case, Loan, PlanItem, Score, User
 
-__all__ = ["bucket_of", "sync_case", "assign_case", "assign_open_cases", "case_priority"]
+__all__ = [
+    "bucket_of",
+    "sync_case",
+    "sync_cases",
+    "assign_case",
+    "assign_open_cases",
+    "case_priority",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +64,30 @@ def sync_case(
     (None when there is none after the change). A new case is assigned at once unless
     ``assign`` is false (an import assigns all new cases afterwards, by priority)."""
     case = session.scalar(select(Case).where(Case.loan_id == loan.loan_id, Case.is_open))
+    return _sync(session, loan, case, actor=actor, capacity=capacity, assign=assign)
+
+
+def sync_cases(
+    session: Session, loans: Sequence[Loan], *, actor: str, capacity: int
+) -> dict[str, Case | None]:
+    """:func:`sync_case` for several loans, reading their open cases in one query; returns
+    each loan's open case after the change."""
+    ids = [loan.loan_id for loan in loans]
+    cases = {
+        c.loan_id: c
+        for c in session.scalars(select(Case).where(Case.loan_id.in_(ids), Case.is_open))
+    }
+    return {
+        loan.loan_id: _sync(
+            session, loan, cases.get(loan.loan_id), actor=actor, capacity=capacity, assign=True
+        )
+        for loan in loans
+    }
+
+
+def _sync(
+    session: Session, loan: Loan, case: Case | None, *, actor: str, capacity: int, assign: bool
+) -> Case | None:
     dpd = int(loan.days_past_due)
     bucket = bucket_of(dpd)
     now = datetime.now(UTC)

@@ -10,7 +10,7 @@ original result.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -20,48 +20,30 @@ from sqlalchemy.orm import Session, sessionmaker
 from loanrecovery.service import audit
 from loanrecovery.service.cases import sync_case
 from loanrecovery.service.db.models import Loan, Meta, PanelMonth, PaymentEvent, Suspense
+from loanrecovery.service.intake import (
+    ConflictingEvent,
+    PaymentIn,
+    PaymentOutcome,
+    apply_chunk,
+    month_for,
+)
 from loanrecovery.service.promises import apply_payment_to_promises, as_utc
 from loanrecovery.service.scoring import Scorer
 
-__all__ = ["PaymentIn", "PaymentOutcome", "Ledger", "calendar_month", "ConflictingEvent"]
+__all__ = [
+    "PaymentIn",
+    "PaymentOutcome",
+    "Ledger",
+    "calendar_month",
+    "ConflictingEvent",
+    "CHUNK",
+]
 
 logger = logging.getLogger(__name__)
 _CENTS = 0.005
-
-
-class ConflictingEvent(Exception):
-    """An ``(source, event_id)`` already recorded for a different loan or amount."""
-
-    def __init__(self, existing: PaymentEvent) -> None:
-        self.existing = existing
-        super().__init__(
-            f"event {existing.event_id!r} from {existing.source!r} was already recorded "
-            f"for loan {existing.loan_id} and amount {existing.amount}"
-        )
-
-
-@dataclass(frozen=True)
-class PaymentIn:
-    """One payment event as received."""
-
-    event_id: str
-    loan_id: str
-    amount: float
-    paid_at: datetime
-    source: str = "api"
-
-
-@dataclass(frozen=True)
-class PaymentOutcome:
-    """What happened to an event: ``applied``, ``suspense`` or ``duplicate`` (with the
-    original outcome in ``original``)."""
-
-    status: str
-    payment_id: int
-    event_id: str
-    source: str
-    loan_id: str
-    original: str | None = None
+#: Events per transaction of a batch.
+CHUNK = 500
+_ATTEMPTS = 4
 
 
 def calendar_month(moment: datetime) -> int:
@@ -79,13 +61,9 @@ def _meta_int(session: Session, key: str) -> int | None:
 def panel_month_for(session: Session, loan: Loan, paid_at: datetime) -> int:
     """The panel month a payment counts in: the book's as-of month plus the calendar months
     since the book was imported (``anchor``), never before the loan's latest panel month."""
-    as_of = _meta_int(session, "as_of")
-    anchor = _meta_int(session, "anchor")
-    latest = loan.panel_month
-    if as_of is None or anchor is None:
-        return latest if latest is not None else calendar_month(paid_at)
-    month = as_of + (calendar_month(paid_at) - anchor)
-    return max(month, latest) if latest is not None else month
+    return month_for(
+        _meta_int(session, "as_of"), _meta_int(session, "anchor"), loan.panel_month, paid_at
+    )
 
 
 class Ledger:
@@ -124,70 +102,52 @@ class Ledger:
         ConflictingEvent
             If the key was used before for another loan or amount.
         """
-        existing = self._find(event)
-        if existing is not None:
-            return self._duplicate(existing, event)
-        try:
-            with self.factory() as session, session.begin():
-                return self._record(session, event, actor=actor, user_id=user_id)
-        except IntegrityError:
-            existing = self._find(event)
-            if existing is None:
-                raise
-            return self._duplicate(existing, event)
+        return self._chunk([event], actor=actor, user_id=user_id)[0]
 
-    def _find(self, event: PaymentIn) -> PaymentEvent | None:
-        with self.reader() as session:
-            return session.scalar(
-                select(PaymentEvent).where(
-                    PaymentEvent.source == event.source, PaymentEvent.event_id == event.event_id
-                )
-            )
+    def ingest_many(
+        self,
+        events: Sequence[PaymentIn],
+        *,
+        actor: str,
+        user_id: int | None,
+        chunk: int = CHUNK,
+    ) -> list[PaymentOutcome]:
+        """Record and apply ``events`` in order, ``chunk`` events per transaction (each with
+        all its effects, each paid loan re-scored once: :func:`~loanrecovery.service.intake.
+        apply_chunk`); one outcome per event, in order.
 
-    @staticmethod
-    def _duplicate(existing: PaymentEvent, event: PaymentIn) -> PaymentOutcome:
-        if existing.loan_id != event.loan_id or abs(existing.amount - event.amount) > _CENTS:
-            raise ConflictingEvent(existing)
-        return PaymentOutcome(
-            status="duplicate",
-            payment_id=existing.id,
-            event_id=existing.event_id,
-            source=existing.source,
-            loan_id=existing.loan_id,
-            original=existing.state,
-        )
+        Raises
+        ------
+        ConflictingEvent
+            A key used before for another loan or amount: the chunks before it are
+            committed (their events are answered as duplicates when the batch is sent
+            again), its own chunk is not.
+        """
+        out: list[PaymentOutcome] = []
+        for start in range(0, len(events), chunk):
+            out.extend(self._chunk(events[start : start + chunk], actor=actor, user_id=user_id))
+        return out
 
-    def _record(
-        self, session: Session, event: PaymentIn, *, actor: str, user_id: int | None
-    ) -> PaymentOutcome:
-        now = datetime.now(UTC)
-        payment = PaymentEvent(
-            source=event.source,
-            event_id=event.event_id,
-            loan_id=event.loan_id,
-            amount=float(event.amount),
-            paid_at=as_utc(event.paid_at),
-            received_at=now,
-            state="received",
-            received_by=user_id,
-        )
-        session.add(payment)
-        session.flush()  # the unique key is checked here
-        loan = session.get(Loan, event.loan_id, with_for_update=True)
-        if loan is None:
-            payment.state = "suspense"
-            session.add(Suspense(payment_id=payment.id, loan_id=event.loan_id, held_at=now))
-            audit.record(
-                session, actor=actor, action="payment.suspense", entity="payment",
-                entity_id=payment.id,
-                after={"loan_id": event.loan_id, "amount": payment.amount, "source": event.source,
-                       "event_id": event.event_id},
-            )  # fmt: skip
-            return PaymentOutcome(
-                "suspense", payment.id, event.event_id, event.source, event.loan_id
-            )
-        self.apply(session, payment, loan, actor=actor)
-        return PaymentOutcome("applied", payment.id, event.event_id, event.source, event.loan_id)
+    def _chunk(
+        self, events: Sequence[PaymentIn], *, actor: str, user_id: int | None
+    ) -> list[PaymentOutcome]:
+        """One chunk in one transaction. A single event first goes straight to the insert (a
+        repeat fails on the unique key); a chunk looks its keys up first. When a key was
+        stored meanwhile by another transaction, the chunk is rolled back and tried again,
+        looking its keys up."""
+        look_up = len(events) > 1
+        for attempt in range(_ATTEMPTS):
+            try:
+                with self.factory() as session, session.begin():
+                    return apply_chunk(
+                        session, events, actor=actor, user_id=user_id, scorer=self.scorer,
+                        capacity=self.capacity, look_up=look_up,
+                    )  # fmt: skip
+            except IntegrityError:
+                if attempt == _ATTEMPTS - 1:
+                    raise
+                look_up = True
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def apply(self, session: Session, payment: PaymentEvent, loan: Loan, *, actor: str) -> None:
         """Apply a recorded payment to its loan with every effect, in the caller's transaction."""

@@ -3,6 +3,7 @@ sweep when their date passes unpaid."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -12,7 +13,7 @@ from loanrecovery.service import audit
 from loanrecovery.service.alerts import raise_alert
 from loanrecovery.service.db.models import Case, Promise
 
-__all__ = ["apply_payment_to_promises", "sweep_broken_promises", "as_utc", "LIVE"]
+__all__ = ["apply_payment_to_promises", "live_promises", "sweep_broken_promises", "as_utc", "LIVE"]
 
 #: Promise statuses still waiting for money.
 LIVE = ("Open", "Partial")
@@ -26,21 +27,42 @@ def as_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def live_promises(session: Session, loan_ids: Sequence[str]) -> dict[str, list[Promise]]:
+    """The live promises of each loan, oldest date first (one query)."""
+    out: dict[str, list[Promise]] = {i: [] for i in loan_ids}
+    if not loan_ids:
+        return out
+    for promise in session.scalars(
+        select(Promise)
+        .where(Promise.loan_id.in_(loan_ids), Promise.status.in_(LIVE))
+        .order_by(Promise.promised_date, Promise.id)
+    ):
+        out[promise.loan_id].append(promise)
+    return out
+
+
 def apply_payment_to_promises(
-    session: Session, loan_id: str, amount: float, *, actor: str
+    session: Session,
+    loan_id: str,
+    amount: float,
+    *,
+    actor: str,
+    promises: Sequence[Promise] | None = None,
 ) -> list[Promise]:
     """Count a payment towards the loan's live promises, oldest date first; a promise paid in
-    full is Kept, one paid in part is Partial. Returns the promises changed."""
+    full is Kept, one paid in part is Partial. Returns the promises changed.
+
+    ``promises``: the loan's live promises already read (:func:`live_promises`), when the
+    caller applies several payments in one transaction."""
     changed = []
     remaining = float(amount)
-    promises = session.scalars(
-        select(Promise)
-        .where(Promise.loan_id == loan_id, Promise.status.in_(LIVE))
-        .order_by(Promise.promised_date, Promise.id)
-    ).all()
+    if promises is None:
+        promises = live_promises(session, [loan_id])[loan_id]
     for promise in promises:
         if remaining <= 0:
             break
+        if promise.status not in LIVE:
+            continue
         before = {"status": promise.status, "paid": promise.paid}
         take = min(remaining, promise.amount - promise.paid)
         promise.paid = round(promise.paid + take, 2)
