@@ -72,7 +72,7 @@ def test_refresh_scores_records_audits_alerts_reloads_and_is_idempotent(
     db = databases.new(backend)
     tokens, _ids = prepare_database(db, watch_book)
     server = Server(db=db, log=tmp_path / "server.log", extra=["--bundle-check-seconds", "0.5"])
-    server.start()
+    server.start(timeout=400)
     try:
         first = _refresh(db, bundle_file)
         assert "refresh run 1" in first and "loans scored" in first
