@@ -69,4 +69,31 @@ def read_stored_book(session: Session, *, source: str) -> Book:
         ).order_by(CollectionAction.id),
         HISTORY_COLUMNS,
     )  # fmt: skip
+    if history is not None:
+        history = _at_action(history, panel, loans)
     return validate_book(loans, panel, history, source=source)
+
+
+def _at_action(
+    history: pd.DataFrame, panel: pd.DataFrame | None, loans: pd.DataFrame
+) -> pd.DataFrame:
+    """The history's ``Days_Past_Due_At_Action`` and ``Balance_At_Action`` (not stored): the
+    panel month of the action, else the loan's current state."""
+    out = history.copy()
+    if panel is not None:
+        at = panel.set_index(["Loan_ID", "Month"])[["Days_Past_Due", "Outstanding_Balance"]]
+        keys = pd.MultiIndex.from_arrays([out["Loan_ID"], out["Month"]])
+        found = at.reindex(keys)
+        out["Days_Past_Due_At_Action"] = found["Days_Past_Due"].to_numpy()
+        out["Balance_At_Action"] = found["Outstanding_Balance"].to_numpy()
+    else:
+        out["Days_Past_Due_At_Action"] = float("nan")
+        out["Balance_At_Action"] = float("nan")
+    state = loans.set_index("Loan_ID").reindex(out["Loan_ID"])
+    out["Days_Past_Due_At_Action"] = out["Days_Past_Due_At_Action"].fillna(
+        pd.Series(state["Days_Past_Due"].to_numpy(dtype=float), index=out.index)
+    )
+    out["Balance_At_Action"] = out["Balance_At_Action"].fillna(
+        pd.Series(state["Outstanding_Loan_Amount"].to_numpy(dtype=float), index=out.index)
+    )
+    return out
