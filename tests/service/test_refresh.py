@@ -94,7 +94,9 @@ def test_refresh_scores_records_audits_alerts_reloads_and_is_idempotent(
             entered = set(s.scalars(select(RefreshChange.loan_id).where(kind)))
             assert entered == set(s.scalars(select(Score.loan_id).where(Score.on_watchlist)))
             # the open cases carry the new plan's action
-            case_actions = dict(s.execute(select(Case.loan_id, Case.action).where(Case.is_open)))
+            case_actions = dict(
+                s.execute(select(Case.loan_id, Case.action).where(Case.is_open)).tuples().all()
+            )
             plan = dict(
                 s.execute(select(PlanItem.loan_id, PlanItem.action).where(PlanItem.current))
             )
