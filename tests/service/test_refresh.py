@@ -97,9 +97,8 @@ def test_refresh_scores_records_audits_alerts_reloads_and_is_idempotent(
             case_actions = dict(
                 s.execute(select(Case.loan_id, Case.action).where(Case.is_open)).tuples().all()
             )
-            plan = dict(
-                s.execute(select(PlanItem.loan_id, PlanItem.action).where(PlanItem.current))
-            )
+            current = select(PlanItem.loan_id, PlanItem.action).where(PlanItem.current)
+            plan = dict(s.execute(current).tuples().all())
             assert case_actions and all(case_actions[k] == plan[k] for k in case_actions)
             audit = s.scalars(select(AuditRow).where(AuditRow.action == "book.refreshed")).one()
             assert audit.entity_id == str(run.id)
