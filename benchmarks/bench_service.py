@@ -14,8 +14,12 @@ Without ``--bundle`` the server applies payments without re-scoring; with it, ea
 event re-scores its loan, and a batch re-scores each loan it pays once per chunk of 500
 events (``Bundle.apply_one`` on the stored rows).
 
+With ``--db URL`` an existing database (e.g. the 1,000,000-loan one of ``bench_import.py``)
+is used as it is: no book is simulated or imported, the benchmark's users are added to it, and
+it is kept afterwards.
+
 Usage: python benchmarks/bench_service.py [--loans 10000] [--months 24] [--seconds 15]
-       [--rate 200] [--batch 500] [--bundle FILE] [--backends sqlite,postgresql]
+       [--rate 200] [--batch 500] [--bundle FILE] [--backends sqlite,postgresql] [--db URL]
 """
 
 from __future__ import annotations
@@ -37,12 +41,13 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from loanrecovery.contract.book import validate_book
 from loanrecovery.service.audit import SYSTEM
 from loanrecovery.service.auth import create_user, issue_token
 from loanrecovery.service.db import make_engine, make_sessionmaker, transaction, upgrade
+from loanrecovery.service.db.models import Loan
 from loanrecovery.service.importer import import_book
 from loanrecovery.simulate import simulate_portfolio
 
@@ -81,10 +86,17 @@ def _prepare(url: str, book) -> tuple[str, str, list[str]]:
     engine = make_engine(url)
     upgrade(engine)
     factory = make_sessionmaker(engine)
+    tag = uuid.uuid4().hex[:6]
     with transaction(factory) as session:
-        manager = create_user(session, "bench-manager", "manager")
-        collector = create_user(session, "bench-collector", "collector", capacity=10**6)
+        manager = create_user(session, f"bench-manager-{tag}", "manager")
+        collector = create_user(session, f"bench-collector-{tag}", "collector", capacity=10**6)
         tokens = issue_token(session, manager), issue_token(session, collector)
+    if book is None:  # --db: an existing database, used as it is
+        with factory() as session:
+            loan_ids = list(session.scalars(select(Loan.loan_id)))
+        print(f"  existing database: {len(loan_ids):,} loans")
+        engine.dispose()
+        return tokens[0], tokens[1], loan_ids
     start = time.perf_counter()
     with transaction(factory) as session:
         import_book(session, book.loans, book.payments, book.collections, source="bench",
@@ -169,7 +181,7 @@ def _batches(client: httpx.Client, loan_ids, size: int, seconds: float, limit: i
 
 
 def run_backend(backend: str, book, args: argparse.Namespace, folder: Path) -> None:
-    url, name = _database(backend, folder)
+    url, name = (args.db, None) if args.db else _database(backend, folder)
     print(f"\n== {backend} ==")
     proc = None
     try:
@@ -226,7 +238,14 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--bundle", type=Path, default=None)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--db", default=None, help="reuse this database (skip the import)")
     args = parser.parse_args()
+    if args.db:
+        backend = "postgresql" if args.db.startswith("postgresql") else "sqlite"
+        print(f"database {args.db} as it is; bundle: {args.bundle or 'none'}")
+        with tempfile.TemporaryDirectory() as tmp:
+            run_backend(backend, None, args, Path(tmp))
+        return
     sim = simulate_portfolio(n_loans=args.loans, n_months=args.months, seed=42, truth=False)
     book = validate_book(sim.loans, sim.payments, sim.collections, source="bench")
     print(f"book: {len(book.loans):,} loans x {args.months} months; phases of at most "

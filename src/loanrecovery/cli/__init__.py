@@ -20,6 +20,7 @@ from loanrecovery.cli import import_book as _import_book  # noqa: F401  (registe
 from loanrecovery.cli import mapping_template as _mapping_template  # noqa: F401
 from loanrecovery.cli import model_card as _model_card  # noqa: F401
 from loanrecovery.cli import optimize as _optimize  # noqa: F401
+from loanrecovery.cli import refresh as _refresh  # noqa: F401  (registers `refresh`)
 from loanrecovery.cli import run as _run  # noqa: F401  (registers `run`)
 from loanrecovery.cli import score as _score  # noqa: F401
 from loanrecovery.cli import serve as _serve  # noqa: F401

@@ -25,10 +25,18 @@ def serve(
     sweep_seconds: float | None = typer.Option(
         None, "--sweep-seconds", min=0, help="Broken-promise sweep period (0: off)."
     ),
+    bundle_check_seconds: float | None = typer.Option(
+        None,
+        "--bundle-check-seconds",
+        min=0,
+        help="How often to look for the bundle of a newer `refresh` and load it (0: off).",
+    ),
 ) -> None:
     """Serve the API (OpenAPI at /openapi.json); stop with Ctrl-C."""
 
-    settings = settings_for(db, bundle=bundle, sweep_seconds=sweep_seconds)
+    settings = settings_for(
+        db, bundle=bundle, sweep_seconds=sweep_seconds, bundle_check_seconds=bundle_check_seconds
+    )
     application = create_app(settings)
     console.print(f"serving {redact(settings.db)} on http://{host}:{port}/api/v1 (docs: /docs)")
     uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)

@@ -28,6 +28,7 @@ from loanrecovery.service.deps import Services
 from loanrecovery.service.errors import ServiceConfigError
 from loanrecovery.service.ledger import Ledger
 from loanrecovery.service.metrics import Metrics
+from loanrecovery.service.reload import BundleWatcher, stored_bundle
 from loanrecovery.service.scoring import Scorer
 from loanrecovery.service.settings import Settings
 from loanrecovery.service.sweep import SweepThread
@@ -94,10 +95,16 @@ def create_app(settings: Settings | None = None, *, scorer: Scorer | None = None
             f"database {redact(settings.db)} is at revision {revision or 'none'}, not {HEAD}: "
             "run `loanrecovery db upgrade` first"
         )
-    if scorer is None:
-        scorer = load_scorer(settings.bundle)
     factory = make_sessionmaker(engine)
     reader = make_read_sessionmaker(engine)
+    refreshed_id, refreshed_path = stored_bundle(reader)
+    if scorer is None:
+        # --bundle wins at start-up; without it, the newest refresh's bundle
+        refreshed = Path(refreshed_path) if refreshed_path else None
+        if refreshed is not None and not refreshed.is_file():
+            logger.warning("refreshed bundle file %s does not exist here", refreshed)
+            refreshed = None
+        scorer = load_scorer(settings.bundle or refreshed)
     services = Services(
         settings=settings,
         factory=factory,
@@ -118,11 +125,17 @@ def create_app(settings: Settings | None = None, *, scorer: Scorer | None = None
         if settings.sweep_seconds > 0:
             sweeper = SweepThread(factory, settings.sweep_seconds, settings.collector_capacity)
             sweeper.start()
+        watcher = None
+        if settings.bundle_check_seconds > 0:
+            watcher = BundleWatcher(services, settings.bundle_check_seconds, refreshed_id)
+            watcher.start()
         try:
             yield
         finally:
             if sweeper is not None:
                 sweeper.stop()
+            if watcher is not None:
+                watcher.stop()
             engine.dispose()
 
     app = FastAPI(

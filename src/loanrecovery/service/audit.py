@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from loanrecovery.service.db.models import AuditRow
 
-__all__ = ["record", "SYSTEM"]
+__all__ = ["record", "record_many", "SYSTEM"]
 
 #: The actor of changes made by the service itself (imports, sweeps, automatic cases).
 SYSTEM = "system"
@@ -45,3 +46,21 @@ def record(
             after=after,
         )
     )
+
+
+def record_many(
+    session: Session, *, actor: str, action: str, entity: str, rows: list[dict[str, Any]]
+) -> None:
+    """Append one audit row per ``{"entity_id", "before", "after"}`` in ``rows`` (same actor,
+    action and entity) with bulk inserts, in the caller's transaction."""
+    now = datetime.now(UTC)
+    for start in range(0, len(rows), 5_000):
+        session.execute(
+            insert(AuditRow),
+            [
+                {"at": now, "actor": actor, "action": action, "entity": entity,
+                 "entity_id": str(r["entity_id"]), "before": r.get("before"),
+                 "after": r.get("after")}
+                for r in rows[start : start + 5_000]
+            ],
+        )  # fmt: skip

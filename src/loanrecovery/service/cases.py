@@ -7,7 +7,7 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from loanrecovery.service import audit
@@ -17,6 +17,7 @@ __all__ = [
     "bucket_of",
     "sync_case",
     "sync_cases",
+    "open_new_cases",
     "assign_case",
     "assign_open_cases",
     "case_priority",
@@ -140,6 +141,32 @@ def _sync(
     return case
 
 
+def open_new_cases(session: Session, loans: list[tuple[str, int, float]], *, actor: str) -> int:
+    """Open the cases of loans new to the database (``(loan_id, days_past_due,
+    outstanding)``), as :func:`sync_case` opens them, with bulk inserts: only the delinquent
+    ones get a case, unassigned, with the balance as priority (a new loan has no plan yet);
+    one ``case.opened`` audit row each. Returns how many were opened."""
+    now = datetime.now(UTC)
+    late = [(loan_id, int(dpd), float(out)) for loan_id, dpd, out in loans if int(dpd) > 0]
+    for start in range(0, len(late), 5_000):
+        chunk = late[start : start + 5_000]
+        rows = [
+            {"loan_id": loan_id, "status": "Open", "bucket": bucket_of(dpd),
+             "days_past_due": dpd, "priority": out, "opened_at": now, "is_open": True}
+            for loan_id, dpd, out in chunk
+        ]  # fmt: skip
+        ids = session.scalars(insert(Case).returning(Case.id, sort_by_parameter_order=True), rows)
+        audit.record_many(
+            session, actor=actor, action="case.opened", entity="case",
+            rows=[{"entity_id": case_id,
+                   "after": {"status": "Open", "bucket": r["bucket"],
+                             "days_past_due": r["days_past_due"], "assigned_to": None,
+                             "loan_id": r["loan_id"]}}
+                  for case_id, r in zip(ids.all(), rows, strict=True)],
+        )  # fmt: skip
+    return len(late)
+
+
 def _loads(session: Session) -> dict[int, int]:
     rows = session.execute(
         select(Case.assigned_to, func.count())
@@ -180,25 +207,39 @@ def assign_case(session: Session, case: Case, *, capacity: int, actor: str) -> U
 
 def assign_open_cases(session: Session, *, capacity: int, actor: str) -> int:
     """Assign unassigned open cases in the plan's priority order until collectors are full;
-    returns how many were assigned."""
+    returns how many were assigned (bulk updates and audit rows: a large import opens
+    hundreds of thousands of cases)."""
     collectors = _collectors(session)
     loads = _loads(session)
-    cases = session.scalars(
-        select(Case)
+    room = sum(
+        max(0, (u.capacity if u.capacity is not None else capacity) - loads.get(u.id, 0))
+        for u in collectors
+    )
+    if room <= 0:
+        return 0
+    session.flush()
+    ids = session.scalars(
+        select(Case.id)
         .where(Case.is_open, Case.assigned_to.is_(None))
         .order_by(Case.priority.desc(), Case.id)
+        .limit(room)
     ).all()
-    done = 0
-    for case in cases:
+    done: list[dict[str, int]] = []
+    for case_id in ids:
         user = _pick(collectors, loads, capacity)
         if user is None:
             break
-        case.assigned_to = user.id
+        done.append({"id": int(case_id), "assigned_to": user.id})
         loads[user.id] = loads.get(user.id, 0) + 1
-        audit.record(
-            session, actor=actor, action="case.assigned", entity="case", entity_id=case.id,
-            before={"assigned_to": None}, after={"assigned_to": user.id, "rule": "priority"},
-        )  # fmt: skip
-        done += 1
-    logger.info("assigned %d of %d unassigned open cases", done, len(cases))
-    return done
+    for start in range(0, len(done), 5_000):
+        session.execute(update(Case), done[start : start + 5_000])
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Case):
+            session.expire(obj, ["assigned_to"])
+    audit.record_many(
+        session, actor=actor, action="case.assigned", entity="case",
+        rows=[{"entity_id": d["id"], "before": {"assigned_to": None},
+               "after": {"assigned_to": d["assigned_to"], "rule": "priority"}} for d in done],
+    )  # fmt: skip
+    logger.info("assigned %d of %d unassigned open cases looked at", len(done), len(ids))
+    return len(done)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from loanrecovery.recovery.challenger import assign_arms
 from loanrecovery.service import audit
-from loanrecovery.service.cases import assign_open_cases, sync_case
+from loanrecovery.service.cases import assign_open_cases, open_new_cases, sync_case
 from loanrecovery.service.db.models import (
     Borrower,
     Case,
@@ -77,17 +77,21 @@ def _borrowers(session: Session, loans: pd.DataFrame, report: ImportReport) -> N
         return
     existing = set(session.scalars(select(Borrower.borrower_id)))
     first = loans.drop_duplicates("Borrower_ID")
+    ids = first["Borrower_ID"].tolist()
+    offsets = first["UTC_Offset"].tolist() if "UTC_Offset" in first else [None] * len(first)
+    opt_out = (
+        first["Contact_Opt_Out"].tolist() if "Contact_Opt_Out" in first else ["No"] * len(first)
+    )
     new: list[dict[str, Any]] = []
-    for row in records(first):
-        bid = row.get("Borrower_ID")
-        if bid is None or bid in existing:
+    for bid, offset, out in zip(ids, offsets, opt_out, strict=True):
+        if bid is None or (isinstance(bid, float) and np.isnan(bid)) or str(bid) in existing:
             continue
-        offset = row.get("UTC_Offset")
+        missing = offset is None or (isinstance(offset, float) and np.isnan(offset))
         new.append(
             {
                 "borrower_id": str(bid),
-                "utc_offset": None if offset is None else int(offset),
-                "contact_opt_out": str(row.get("Contact_Opt_Out", "No")).lower() in ("yes", "true"),
+                "utc_offset": None if missing else int(offset),
+                "contact_opt_out": str(out if out is not None else "No").lower() in ("yes", "true"),
                 "personal": {},
             }
         )
@@ -107,77 +111,124 @@ def _loan_state(row: dict[str, Any], panel_month: int | None) -> dict[str, Any]:
 
 def _loans(
     session: Session, loans: pd.DataFrame, last_month: dict[str, int], report: ImportReport
-) -> list[str]:
-    existing = {loan.loan_id: loan for loan in session.scalars(select(Loan))}
+) -> tuple[list[tuple[str, int, float]], list[str]]:
+    """Insert new loans and update changed ones, a chunk at a time (only the stored rows of
+    the chunk's loans are read back to compare). Returns the new loans (id, days past due,
+    balance) and the ids of the updated ones."""
+    stored_ids = set(session.scalars(select(Loan.loan_id)))
     now = datetime.now(UTC)
-    new, touched, same = [], [], 0
-    for row in records(loans):
-        loan_id = str(row["Loan_ID"])
-        state = _loan_state(row, last_month.get(loan_id))
-        stored = existing.get(loan_id)
-        if stored is None:
-            borrower = row.get("Borrower_ID")
-            new.append(
-                {"loan_id": loan_id, "borrower_id": None if borrower is None else str(borrower),
-                 "data": row, "updated_at": now} | state
-            )  # fmt: skip
-        elif stored.data != row:
-            stored.data = row
-            for key, value in state.items():
-                setattr(stored, key, value)
-            stored.updated_at = now
-            touched.append(loan_id)
-        else:
-            same += 1
-    _bulk(session, Loan, new)
+    new: list[tuple[str, int, float]] = []
+    touched: list[str] = []
+    same = 0
+    for start in range(0, len(loans), _CHUNK * 4):
+        rows = records(loans.iloc[start : start + _CHUNK * 4])
+        known = [str(r["Loan_ID"]) for r in rows if str(r["Loan_ID"]) in stored_ids]
+        existing = {}
+        for k in range(0, len(known), 900):
+            query = select(Loan).where(Loan.loan_id.in_(known[k : k + 900]))
+            existing.update({loan.loan_id: loan for loan in session.scalars(query)})
+        inserts = []
+        for row in rows:
+            loan_id = str(row["Loan_ID"])
+            state = _loan_state(row, last_month.get(loan_id))
+            stored = existing.get(loan_id)
+            if stored is None:
+                borrower = row.get("Borrower_ID")
+                inserts.append(
+                    {"loan_id": loan_id, "borrower_id": None if borrower is None else str(borrower),
+                     "data": row, "updated_at": now} | state
+                )  # fmt: skip
+                new.append((loan_id, int(state["days_past_due"]), float(state["outstanding"])))
+            elif stored.data != row:
+                stored.data = row
+                for key, value in state.items():
+                    setattr(stored, key, value)
+                stored.updated_at = now
+                touched.append(loan_id)
+            else:
+                same += 1
+        _bulk(session, Loan, inserts)
+        session.flush()
+        for loan in existing.values():
+            if loan.loan_id not in touched:
+                session.expunge(loan)
     report.inserted["loans"], report.updated["loans"], report.unchanged["loans"] = (
         len(new), len(touched), same,
     )  # fmt: skip
-    return [r["loan_id"] for r in new] + touched
+    return new, touched
 
 
-def _panel(session: Session, panel: pd.DataFrame | None, report: ImportReport) -> None:
+def _stored_keys(session: Session, columns: Any, loan_col: Any, loan_ids: list[str]) -> set[Any]:
+    out: set[Any] = set()
+    for k in range(0, len(loan_ids), 900):
+        out.update(
+            tuple(r)
+            for r in session.execute(select(*columns).where(loan_col.in_(loan_ids[k : k + 900])))
+        )
+    return out
+
+
+def _panel(
+    session: Session, panel: pd.DataFrame | None, old: list[str], report: ImportReport
+) -> None:
+    """Insert the panel months not stored yet (only loans stored before this import can have
+    any), from the columns directly, a chunk at a time."""
     if panel is None or panel.empty:
         report.inserted["panel"] = 0
         return
-    existing = {tuple(r) for r in session.execute(select(PanelMonth.loan_id, PanelMonth.month))}
-    rows = [
-        {
-            "loan_id": str(r["Loan_ID"]),
-            "month": int(r["Month"]),
-            "amount_due": float(r["Amount_Due"]),
-            "amount_paid": float(r["Amount_Paid"]),
-            "days_past_due": float(r["Days_Past_Due"]),
-            "outstanding_balance": float(r["Outstanding_Balance"]),
-        }
-        for r in records(panel)
-        if (str(r["Loan_ID"]), int(r["Month"])) not in existing
+    keys = ("loan_id", "month", "amount_due", "amount_paid", "days_past_due",
+            "outstanding_balance")  # fmt: skip
+    ids = panel["Loan_ID"].astype(str).to_numpy()
+    cols = [ids, panel["Month"].to_numpy(dtype=np.int64)] + [
+        panel[c].to_numpy(dtype=float)
+        for c in ("Amount_Due", "Amount_Paid", "Days_Past_Due", "Outstanding_Balance")
     ]
-    _bulk(session, PanelMonth, rows)
-    report.inserted["panel"], report.unchanged["panel"] = len(rows), len(panel) - len(rows)
+    keep = np.ones(len(panel), dtype=bool)
+    olds = set(old)
+    if olds:
+        mine = np.fromiter((i in olds for i in ids), dtype=bool, count=len(ids))
+        stored = _stored_keys(session, (PanelMonth.loan_id, PanelMonth.month),
+                              PanelMonth.loan_id, sorted(olds))  # fmt: skip
+        keep[mine] = [
+            (i, int(m)) not in stored for i, m in zip(ids[mine], cols[1][mine], strict=True)
+        ]
+    done = 0
+    step = _CHUNK * 4
+    for start in range(0, len(panel), step):
+        part = [c[start : start + step][keep[start : start + step]].tolist() for c in cols]
+        rows = [dict(zip(keys, values, strict=True)) for values in zip(*part, strict=True)]
+        _bulk(session, PanelMonth, rows)
+        done += len(rows)
+    report.inserted["panel"], report.unchanged["panel"] = done, len(panel) - done
 
 
-def _history(session: Session, history: pd.DataFrame | None, report: ImportReport) -> None:
+def _history(
+    session: Session, history: pd.DataFrame | None, old: list[str], report: ImportReport
+) -> None:
     if history is None or history.empty:
         report.inserted["collections"] = 0
         return
-    existing = {
-        tuple(r)
-        for r in session.execute(
-            select(CollectionAction.loan_id, CollectionAction.month, CollectionAction.action)
-        )
-    }
+    existing = _stored_keys(
+        session, (CollectionAction.loan_id, CollectionAction.month, CollectionAction.action),
+        CollectionAction.loan_id, old,
+    )  # fmt: skip
     rows, seen = [], set()
-    for r in records(history):
-        key = (str(r["Loan_ID"]), int(r["Month"]), str(r["Action"]))
+    cost = history["Cost"] if "Cost" in history else pd.Series(0.0, index=history.index)
+    got = (
+        history["Recovered_Amount"] if "Recovered_Amount" in history
+        else pd.Series(0.0, index=history.index)
+    )  # fmt: skip
+    for loan_id, month, action, c, r in zip(
+        history["Loan_ID"].astype(str).tolist(), history["Month"].astype(int).tolist(),
+        history["Action"].astype(str).tolist(), cost.fillna(0.0).astype(float).tolist(),
+        got.fillna(0.0).astype(float).tolist(), strict=True,
+    ):  # fmt: skip
+        key = (loan_id, month, action)
         if key in existing or key in seen:
             continue
         seen.add(key)
-        rows.append(
-            {"loan_id": key[0], "month": key[1], "action": key[2],
-             "cost": float(r.get("Cost") or 0.0),
-             "recovered_amount": float(r.get("Recovered_Amount") or 0.0)}
-        )  # fmt: skip
+        rows.append({"loan_id": loan_id, "month": month, "action": action, "cost": c,
+                     "recovered_amount": r})  # fmt: skip
     _bulk(session, CollectionAction, rows)
     report.inserted["collections"] = len(rows)
 
@@ -244,13 +295,16 @@ def import_book(
     if payments is not None and not payments.empty:
         last_month = {str(k): int(v) for k, v in payments.groupby("Loan_ID")["Month"].max().items()}
     _borrowers(session, loans, report)
-    changed_loans = _loans(session, loans, last_month, report)
+    new_loans, changed_loans = _loans(session, loans, last_month, report)
     session.flush()
-    _panel(session, payments, report)
-    _history(session, collections, report)
+    new_ids = {loan_id for loan_id, _dpd, _out in new_loans}
+    old = [str(i) for i in loans["Loan_ID"].astype(str) if i not in new_ids]
+    _panel(session, payments, old, report)
+    _history(session, collections, old, report)
     _calendar(session, payments, now)
     session.flush()
     open_before = _open_cases(session)
+    open_new_cases(session, new_loans, actor=actor)
     for loan_id in changed_loans:
         loan = session.get(Loan, loan_id)
         if loan is not None:

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
         Most events accepted by ``POST /payments/batch``.
     sweep_seconds : float
         How often the server checks for broken promises (0: never in the background).
+    bundle_check_seconds : float
+        How often the server checks whether ``loanrecovery refresh`` stored a new bundle, and
+        loads it (0: never; restart ``serve`` to pick it up).
     """
 
     model_config = SettingsConfigDict(env_prefix="LOANRECOVERY_", frozen=True, extra="ignore")
@@ -40,3 +43,4 @@ class Settings(BaseSettings):
     collector_capacity: int = Field(default=200, ge=1)
     batch_limit: int = Field(default=10_000, ge=1)
     sweep_seconds: float = Field(default=60.0, ge=0)
+    bundle_check_seconds: float = Field(default=30.0, ge=0)

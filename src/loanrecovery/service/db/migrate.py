@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 _HERE = Path(__file__).resolve().parent
 #: The newest migration.
-HEAD = "0004_queue_indexes"
+HEAD = "0005_refresh_runs"
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -57,6 +57,8 @@ __all__ = [
     "CommMessage",
     "CommAttempt",
     "CommStatusEvent",
+    "RefreshRun",
+    "RefreshChange",
     "OPEN_CASE_STATUSES",
     "name_keys",
 ]
@@ -270,6 +272,15 @@ class PlanItem(Base):
     bundle_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     current: Mapped[bool] = mapped_column(Boolean, default=True)
+    __table_args__ = (
+        # the current plan item of a loan (the queue's join, the refresh; 0005_refresh_runs)
+        Index(
+            "ix_plan_items_current_loan",
+            "loan_id",
+            sqlite_where=text("current"),
+            postgresql_where=text("current"),
+        ),
+    )
 
 
 class Score(Base):
@@ -533,6 +544,51 @@ class CommStatusEvent(Base):
     __table_args__ = (
         UniqueConstraint("provider", "event_id", name="uq_comm_status_provider_event"),
     )
+
+
+# --- the monthly refresh (issue 12; migration 0005_refresh_runs) ---------------------------
+
+
+class RefreshRun(Base):
+    """One run of ``loanrecovery refresh``: the bundle it scored with and what it counted.
+
+    ``loans_in`` = ``loans_scored`` + ``loans_rejected`` (loans the contract refused);
+    ``scores_stored`` of the scored loans got a new score (the others' newest score already
+    said the same, from the same bundle).
+    """
+
+    __tablename__ = "refresh_runs"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(128))
+    bundle_id: Mapped[str] = mapped_column(String(64))
+    previous_bundle_id: Mapped[str | None] = mapped_column(String(64))
+    refitted: Mapped[bool] = mapped_column(Boolean)
+    as_of: Mapped[int | None] = mapped_column(Integer)
+    months_added: Mapped[int] = mapped_column(Integer)
+    loans_aged: Mapped[int] = mapped_column(Integer)
+    loans_in: Mapped[int] = mapped_column(Integer)
+    loans_scored: Mapped[int] = mapped_column(Integer)
+    loans_rejected: Mapped[int] = mapped_column(Integer)
+    scores_stored: Mapped[int] = mapped_column(Integer)
+    entered_watchlist: Mapped[int] = mapped_column(Integer)
+    left_watchlist: Mapped[int] = mapped_column(Integer)
+    action_changed: Mapped[int] = mapped_column(Integer)
+    alerts_raised: Mapped[int] = mapped_column(Integer)
+
+
+class RefreshChange(Base):
+    """A loan a refresh changed: ``kind`` is ``entered_watchlist``, ``left_watchlist`` or
+    ``action_changed``; ``before``/``after`` the recommended action (or watchlist flag)."""
+
+    __tablename__ = "refresh_changes"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("refresh_runs.id"), index=True)
+    loan_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    before: Mapped[str | None] = mapped_column(String(64))
+    after: Mapped[str | None] = mapped_column(String(64))
 
 
 def name_keys(personal: dict[str, Any] | None) -> list[str]:
