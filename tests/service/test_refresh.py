@@ -95,10 +95,10 @@ def test_refresh_scores_records_audits_alerts_reloads_and_is_idempotent(
             assert entered == set(s.scalars(select(Score.loan_id).where(Score.on_watchlist)))
             # the open cases carry the new plan's action
             case_actions = dict(
-                s.execute(select(Case.loan_id, Case.action).where(Case.is_open)).tuples().all()
+                s.execute(select(Case.loan_id, Case.action).where(Case.is_open)).all()
             )
             current = select(PlanItem.loan_id, PlanItem.action).where(PlanItem.current)
-            plan = dict(s.execute(current).tuples().all())
+            plan = dict(s.execute(current).all())
             assert case_actions and all(case_actions[k] == plan[k] for k in case_actions)
             audit = s.scalars(select(AuditRow).where(AuditRow.action == "book.refreshed")).one()
             assert audit.entity_id == str(run.id)
