@@ -98,17 +98,7 @@ def run_score(
         result = score_partitioned(
             client, data, model, out, reasons=reasons, strict=strict, on_done=_progress()
         )
-    drift = Table(title=f"Population drift (PSI) against the training data of {model.name}")
-    drift.add_column("feature")
-    drift.add_column("PSI", justify="right")
-    drift.add_column("band")
-    for row in result.drift.head(15).itertuples(index=False):
-        drift.add_row(str(row.feature), f"{row.psi:.4f}", str(row.band))
-    console.print(drift)
-    console.print(
-        f"overall (PD) PSI {result.overall_psi:.4f}: {psi_band(result.overall_psi)} "
-        f"({PSI_BANDS_TEXT})"
-    )
+    print_drift(model, result.drift, result.overall_psi)
     seconds = result.report.seconds
     console.print(
         f"{result.rows_in:,} loans in = {result.scored:,} scored + {result.rejected:,} rejected; "
@@ -152,3 +142,16 @@ def run_apply(
         f"{result.report.seconds:.1f} s -> {out}/"
     )
     return result
+
+
+def print_drift(model: Path, drift: Any, overall_psi: float) -> None:
+    """The drift table (PSI per feature, the 15 largest) and the overall PSI, as ``score``
+    prints them on one process or on Dask."""
+    table = Table(title=f"Population drift (PSI) against the training data of {model.name}")
+    table.add_column("feature")
+    table.add_column("PSI", justify="right")
+    table.add_column("band")
+    for row in drift.head(15).itertuples(index=False):
+        table.add_row(str(row.feature), f"{row.psi:.4f}", str(row.band))
+    console.print(table)
+    console.print(f"overall (PD) PSI {overall_psi:.4f}: {psi_band(overall_psi)} ({PSI_BANDS_TEXT})")

@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from loanrecovery.checks import output_file, write_rejects
 from loanrecovery.cli import _scale_options as scale
@@ -15,7 +14,6 @@ from loanrecovery.cli._app import app, console, handle_errors
 from loanrecovery.cli.evaluate import show_warnings
 from loanrecovery.contract.rejects import DEFAULT_MAX_REJECT_SHARE
 from loanrecovery.exceptions import OptionError
-from loanrecovery.modeling.drift import PSI_BANDS_TEXT, psi_band
 from loanrecovery.modeling.model_file import load_model
 from loanrecovery.modeling.scoring import read_loans, write_scores
 from loanrecovery.modeling.table import report_value_problems
@@ -88,17 +86,7 @@ def score(
         result = scoring_model.score(frame, n_reasons=reasons, source=str(data))
     write_scores(result.table, out)
     seconds = time.perf_counter() - start
-    drift = Table(title=f"Population drift (PSI) against the training data of {model.name}")
-    drift.add_column("feature")
-    drift.add_column("PSI", justify="right")
-    drift.add_column("band")
-    for row in result.drift.head(15).itertuples(index=False):
-        drift.add_row(str(row.feature), f"{row.psi:.4f}", str(row.band))
-    console.print(drift)
-    console.print(
-        f"overall (PD) PSI {result.overall_psi:.4f}: {psi_band(result.overall_psi)} "
-        f"({PSI_BANDS_TEXT})"
-    )
+    scale.print_drift(model, result.drift, result.overall_psi)
     console.print(
         f"{len(frame):,} loans scored with {card.get('champion')} in {seconds:.1f} s "
         f"({len(frame) / max(seconds, 1e-9):,.0f} loans/s) -> {out}"
