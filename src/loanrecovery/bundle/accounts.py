@@ -51,8 +51,17 @@ from loanrecovery.risk_model import RiskScores
 __all__ = [
     "ACCOUNT_COLUMNS",
     "CHARGED_OFF_RULE",
+    "PENDING_COLUMNS",
+    "PLAN_COLUMNS",
+    "account_answers",
     "build_accounts",
+    "finish_accounts",
     "gain_baseline",
+    "plan_columns",
+    "policy_contacts",
+    "priority_ranks",
+    "rank_keys",
+    "schedule_policy_contacts",
 ]
 
 #: Columns of ``accounts.csv``, in order.
@@ -91,16 +100,28 @@ def gain_baseline(recovery: RecoveryResult) -> int:
     return int(np.argmin(costs))
 
 
+#: Columns of :func:`plan_columns`.
+PLAN_COLUMNS: tuple[str, ...] = (
+    "plan_action",
+    "plan_why",
+    "gain",
+    "gain_low",
+    "gain_high",
+    "plan_hour",
+)
+#: Working columns of :func:`account_answers` (whether the plan covers the account, its
+#: UTC offset and contact hour), dropped by :func:`finish_accounts`.
+PENDING_COLUMNS: tuple[str, ...] = ("_Planned", "_UTC_Offset", "_Hour")
+
+
 def _as_of(book: Book) -> float:
     return float("nan") if book.as_of is None else float(book.as_of)
 
 
-def _plan_columns(recovery: RecoveryResult | None, ids: pd.Series) -> pd.DataFrame:
-    """Per account (aligned with ``ids``): the optimized plan's action, reason, gain and its
-    fold range, and local contact hour (NaN where the plan does not cover the account)."""
-    out = pd.DataFrame(index=ids.index)
-    if recovery is None:
-        return out
+def plan_columns(recovery: RecoveryResult) -> pd.DataFrame:
+    """Per account of the optimized plan (indexed by ``Loan_ID`` as text): its action,
+    reason, gain over :func:`gain_baseline` and that gain's fold range, and local contact
+    hour (:data:`PLAN_COLUMNS`). Book-wide: the baseline is the book's."""
     plan = recovery.plans["optimized"].reset_index(drop=True)
     names = recovery.catalogue.names
     base = gain_baseline(recovery)
@@ -134,7 +155,7 @@ def _plan_columns(recovery: RecoveryResult | None, ids: pd.Series) -> pd.DataFra
         },
         index=plan["Loan_ID"].astype(str).to_numpy(),
     )
-    return frame.reindex(ids.astype(str).to_numpy()).set_index(ids.index)
+    return frame[list(PLAN_COLUMNS)]
 
 
 def _watch_columns(watchlist: pd.DataFrame | None, ids: pd.Series) -> pd.DataFrame:
@@ -171,6 +192,9 @@ def build_accounts(
 ) -> pd.DataFrame:
     """One row per accepted loan with its one answer (module docstring), sorted by rank.
 
+    :func:`account_answers`, then the two book-wide steps: :func:`schedule_policy_contacts`
+    and the rank (:func:`rank_keys`, :func:`priority_ranks`, :func:`finish_accounts`).
+
     Parameters
     ----------
     book : Book
@@ -192,6 +216,41 @@ def build_accounts(
         :data:`ACCOUNT_COLUMNS`, sorted by ``Priority_Rank`` (accounts without one last, by
         ``Loan_ID``).
     """
+    plan = None if recovery is None else plan_columns(recovery)
+    frame = account_answers(
+        book, risk, strategies, strategy_rules, config, watchlist=watchlist, plan=plan
+    )
+    schedule_policy_contacts(frame, config)
+    return finish_accounts(frame, priority_ranks(rank_keys(frame)))
+
+
+def account_answers(
+    book: Book,
+    risk: RiskScores,
+    strategies: np.ndarray,
+    strategy_rules: np.ndarray,
+    config: Config,
+    *,
+    watchlist: pd.DataFrame | None = None,
+    plan: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Every account's answer but the book-wide ones, in loan-table order.
+
+    Parameters
+    ----------
+    book, risk, strategies, strategy_rules, config, watchlist
+        As :func:`build_accounts`.
+    plan : DataFrame, optional
+        :func:`plan_columns` of the book's optimized plan (the accounts of ``book`` may be
+        a part of it).
+
+    Returns
+    -------
+    DataFrame
+        :data:`ACCOUNT_COLUMNS` (``Priority_Rank`` empty; ``Contact_Window`` empty for the
+        accounts whose contact hour :func:`schedule_policy_contacts` sets) and
+        :data:`PENDING_COLUMNS`.
+    """
     loans = book.loans.reset_index(drop=True)
     ids = loans["Loan_ID"].astype(str)
     n = len(loans)
@@ -199,7 +258,11 @@ def build_accounts(
     closed, charged = status == "Closed", status == "Charged Off"
     in_default = (status == "In Default") | charged
     watch = _watch_columns(watchlist, ids)
-    plan = _plan_columns(recovery, ids)
+    planned_cols = (
+        pd.DataFrame(index=ids.index)
+        if plan is None
+        else plan.reindex(ids.to_numpy()).set_index(ids.index)
+    )
     listed = watch["P3"].notna().to_numpy()
     pds = {}
     for col, key in (("PD_3M", "P3"), ("PD_6M", "P6"), ("PD_12M", "P12")):
@@ -214,14 +277,14 @@ def build_accounts(
     why = np.asarray(strategy_rules, dtype=object).copy()
     gain = np.full(n, np.nan)
     gain_low, gain_high, hour = gain.copy(), gain.copy(), gain.copy()
-    if len(plan.columns):
-        planned = plan["plan_action"].notna().to_numpy()
-        action[planned] = plan.loc[planned, "plan_action"].to_numpy()
-        why[planned] = plan.loc[planned, "plan_why"].to_numpy()
-        gain = plan["gain"].to_numpy(dtype=float)
-        gain_low = plan["gain_low"].to_numpy(dtype=float)
-        gain_high = plan["gain_high"].to_numpy(dtype=float)
-        hour = plan["plan_hour"].to_numpy(dtype=float)
+    if len(planned_cols.columns):
+        planned = planned_cols["plan_action"].notna().to_numpy()
+        action[planned] = planned_cols.loc[planned, "plan_action"].to_numpy()
+        why[planned] = planned_cols.loc[planned, "plan_why"].to_numpy()
+        gain = planned_cols["gain"].to_numpy(dtype=float)
+        gain_low = planned_cols["gain_low"].to_numpy(dtype=float)
+        gain_high = planned_cols["gain_high"].to_numpy(dtype=float)
+        hour = planned_cols["plan_hour"].to_numpy(dtype=float)
     else:
         planned = np.zeros(n, dtype=bool)
     reminded = in_default & np.isin(action, REMINDER_ACTIONS)
@@ -233,29 +296,14 @@ def build_accounts(
     for arr in (gain, gain_low, gain_high, hour):
         arr[closed | charged] = np.nan
 
-    # Contact hours of the actions the plan did not schedule (the policy's).
-    offsets = case_attributes(loans)["UTC_Offset"].to_numpy()
-    unplanned = ~planned & (action != NO_ACTION)
-    utc = schedule_contacts(action[unplanned], offsets[unplanned], config.catalogue)
-    hour[unplanned] = np.where(utc >= 0, (utc + offsets[unplanned]) % 24, np.nan)
-
     as_of = _as_of(book)
     acts = action != NO_ACTION
-    group = np.where(planned & acts, 0, np.where(alert & acts, 1, 2))
-    sort_key = np.where(group == 0, -np.nan_to_num(gain, nan=-np.inf), 0.0)
-    sort_key = np.where(group == 1, -np.nan_to_num(pds["PD_3M"]), sort_key)
-    sort_key = np.where(group == 2, -np.nan_to_num(pds["PD_6M"]), sort_key)
-    order = np.lexsort((ids.to_numpy(), sort_key, group))
-    order = order[acts[order]]
-    rank = pd.array([pd.NA] * n, dtype="Int64")
-    rank[order] = np.arange(1, len(order) + 1)
-
     reasons = risk.reasons.reset_index(drop=True)
     reason_text = reasons.apply(lambda r: "; ".join(str(v) for v in r if str(v)), axis=1)
     band = np.where(np.isnan(pds["PD_6M"]), "", score_band(np.nan_to_num(pds["PD_6M"])))
     frame = pd.DataFrame(
         {
-            "Priority_Rank": rank,
+            "Priority_Rank": pd.array([pd.NA] * n, dtype="Int64"),
             "Loan_ID": loans["Loan_ID"].to_numpy(),
             "Borrower_ID": loans["Borrower_ID"].to_numpy()
             if "Borrower_ID" in loans.columns
@@ -275,10 +323,79 @@ def build_accounts(
             "Expected_Gain": gain,
             "Expected_Gain_Low": gain_low,
             "Expected_Gain_High": gain_high,
-            "Contact_Window": _window(np.where(acts, hour, np.nan), as_of),
+            "Contact_Window": _window(np.where(acts & planned, hour, np.nan), as_of),
             "On_Watchlist": alert,
+            "_Planned": planned,
+            "_UTC_Offset": case_attributes(loans)["UTC_Offset"].to_numpy(),
+            "_Hour": hour,
         }
     )
+    return frame[[*ACCOUNT_COLUMNS, *PENDING_COLUMNS]]
+
+
+def policy_contacts(frame: pd.DataFrame) -> np.ndarray:
+    """The accounts of an :func:`account_answers` frame whose action is the policy's (not
+    the plan's): :func:`schedule_policy_contacts` gives their contact hours."""
+    acts = frame["Recommended_Action"].to_numpy() != NO_ACTION
+    return ~frame["_Planned"].to_numpy(dtype=bool) & acts
+
+
+def schedule_policy_contacts(frame: pd.DataFrame, config: Config) -> None:
+    """Set the contact hour and ``Contact_Window`` of the policy's contact actions of an
+    :func:`account_answers` frame (in place). Book-wide: the contact actions of one UTC
+    offset take the allowed hours in turn, in the frame's row order (loan-table order);
+    a book applied in parts gathers the :func:`policy_contacts` rows of every part first."""
+    unplanned = policy_contacts(frame)
+    offsets = frame["_UTC_Offset"].to_numpy()[unplanned]
+    action = frame["Recommended_Action"].to_numpy()[unplanned]
+    utc = schedule_contacts(action, offsets, config.catalogue)
+    hour = frame["_Hour"].to_numpy(dtype=float).copy()
+    hour[unplanned] = np.where(utc >= 0, (utc + offsets) % 24, np.nan)
+    as_of = frame["As_Of"].astype("float64").to_numpy()
+    acts = frame["Recommended_Action"].to_numpy() != NO_ACTION
+    frame["_Hour"] = hour
+    frame["Contact_Window"] = _window(
+        np.where(acts, hour, np.nan), float(as_of[0]) if len(as_of) else float("nan")
+    )
+
+
+def rank_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """What the priority rank orders, for the accounts with an action of an
+    :func:`account_answers` frame: ``Loan_ID`` (text), ``Group`` (0 planned, by expected
+    gain; 1 alerted on the watchlist, by PD_3M; 2 the others, by PD_6M) and ``Key``."""
+    acts = frame["Recommended_Action"].to_numpy() != NO_ACTION
+    planned = frame["_Planned"].to_numpy(dtype=bool)
+    alert = frame["On_Watchlist"].to_numpy(dtype=bool)
+    gain = frame["Expected_Gain"].to_numpy(dtype=float)
+    group = np.where(planned & acts, 0, np.where(alert & acts, 1, 2))
+    sort_key = np.where(group == 0, -np.nan_to_num(gain, nan=-np.inf), 0.0)
+    sort_key = np.where(group == 1, -np.nan_to_num(frame["PD_3M"].to_numpy(float)), sort_key)
+    sort_key = np.where(group == 2, -np.nan_to_num(frame["PD_6M"].to_numpy(float)), sort_key)
+    return pd.DataFrame(
+        {
+            "Loan_ID": frame["Loan_ID"].astype(str).to_numpy()[acts],
+            "Group": group[acts].astype(np.int8),
+            "Key": sort_key[acts],
+        }
+    )
+
+
+def priority_ranks(keys: pd.DataFrame) -> pd.Series:
+    """``Priority_Rank`` (1 = work first) of every account of :func:`rank_keys` of a whole
+    book (the keys of its parts concatenated), indexed by ``Loan_ID``."""
+    ids = keys["Loan_ID"].to_numpy()
+    order = np.lexsort((ids, keys["Key"].to_numpy(dtype=float), keys["Group"].to_numpy()))
+    rank = np.empty(len(keys), dtype=np.int64)
+    rank[order] = np.arange(1, len(keys) + 1)
+    return pd.Series(rank, index=ids, name="Priority_Rank")
+
+
+def finish_accounts(frame: pd.DataFrame, ranks: pd.Series) -> pd.DataFrame:
+    """The accounts table of an :func:`account_answers` frame whose contacts are scheduled:
+    ``Priority_Rank`` from ``ranks`` (:func:`priority_ranks`), sorted by it (accounts
+    without one last, by ``Loan_ID``), :data:`ACCOUNT_COLUMNS` only."""
+    found = ranks.reindex(frame["Loan_ID"].astype(str).to_numpy())
+    frame = frame.assign(Priority_Rank=pd.array(found.to_numpy(), dtype="Int64"))
     frame["_rank"] = frame["Priority_Rank"].astype("float64").fillna(np.inf)
     frame = frame.sort_values(["_rank", "Loan_ID"], kind="stable")
     return frame.drop(columns=["_rank"]).reset_index(drop=True)[list(ACCOUNT_COLUMNS)]

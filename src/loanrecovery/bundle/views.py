@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["SHARED", "scored_view", "watchlist_view", "plan_view"]
+__all__ = ["SHARED", "scored_view", "watchlist_view", "plan_view", "refresh_view"]
 
 #: Per view: its column -> the ``accounts.csv`` column it shows.
 SHARED: dict[str, dict[str, str]] = {
@@ -119,7 +119,23 @@ def plan_view(accounts: pd.DataFrame, plan: pd.DataFrame | None) -> pd.DataFrame
     )
     if "Arm" in rows:
         own["Arm"] = rows["Arm"].to_numpy()
-    out = pd.concat([shared, own], axis=1)
-    out["_rank"] = out["Priority_Rank"].astype("float64").fillna(float("inf"))
+    return _by_rank(pd.concat([shared, own], axis=1))
+
+
+def _by_rank(out: pd.DataFrame) -> pd.DataFrame:
+    out = out.assign(_rank=out["Priority_Rank"].astype("float64").fillna(float("inf")))
     out = out.sort_values(["_rank", "Loan_ID"], kind="stable").drop(columns=["_rank"])
     return out.reset_index(drop=True)
+
+
+def refresh_view(view: pd.DataFrame, accounts: pd.DataFrame, name: str) -> pd.DataFrame:
+    """A view (``scored``, ``watchlist`` or ``plan``) made from an accounts table before its
+    book-wide steps, with its shared columns copied again from ``accounts`` (the same
+    accounts, rank and contact windows set); ``plan`` sorted by ``Priority_Rank`` again."""
+    shared = _shared(accounts, view["Loan_ID"], name)
+    out = view.reset_index(drop=True).copy()
+    for column in SHARED[name]:
+        if column in out.columns:
+            out[column] = shared[column].to_numpy()
+            out[column] = out[column].astype(shared[column].dtype)
+    return _by_rank(out) if name == "plan" else out

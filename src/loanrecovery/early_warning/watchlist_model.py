@@ -9,6 +9,7 @@ applied many times: to the book it was fitted on, to next month's book, or to on
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,8 @@ __all__ = [
     "DEFAULT_ALERT_MIN_PROBABILITY",
     "segments_by_loan",
     "blend_logits",
+    "reason_band",
+    "RAW_P3",
 ]
 
 #: Largest share of performing accounts that can be alerted per month, unless configured.
@@ -48,6 +51,29 @@ PD_HORIZONS: tuple[int, ...] = (3, 6, 12)
 FEATURES: tuple[str, ...] = (*STATIC_FEATURES, *PANEL_FEATURES)
 #: Reasons are written for the top ``REASON_BAND x alert budget`` of the watchlist.
 REASON_BAND = 2.0
+#: Column of the unrounded 3-month probability (:meth:`WatchlistModel.apply` with
+#: ``raw_p3=True``): what the reason band is chosen by.
+RAW_P3 = "P3_Raw"
+
+
+def reason_band(p3: np.ndarray, alert_budget: float) -> np.ndarray:
+    """Positions of the watchlist rows given reasons: the top ``REASON_BAND x alert budget``
+    (at least 200, or every row) by the unrounded 3-month probability, ties in row order.
+
+    Parameters
+    ----------
+    p3 : ndarray
+        Unrounded 3-month probabilities of the whole watchlist, in the order of its feature
+        rows (``Loan_ID`` order).
+    alert_budget : float
+
+    Returns
+    -------
+    ndarray of int
+    """
+    n = len(p3)
+    n_band = max(int(math.ceil(REASON_BAND * alert_budget * n)), min(n, 200))
+    return np.argsort(-np.asarray(p3, dtype=float), kind="stable")[:n_band]
 
 
 def blend_logits(p_gbm: np.ndarray, p_seq: np.ndarray, w: float) -> np.ndarray:
@@ -119,6 +145,8 @@ class WatchlistModel:
         *,
         segments: pd.Series | None = None,
         min_probability: float | None = None,
+        reasons_for: Collection[str] | None = None,
+        raw_p3: bool = False,
     ) -> pd.DataFrame:
         """The ranked watchlist of a validated panel's latest month.
 
@@ -135,11 +163,17 @@ class WatchlistModel:
             without it.
         min_probability : float, optional
             Lowest 3-month probability alerted (default: :attr:`alert_min_probability`).
+        reasons_for : collection of str, optional
+            The ``Loan_ID`` s to give reasons (the band of a whole book, :func:`reason_band`,
+            when ``panel`` is one part of it); by default the band of this watchlist.
+        raw_p3 : bool, default False
+            Add :data:`RAW_P3`, the unrounded 3-month probability.
 
         Returns
         -------
         DataFrame
-            :data:`~loanrecovery.early_warning.watchlist.WATCHLIST_COLUMNS`.
+            :data:`~loanrecovery.early_warning.watchlist.WATCHLIST_COLUMNS` (and
+            :data:`RAW_P3`).
         """
         feats = build_features(panel, loans)
         return self.apply_features(
@@ -149,6 +183,8 @@ class WatchlistModel:
             segments,
             min_probability=min_probability,
             panel=panel,
+            reasons_for=reasons_for,
+            raw_p3=raw_p3,
         )
 
     def apply_features(
@@ -160,6 +196,8 @@ class WatchlistModel:
         *,
         min_probability: float | None = None,
         panel: pd.DataFrame | None = None,
+        reasons_for: Collection[str] | None = None,
+        raw_p3: bool = False,
     ) -> pd.DataFrame:
         """:meth:`apply` on features already built (loan-month rows aligned with ``targets``).
 
@@ -175,25 +213,30 @@ class WatchlistModel:
             (feats["Month"].to_numpy() == end) & targets["Performing"].to_numpy() & listed
         )
         if not len(rows):
-            return pd.DataFrame(columns=list(WATCHLIST_COLUMNS))
+            return pd.DataFrame(columns=[*WATCHLIST_COLUMNS, *([RAW_P3] if raw_p3 else [])])
         latest = feats.loc[rows]
         X = latest[list(FEATURES)]
         probs = self._probabilities(X, latest["Loan_ID"], panel, loans)
         # Reasons (TreeSHAP, about a millisecond per loan) for the alert list and the band
         # just below it: the loans a team works or may work next.
-        n_band = max(int(math.ceil(REASON_BAND * self.alert_budget * len(X))), min(len(X), 200))
-        band = np.argsort(-probs["P_3"].to_numpy(), kind="stable")[:n_band]
+        if reasons_for is None:
+            band = reason_band(probs["P_3"].to_numpy(), self.alert_budget)
+        else:
+            wanted = pd.Index([str(i).strip() for i in reasons_for])
+            keys = latest["Loan_ID"].astype("string").str.strip()
+            band = np.flatnonzero(keys.isin(wanted).to_numpy(dtype=bool))
         reasons = [""] * len(X)
-        band_reasons = top_reasons(
-            self.horizons.contributions(X.iloc[band], HORIZONS[0]), X.iloc[band]
-        )
-        for i, text in zip(band, band_reasons, strict=True):
-            reasons[i] = text
+        if len(band):
+            band_reasons = top_reasons(
+                self.horizons.contributions(X.iloc[band], HORIZONS[0]), X.iloc[band]
+            )
+            for i, text in zip(band, band_reasons, strict=True):
+                reasons[i] = text
         borrower = loans.drop_duplicates("Loan_ID")
         borrower = borrower.set_index(borrower["Loan_ID"].astype("string").str.strip())
         if "Borrower_ID" in borrower.columns:
             latest = latest.assign(Borrower_ID=latest["Loan_ID"].map(borrower["Borrower_ID"]))
-        return build_watchlist(
+        out = build_watchlist(
             latest,
             probs,
             self.survival.expected_months(latest),
@@ -202,6 +245,10 @@ class WatchlistModel:
             alert_budget=self.alert_budget,
             min_probability=self.min_probability if min_probability is None else min_probability,
         )
+        if raw_p3:
+            raw = pd.Series(probs["P_3"].to_numpy(dtype=float), index=latest["Loan_ID"].to_numpy())
+            out[RAW_P3] = raw.reindex(out["Loan_ID"].to_numpy()).to_numpy()
+        return out
 
     def _probabilities(
         self,

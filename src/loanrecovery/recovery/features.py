@@ -27,6 +27,7 @@ __all__ = [
     "planned_loans",
     "decision_features",
     "snapshot_cases",
+    "code_categories",
     "prior_actions",
     "dpd_bucket",
     "STATIC_COLUMNS",
@@ -117,12 +118,25 @@ _PATTERN = (
 )
 
 
-def _with_static(frame: pd.DataFrame, loans: pd.DataFrame) -> pd.DataFrame:
-    cols = ["Loan_ID", *[c for c in STATIC_COLUMNS if c in loans.columns]]
-    out = frame.merge(loans[cols], on="Loan_ID", how="left")
+def code_categories(features: pd.DataFrame, *, regather: bool = False) -> pd.DataFrame:
+    """The categorical decision features as categories of the values present (the effect
+    models read their codes).
+
+    ``regather=True`` for features of several parts of a book put together (each part coded
+    over its own values): they are coded again over the values of all of them, as
+    :func:`snapshot_cases` codes the whole book at once.
+    """
+    out = features.copy()
     for col in _CATEGORICAL:
         if col in out:
-            out[col] = out[col].astype("category")
+            values = out[col].astype(object) if regather else out[col]
+            out[col] = values.astype("category")
+    return out
+
+
+def _with_static(frame: pd.DataFrame, loans: pd.DataFrame) -> pd.DataFrame:
+    cols = ["Loan_ID", *[c for c in STATIC_COLUMNS if c in loans.columns]]
+    out = code_categories(frame.merge(loans[cols], on="Loan_ID", how="left"))
     if "Monthly_EMI" in out and "Monthly_Income" in out:
         out["EMI_To_Income"] = out["Monthly_EMI"] / out["Monthly_Income"].replace(0, np.nan)
     balance = out["Balance"].clip(lower=1.0)

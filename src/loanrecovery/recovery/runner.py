@@ -44,7 +44,10 @@ __all__ = [
     "fit_effects",
     "case_values",
     "case_values_by_fold",
+    "values_by_fold",
     "run_recovery",
+    "case_risks",
+    "plan_recovery",
     "recovery_json",
     "POLICIES",
     "BOUND_ALL_ACCOUNTS",
@@ -410,6 +413,17 @@ def case_values_by_fold(
     catalogue actions, ``nan`` where an action has no estimate), whose spread is the model
     uncertainty of an account's figures."""
     cases, case_features = snapshot_cases(loans, payments, collections)
+    return values_by_fold(cases, case_features, est, catalogue)
+
+
+def values_by_fold(
+    cases: pd.DataFrame,
+    case_features: pd.DataFrame,
+    est: ActionEffectEstimator,
+    catalogue: Catalogue,
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`case_values_by_fold` of the cases and features of
+    :func:`~loanrecovery.recovery.features.snapshot_cases`."""
     for col in est.feature_names_in_:
         if col not in case_features:
             case_features[col] = np.nan
@@ -495,12 +509,38 @@ def run_recovery(
         validate_policy(challenger, catalogue)
     if effects is None:
         effects = fit_effects(loans, collections, payments, seed=seed)
-    est, n_history, history_note = effects.estimator, effects.history_rows, effects.history_note
-    cases, rec, cost, net_folds = case_values_by_fold(loans, collections, payments, est, catalogue)
-    eligible = eligibility(cases, catalogue) & np.isfinite(rec)
-    rec = np.nan_to_num(rec)
-    value = rec - cost
-    caps = catalogue.capacities(capacities)
+    cases, rec, cost, net_folds = case_values_by_fold(
+        loans, collections, payments, effects.estimator, catalogue
+    )
+    cases, risk = case_risks(loans, cases, risk_score, segments, seed=seed)
+    return plan_recovery(
+        cases,
+        risk,
+        rec,
+        cost,
+        net_folds,
+        effects=effects,
+        budget=budget,
+        capacities=capacities,
+        policy=policy,
+        catalogue=catalogue,
+        challenger=challenger,
+        challenger_share=challenger_share,
+        seed=seed,
+        started=start,
+    )
+
+
+def case_risks(
+    loans: pd.DataFrame,
+    cases: pd.DataFrame,
+    risk_score: np.ndarray | pd.Series | None,
+    segments: pd.Series | None,
+    *,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The cases of :func:`case_values_by_fold` with their ``Risk_Score`` (rounded) and
+    ``Segment``, and the unrounded default risk the rules read (see :func:`run_recovery`)."""
     if risk_score is None:
         risk = risk_proxy(loans, cases, seed)
     elif isinstance(risk_score, pd.Series):
@@ -515,6 +555,60 @@ def run_recovery(
     cases = cases.assign(
         Risk_Score=np.round(risk, 4), Segment=_case_segments(cases["Loan_ID"], segments)
     )
+    return cases, np.asarray(risk, dtype=float)
+
+
+def plan_recovery(
+    cases: pd.DataFrame,
+    risk: np.ndarray,
+    rec: np.ndarray,
+    cost: np.ndarray,
+    net_folds: np.ndarray | None,
+    *,
+    effects: EffectsFit,
+    budget: float | None = None,
+    capacities: Mapping[str, float] | None = None,
+    policy: StrategyPolicy | None = None,
+    catalogue: Catalogue | None = None,
+    challenger: StrategyPolicy | None = None,
+    challenger_share: float = 0.0,
+    seed: int = 0,
+    started: float | None = None,
+) -> RecoveryResult:
+    """The book-wide step of :func:`run_recovery`: the three plans of the cases under one
+    budget and the capacities, their checks and summary.
+
+    Parameters
+    ----------
+    cases : DataFrame
+        Every case of the book in loan-table order (:func:`case_values_by_fold` then
+        :func:`case_risks`).
+    risk : ndarray
+        The unrounded default risk of each case (:func:`case_risks`).
+    rec, cost : ndarray of shape (n_cases, n_actions)
+        Expected recovery and cost (:func:`case_values_by_fold`).
+    net_folds : ndarray of shape (n_folds, n_cases, n_actions), optional
+    effects : EffectsFit
+        The effects the values came from.
+    budget, capacities, policy, catalogue, challenger, challenger_share, seed
+        As :func:`run_recovery`.
+    started : float, optional
+        ``time.perf_counter()`` at the start of the work (for the summary's ``seconds``).
+
+    Returns
+    -------
+    RecoveryResult
+    """
+    start = time.perf_counter() if started is None else started
+    catalogue = catalogue if catalogue is not None else load_catalogue()
+    policy = validate_policy(policy if policy is not None else load_policy(), catalogue)
+    if challenger is not None:
+        validate_policy(challenger, catalogue)
+    est, n_history, history_note = effects.estimator, effects.history_rows, effects.history_note
+    eligible = eligibility(cases, catalogue) & np.isfinite(rec)
+    rec = np.nan_to_num(rec)
+    value = rec - cost
+    caps = catalogue.capacities(capacities)
     dpd = cases["Days_Past_Due"].to_numpy(float)
     ladder, _ = ladder_actions(policy, catalogue, risk, cases["Segment"].to_numpy(), dpd)
     seeded = seed_rules_assignment(ladder, risk, cost, eligible, caps, budget)

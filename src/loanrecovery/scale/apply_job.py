@@ -1,165 +1,95 @@
-"""``apply --engine dask``: a fitted bundle applied bucket by bucket.
+"""``apply --engine dask``: a fitted bundle applied bucket by bucket, with the book-wide steps.
 
 Part ``i`` of ``loans.parquet/``, ``payments.parquet/`` and ``collections.parquet/`` hold the
 same accounts (hashed ``Loan_ID`` buckets, :mod:`loanrecovery.buckets`), so each task reads
-its three parts, validates them as one book (:func:`~loanrecovery.contract.book.read_book`),
-and writes for its accounts:
+its three parts and validates them as one book (:func:`~loanrecovery.contract.book.read_book`).
+The job writes, one part per input partition, what single-process ``apply`` writes:
 
-* ``scored.parquet/<part>.parquet``: ``scored_loans.csv``'s columns (segment, PD, strategy,
-  its rule, the loan's columns, status, 3/6/12-month PDs, reasons) less the book-wide
-  ``Priority_Rank`` and ``On_Watchlist``; the strategy is the policy's (no plan);
-* ``early_warning.parquet/<part>.parquet``: the early-warning model's answer for the
-  performing loans of the panel's latest month (``P3``, ``P6``, ``P12``, expected months to
-  default, segment), features built from the bucket's own panel (no shuffle);
-* ``rejects.parquet/<part>.parquet``: every rejected row of the three tables (``Table``
-  names which).
+* ``accounts.parquet/``, ``scored.parquet/``, ``watchlist.parquet/``, ``plan.parquet/``: the
+  rows of ``accounts.csv``, ``scored_loans.csv``, ``watchlist.csv`` and ``plan.csv`` (each
+  part sorted as the file is; the order over the book is by ``Priority_Rank``, or the
+  watchlist's ``Rank``);
+* ``rejects.parquet/``: every rejected row of the three tables (``Table`` names which).
 
-The book-wide steps of single-process ``apply`` are not run here: the alert flags and
-warning-sign reasons of the watchlist (an alert budget is a share of the whole book) and
-the recovery plan (an optimisation under one budget and capacities).
+The book-wide steps (the watchlist's alerts, rank and reason band, whose alert budget is a
+share of the whole book; the recovery plan, one optimisation under one budget and the
+capacities; the priority rank and the turn of contact hours) run once at the driver with
+the same functions as single-process ``apply``, on small columns the partitions wrote
+(:mod:`loanrecovery.scale.apply_book`), between three passes over the partitions
+(:mod:`loanrecovery.scale.apply_parts`). Every pass and driver step is recorded, so a rerun
+resumes where the job stopped.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from loanrecovery.actions import NO_ACTION
-from loanrecovery.bundle.account import CLOSED_RULE
-from loanrecovery.bundle.accounts import build_accounts
 from loanrecovery.bundle.files import load_bundle
-from loanrecovery.bundle.results import BookResult
-from loanrecovery.contract.book import TABLES, find_book_files, read_book
+from loanrecovery.contract.book import TABLES, find_book_files
 from loanrecovery.exceptions import DataFileError
 from loanrecovery.io import parquet_parts
+from loanrecovery.scale import apply_book
+from loanrecovery.scale.apply_parts import (
+    BOOK_DIR,
+    VIEWS,
+    answer_partition,
+    finish_partition,
+    prepare_partition,
+)
 from loanrecovery.scale.jobs import (
-    RECORDS_DIR,
     JobReport,
-    cached_load,
     input_identity,
     prepare_job,
     run_partitions,
-    text_columns,
     write_json_atomic,
-    write_parquet_atomic,
 )
-from loanrecovery.strategy import assign_strategies, explain_strategies
 
-__all__ = ["ScaleApplyResult", "apply_partitioned", "apply_partition", "APPLY_OUTPUTS"]
+__all__ = ["ScaleApplyResult", "apply_partitioned", "APPLY_OUTPUTS"]
 
 logger = logging.getLogger(__name__)
 
 #: The output folders of a partitioned ``apply``.
-APPLY_OUTPUTS = ["scored.parquet", "early_warning.parquet", "rejects.parquet"]
-#: The early-warning columns written per partition (the watchlist less its book-wide
-#: alert flag, rank and reasons).
-EARLY_WARNING_COLUMNS = [
-    "Loan_ID",
-    "Borrower_ID",
-    "Month",
-    "Days_Past_Due",
-    "P3",
-    "P6",
-    "P12",
-    "Expected_Months_To_Default",
-    "Segment",
+APPLY_OUTPUTS = [
+    "accounts.parquet",
+    *(f"{view}.parquet" for view in VIEWS),
+    "rejects.parquet",
 ]
-
-
-#: Columns of ``scored_loans.csv`` that rank or flag accounts across the whole book (the
-#: priority rank, the watchlist alert), left out of the per-partition output.
-BOOK_WIDE_COLUMNS = ["Priority_Rank", "On_Watchlist"]
+#: Working folders of the passes removed once the job is done (their records and the
+#: driver's markers stay, so that a rerun finds the job done).
+_BULKY = (
+    "listed",
+    "cases",
+    "case_features",
+    "alerts",
+    "plan",
+    "keys",
+    "ranks",
+    "contacts",
+    "windows",
+    "answers",
+    "views",
+)
+#: Version of the job's steps, part of its identity (a folder written by another version
+#: is not resumed).
+_STEPS = "book-wide/1"
 
 
 @dataclass
 class ScaleApplyResult:
-    """What a partitioned ``apply`` did: per-table counts and the partitions written."""
+    """What a partitioned ``apply`` did: per-table counts, the partitions written, and the
+    book-wide steps' summary (watchlist alerts, the recovery plan's figures)."""
 
     report: JobReport
     counts: dict[str, dict[str, int]]
     early_warning_months: list[int]
     out: Path
-
-
-def _load(path: Path) -> Any:
-    return load_bundle(path)
-
-
-def _rejects(book: Any) -> pd.DataFrame:
-    parts = [
-        frame.assign(Table=name)
-        for name, frame in book.rejects.items()
-        if frame is not None and len(frame)
-    ]
-    if not parts:
-        return pd.DataFrame(columns=["Table", "Loan_ID", "Row", "Column", "Value", "Reason"])
-    out = pd.concat(parts, ignore_index=True)
-    return out[["Table", *[c for c in out.columns if c != "Table"]]]
-
-
-def apply_partition(
-    name: str,
-    payload: bytes,
-    *,
-    folders: dict[str, str],
-    out: str,
-    reasons: bool,
-    alert_min_probability: float | None,
-) -> dict[str, Any]:
-    """Apply the bundle to one bucket (runs on a worker): outputs, rejects, record."""
-    bundle = cached_load(payload, _load, ".bundle")
-    paths = {t: Path(folder) / f"{name}.parquet" for t, folder in folders.items()}
-    book = read_book(
-        paths["loans"], payments=paths.get("payments"), collections=paths.get("collections")
-    )
-    target = Path(out)
-    rejects_path = target / "rejects.parquet" / f"{name}.parquet"
-    write_parquet_atomic(text_columns(_rejects(book)), rejects_path)
-    record: dict[str, Any] = {
-        "partition": name,
-        "counts": book.counts(),
-        "early_warning_month": None,
-    }
-    if len(book.loans):
-        scored = bundle.risk.apply(book.loans, reasons=reasons)
-        dpd = book.loans["Days_Past_Due"].to_numpy(dtype=float)
-        policy = bundle.config.policy
-        strategies = assign_strategies(policy, scored.scores, scored.segments, dpd)
-        rules = explain_strategies(policy, scored.scores, scored.segments, dpd)
-        strategies[scored.closed] = NO_ACTION
-        rules[scored.closed] = CLOSED_RULE
-        watch = None
-        if bundle.watchlist is not None and book.payments is not None and len(book.payments):
-            by_loan = pd.Series(scored.segments, index=book.loans["Loan_ID"].to_numpy())
-            limit = (
-                bundle.config.limits.alert_min_probability
-                if alert_min_probability is None
-                else alert_min_probability
-            )
-            watch = bundle.watchlist.apply(
-                book.payments, book.loans, segments=by_loan, min_probability=limit
-            )
-            # The alerts are a share of the whole book: not decided per partition.
-            watch = watch.assign(Alert=False) if len(watch) else None
-        accounts = build_accounts(book, scored, strategies, rules, bundle.config, watchlist=watch)
-        table = BookResult(
-            book=book, risk=scored, strategies=strategies, strategy_rules=rules, accounts=accounts
-        ).scored.drop(columns=BOOK_WIDE_COLUMNS, errors="ignore")
-        write_parquet_atomic(text_columns(table), target / "scored.parquet" / f"{name}.parquet")
-        if watch is not None:
-            record["early_warning_month"] = int(watch["Month"].max())
-            write_parquet_atomic(
-                text_columns(watch[EARLY_WARNING_COLUMNS]),
-                target / "early_warning.parquet" / f"{name}.parquet",
-            )
-    write_json_atomic(record, target / RECORDS_DIR / f"{name}.json")
-    return record
+    book: dict[str, Any] = field(default_factory=dict)
 
 
 def _folders(data: Path) -> dict[str, Path]:
@@ -198,8 +128,9 @@ def apply_partitioned(
     bundle_path : Path
         A bundle written by ``fit``.
     out : Path
-        Output folder (``scored.parquet/``, ``early_warning.parquet/``,
-        ``rejects.parquet/``, ``_partitions/``, ``apply_scale.json``).
+        Output folder (``accounts.parquet/``, ``scored.parquet/``, ``watchlist.parquet/``,
+        ``plan.parquet/``, ``rejects.parquet/``, ``_partitions/``, ``_book/`` (the
+        book-wide steps' records), ``apply_scale.json``).
     reasons : bool, default True
     alert_min_probability : float, optional
     on_done : callable, optional
@@ -218,7 +149,7 @@ def apply_partitioned(
                 f"its part files ({len(found)}) are not those of {folders['loans']} "
                 f"({len(names)}): each table must be bucketed the same way",
             )
-    load_bundle(bundle_path)  # checks the file before any task is sent
+    bundle = load_bundle(bundle_path)  # checks the file before any task is sent
     payload = bundle_path.read_bytes()
     identity = {
         "command": "apply",
@@ -226,23 +157,77 @@ def apply_partitioned(
         "inputs": input_identity([p for found in parts.values() for p in found]),
         "reasons": reasons,
         "alert_min_probability": alert_min_probability,
+        "steps": _STEPS,
     }
-    prepare_job(out, identity, APPLY_OUTPUTS)
+    prepare_job(out, identity, [*APPLY_OUTPUTS, BOOK_DIR, "early_warning.parquet"])
     shared = client.scatter(payload, broadcast=True)
+    common = {"folders": {t: str(f) for t, f in folders.items()}, "out": str(out)}
     report = run_partitions(
         client,
-        apply_partition,
+        prepare_partition,
+        names,
+        out,
+        shared,
+        {**common, "alert_min_probability": alert_min_probability},
+        on_done=on_done,
+    )
+    counts = _counts(report)
+    months = sorted(
+        {
+            int(r["early_warning_month"])
+            for r in report.records.values()
+            if r.get("early_warning_month") is not None
+        }
+    )
+    decided = apply_book.decide(
+        bundle, out, names, report.records, alert_min_probability=alert_min_probability
+    )
+    answered = run_partitions(
+        client,
+        answer_partition,
         names,
         out,
         shared,
         {
-            "folders": {t: str(f) for t, f in folders.items()},
-            "out": str(out),
+            **common,
             "reasons": reasons,
             "alert_min_probability": alert_min_probability,
+            "end_month": decided["watchlist"]["month"],
         },
-        on_done=on_done,
+        records=f"{BOOK_DIR}/answered",
     )
+    ranked = apply_book.rank(bundle, out, names)
+    finished = run_partitions(
+        client,
+        finish_partition,
+        names,
+        out,
+        shared,
+        {"out": str(out)},
+        records=f"{BOOK_DIR}/finished",
+    )
+    for folder in _BULKY:
+        shutil.rmtree(out / BOOK_DIR / folder, ignore_errors=True)
+    report.seconds += answered.seconds + finished.seconds
+    book = {**decided, **ranked}
+    write_json_atomic(
+        {
+            "partitions": len(names),
+            "resumed": len(report.resumed),
+            "tables": counts,
+            "early_warning_months": months,
+            "accounts": finished.total("accounts"),
+            **book,
+        },
+        out / "apply_scale.json",
+    )
+    return ScaleApplyResult(
+        report=report, counts=counts, early_warning_months=months, out=out, book=book
+    )
+
+
+def _counts(report: JobReport) -> dict[str, dict[str, int]]:
+    """Rows in, accepted and rejected per table over the partitions (checked to add up)."""
     counts: dict[str, dict[str, int]] = {}
     for record in report.records.values():
         for table, numbers in record["counts"].items():
@@ -252,20 +237,4 @@ def apply_partitioned(
     for table, total in counts.items():
         if total["accepted"] + total["rejected"] != total["in"]:
             raise AssertionError(f"{table}: {total} (accepted + rejected != in)")
-    months = sorted(
-        {
-            int(r["early_warning_month"])
-            for r in report.records.values()
-            if r.get("early_warning_month") is not None
-        }
-    )
-    write_json_atomic(
-        {
-            "partitions": len(names),
-            "resumed": len(report.resumed),
-            "tables": counts,
-            "early_warning_months": months,
-        },
-        out / "apply_scale.json",
-    )
-    return ScaleApplyResult(report=report, counts=counts, early_warning_months=months, out=out)
+    return counts

@@ -198,6 +198,7 @@ def run_partitions(
     *,
     on_done: Callable[[str, dict[str, Any]], None] | None = None,
     retries: int = 1,
+    records: str = RECORDS_DIR,
 ) -> JobReport:
     """Run ``func(name, shared, **kwargs)`` for every partition not recorded yet.
 
@@ -218,6 +219,8 @@ def run_partitions(
         Called as ``on_done(name, record)`` in this process as each partition is written.
     retries : int, default 1
         Retries of a task that raised (a worker that died is handled by the scheduler).
+    records : str, default :data:`RECORDS_DIR`
+        Folder of the records inside ``out`` (a job of several passes gives each its own).
 
     Raises
     ------
@@ -226,14 +229,14 @@ def run_partitions(
     """
     require_dask()
     start = time.perf_counter()
-    records_dir = out / RECORDS_DIR
-    records: dict[str, dict[str, Any]] = {}
+    records_dir = out / records
+    written: dict[str, dict[str, Any]] = {}
     for name in names:
         record = _read_record(records_dir / f"{name}.json")
         if record is not None:
-            records[name] = record
-    resumed = sorted(records)
-    todo = [n for n in names if n not in records]
+            written[name] = record
+    resumed = sorted(written)
+    todo = [n for n in names if n not in written]
     if resumed:
         logger.info("resuming: %d of %d partitions already written", len(resumed), len(names))
     token = uuid.uuid4().hex[:8]
@@ -257,13 +260,13 @@ def run_partitions(
         except Exception as exc:  # noqa: BLE001 - every failure is named in the error
             missing[name] = _why(exc)
             continue
-        records[name] = record
+        written[name] = record
         if on_done is not None:
             on_done(name, record)
     if missing:
-        raise PartitionsNotWrittenError(missing, len(records), out)
+        raise PartitionsNotWrittenError(missing, len(written), out)
     return JobReport(
-        records={n: records[n] for n in names},
+        records={n: written[n] for n in names},
         resumed=resumed,
         seconds=time.perf_counter() - start,
     )
