@@ -6,6 +6,8 @@ watchlist (with its book-wide rank, alerts and warning-sign reasons) and the rec
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +17,7 @@ from tests.scale.conftest import runner
 
 from loanrecovery.cli import app
 from loanrecovery.io import NULL_VALUES
+from loanrecovery.scale import PartitionsNotWrittenError, apply_partitioned
 
 
 @pytest.fixture(scope="module")
@@ -53,26 +56,22 @@ def _sorted(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return out.sort_values("Loan_ID").reset_index(drop=True)
 
 
-def test_dask_apply_equals_single_process_apply(
-    book_with_bad_rows: Path, bundle_file: Path, cluster, tmp_path: Path
-) -> None:
-    data = str(book_with_bad_rows)
-    single = tmp_path / "single"
-    base = ["apply", "--data", data, "--bundle", str(bundle_file), "--accept-rejects"]
-    done = runner.invoke(app, [*base, "--out", str(single)])
+@pytest.fixture(scope="module")
+def single_apply(
+    book_with_bad_rows: Path, bundle_file: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """Single-process `apply` of the book (CSV outputs)."""
+    out = tmp_path_factory.mktemp("single") / "applied"
+    args = ["apply", "--data", str(book_with_bad_rows), "--bundle", str(bundle_file)]
+    done = runner.invoke(app, [*args, "--accept-rejects", "--out", str(out)])
     assert done.exit_code == 0, done.output
-    out = tmp_path / "dask"
-    engine = ["--engine", "dask", "--scheduler", cluster.scheduler_address]
-    done = runner.invoke(app, [*base, "--out", str(out), *engine])
-    assert done.exit_code == 0, done.output
+    return out
 
-    files = {
-        "accounts": "accounts",
-        "scored": "scored_loans",
-        "watchlist": "watchlist",
-        "plan": "plan",
-    }
-    for name, csv in files.items():
+
+def _assert_same_answers(out: Path, single: Path, data: Path) -> None:
+    """The Dask engine's four tables equal single-process apply's, row for row."""
+    files = {"accounts": "accounts", "scored": "scored_loans", "watchlist": "watchlist"}
+    for name, csv in {**files, "plan": "plan"}.items():
         expected = _csv(single / f"{csv}.csv")
         got = pd.read_parquet(out / f"{name}.parquet")
         assert list(got.columns) == list(expected.columns), name
@@ -84,25 +83,37 @@ def test_dask_apply_equals_single_process_apply(
             check_dtype=False,
             obj=name,
         )
+    assert {p.name for p in (out / "scored.parquet").glob("*.parquet")} == {
+        p.name for p in (data / "loans.parquet").glob("*.parquet")
+    }
+    assert not list(out.rglob("*.tmp*"))
+
+
+def test_dask_apply_equals_single_process_apply(
+    book_with_bad_rows: Path, bundle_file: Path, single_apply: Path, cluster, tmp_path: Path
+) -> None:
+    out = tmp_path / "dask"
+    args = ["apply", "--data", str(book_with_bad_rows), "--bundle", str(bundle_file)]
+    engine = ["--engine", "dask", "--scheduler", cluster.scheduler_address]
+    done = runner.invoke(app, [*args, "--accept-rejects", "--out", str(out), *engine])
+    assert done.exit_code == 0, done.output
+    _assert_same_answers(out, single_apply, book_with_bad_rows)
+
     # The book-wide steps have something to show on this book.
     scored = pd.read_parquet(out / "scored.parquet")
-    assert scored["Priority_Rank"].notna().any() and scored["On_Watchlist"].any()
-    assert sorted(scored["Priority_Rank"].dropna()) == list(
-        range(1, int(scored["Priority_Rank"].notna().sum()) + 1)
-    )
+    ranks = scored["Priority_Rank"].dropna().astype(int)
+    assert scored["On_Watchlist"].any()
+    assert sorted(ranks) == list(range(1, len(ranks) + 1))
     watch = pd.read_parquet(out / "watchlist.parquet")
     assert watch["Alert"].any() and (watch["Reasons"].fillna("") != "").any()
     assert sorted(watch["Rank"]) == list(range(1, len(watch) + 1))
     plan = pd.read_parquet(out / "plan.parquet")
     assert plan["Action"].ne("None").any()
-    assert {p.name for p in (out / "scored.parquet").glob("*.parquet")} == {
-        p.name for p in (book_with_bad_rows / "loans.parquet").glob("*.parquet")
-    }
 
     summary = json.loads((out / "apply_scale.json").read_text())
     assert summary["watchlist"]["alerts"] == int(watch["Alert"].sum())
     assert summary["recovery"]["optimized"]["accounts"] == int(plan["Action"].ne("None").sum())
-    single_counts = json.loads((single / "apply.json").read_text())["tables"]
+    single_counts = json.loads((single_apply / "apply.json").read_text())["tables"]
     assert summary["tables"] == single_counts
     assert summary["tables"]["loans"]["rejected"] == 2
     for table, counts in summary["tables"].items():
@@ -110,3 +121,33 @@ def test_dask_apply_equals_single_process_apply(
         assert counts["in"] == rows == counts["accepted"] + counts["rejected"]
     rejects = pd.read_parquet(out / "rejects.parquet")
     assert rejects.loc[rejects["Table"] == "loans", "Row"].nunique() == 2
+
+    # A rerun of the same job finds every step done and changes nothing.
+    again = runner.invoke(app, [*args, "--accept-rejects", "--out", str(out), *engine])
+    assert again.exit_code == 0, again.output
+    assert "4 partitions (4 resumed)" in again.output
+    _assert_same_answers(out, single_apply, book_with_bad_rows)
+
+
+def test_a_killed_worker_in_apply_loses_nothing_and_a_rerun_resumes(
+    book_with_bad_rows: Path, bundle_file: Path, single_apply: Path, client, tmp_path: Path
+) -> None:
+    out = tmp_path / "dask"
+    pids = client.run(os.getpid)
+    killed: list[int] = []
+
+    def kill_one(name: str, record: dict) -> None:
+        if not killed:  # after the first partition of pass 1, while others are queued
+            pid = next(iter(pids.values()))
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+    try:
+        apply_partitioned(client, book_with_bad_rows, bundle_file, out, on_done=kill_one)
+    except PartitionsNotWrittenError as exc:
+        assert "rerun the same command to resume" in str(exc)
+    assert killed
+    client.wait_for_workers(2, timeout=60)
+    again = apply_partitioned(client, book_with_bad_rows, bundle_file, out)
+    assert len(again.report.resumed) >= 1
+    _assert_same_answers(out, single_apply, book_with_bad_rows)

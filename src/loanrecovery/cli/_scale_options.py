@@ -117,7 +117,8 @@ def run_apply(
     workers: int | None,
     scheduler: str | None,
 ) -> Any:
-    """``apply --engine dask``: apply the bundle per bucket, print the counts."""
+    """``apply --engine dask``: apply the bundle per bucket (with the book-wide steps), print
+    the counts, the watchlist's alerts and the plan's figures."""
     if out.exists() and not out.is_dir():
         raise OptionError("--out", f"{out} is a file; expected a folder")
     with connect(workers=workers, scheduler=scheduler) as client:
@@ -135,6 +136,20 @@ def run_apply(
         console.print(
             f"{table:>12}: {counts['in']:,} in = {counts['accepted']:,} accepted + "
             f"{counts['rejected']:,} rejected",
+            highlight=False,
+        )
+    watch = result.book.get("watchlist") or {}
+    if watch.get("listed"):
+        console.print(
+            f"{'watchlist':>12}: {watch['listed']:,} loans listed at month {watch['month']}, "
+            f"{watch['alerts']:,} alerted",
+            highlight=False,
+        )
+    plan = (result.book.get("recovery") or {}).get("optimized")
+    if plan:
+        console.print(
+            f"{'plan':>12}: {plan['accounts']:,} accounts given an action, expected net "
+            f"recovery {plan['expected_net_recovery']:,.2f}",
             highlight=False,
         )
     console.print(
