@@ -62,7 +62,7 @@ APPLY_OUTPUTS = [
 ]
 #: Working folders of the passes removed once the job is done (their records and the
 #: driver's markers stay, so that a rerun finds the job done).
-_BULKY = (
+_BULKY: tuple[str, ...] = (
     "listed",
     "cases",
     "case_features",
