@@ -7,7 +7,7 @@ columns the partitions wrote and runs the same library functions as single-proce
 * :func:`decide` (after pass 1): the watchlist's rank and alerts
   (:func:`~loanrecovery.early_warning.watchlist.build_watchlist`) and its reason band
   (:func:`~loanrecovery.early_warning.watchlist_model.reason_band`) over every listed loan;
-  the recovery plan (:func:`~loanrecovery.recovery.runner.plan_recovery`, one budget and
+  the recovery plan (:func:`~loanrecovery.recovery.planning.plan_recovery`, one budget and
   the capacities over every case, whose expected recovery and cost the effect models
   predict here: they code the categorical features over the values of all the cases) and
   each planned account's figures (:func:`~loanrecovery.bundle.accounts.plan_columns`).
