@@ -105,13 +105,21 @@ def create_app(settings: Settings | None = None, *, scorer: Scorer | None = None
             logger.warning("refreshed bundle file %s does not exist here", refreshed)
             refreshed = None
         scorer = load_scorer(settings.bundle or refreshed)
+    metrics = Metrics(_depths(reader))
+    ledger = Ledger(
+        factory,
+        scorer=scorer,
+        capacity=settings.collector_capacity,
+        reader=reader,
+        on_commit=metrics.shared_transactions.observe,
+    )
     services = Services(
         settings=settings,
         factory=factory,
         reader=reader,
-        ledger=Ledger(factory, scorer=scorer, capacity=settings.collector_capacity, reader=reader),
+        ledger=ledger,
         scorer=scorer,
-        metrics=Metrics(_depths(reader)),
+        metrics=metrics,
         dialect=engine.dialect.name,
     )
 

@@ -58,6 +58,12 @@ class Metrics:
             ["status"],
             registry=self.registry,
         )
+        self.shared_transactions = Histogram(
+            "loanrecovery_payment_events_per_transaction",
+            "Single payment events applied per transaction (requests arriving together share one)",
+            buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
+            registry=self.registry,
+        )
         self.registry.register(_Depths(depths))
 
     def render(self) -> bytes:
