@@ -10,6 +10,9 @@ a real ``loanrecovery serve`` process, then (each phase bounded by ``--seconds``
 3. batches of ``--batch`` events: events/s;
 4. ``GET /loans/{id}`` and ``GET /queue`` at ``--rate`` requests/s: p50/p99.
 
+Each phase also prints the server process's CPU time per request (``/proc``), a figure that
+depends much less than the rates on what else the machine runs, and the load average.
+
 Without ``--bundle`` the server applies payments without re-scoring; with it, each single
 event re-scores its loan, and a batch re-scores each loan it pays once per chunk of 500
 events (``Bundle.apply_one`` on the stored rows).
@@ -106,6 +109,21 @@ def _prepare(url: str, book) -> tuple[str, str, list[str]]:
     return tokens[0], tokens[1], list(book.loans["Loan_ID"])
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _with_cpu(pid: int, phase) -> str:
+    """Run ``phase()`` (returning its line and how many requests it made); add the server's
+    CPU per request and the load average."""
+    start = _cpu_seconds(pid)
+    line, count = phase()
+    per = 1000 * (_cpu_seconds(pid) - start) / max(count, 1)
+    return f"{line}  server CPU {per:.2f} ms/request  (load {os.getloadavg()[0]:.1f})"
+
+
 def _event(loan_ids: list[str], rng: random.Random) -> dict:
     return {
         "event_id": uuid.uuid4().hex,
@@ -130,7 +148,7 @@ def _sequential(client: httpx.Client, loan_ids, seconds: float, limit: int) -> s
         latencies.append(time.perf_counter() - t0)
         assert answer.status_code == 201, answer.text
     rate = len(latencies) / (time.perf_counter() - start)
-    return f"{len(latencies):6d} events  {rate:8.1f} events/s  {_pcts(latencies)}"
+    return f"{len(latencies):6d} events  {rate:8.1f} events/s  {_pcts(latencies)}", len(latencies)
 
 
 def _paced(client: httpx.Client, rate: float, seconds: float, request) -> str:
@@ -162,10 +180,11 @@ def _paced(client: httpx.Client, rate: float, seconds: float, request) -> str:
     achieved = len(latencies) / (time.perf_counter() - start)
     bad = f"  ({len(errors)} non-2xx)" if errors else ""
     late = f"  ({len(skipped)} not sent: behind by {seconds:.0f} s)" if skipped else ""
-    return (
+    line = (
         f"{count:6d} requests offered at {rate:.0f}/s, {achieved:6.1f}/s done  "
         f"{_pcts(latencies)}{bad}{late}"
     )
+    return line, len(latencies)
 
 
 def _batches(client: httpx.Client, loan_ids, size: int, seconds: float, limit: int) -> str:
@@ -177,7 +196,7 @@ def _batches(client: httpx.Client, loan_ids, size: int, seconds: float, limit: i
         assert answer.status_code == 200, answer.text[:300]
         done += size
     rate = done / (time.perf_counter() - start)
-    return f"{done:6d} events in batches of {size}  {rate:8.1f} events/s"
+    return f"{done:6d} events in batches of {size}  {rate:8.1f} events/s", done
 
 
 def run_backend(backend: str, book, args: argparse.Namespace, folder: Path) -> None:
@@ -205,17 +224,43 @@ def run_backend(backend: str, book, args: argparse.Namespace, folder: Path) -> N
         c = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {collector}"},
                          timeout=120, limits=limits)  # fmt: skip
         rng = random.Random(3)
-        print("  single, sequential  ", _sequential(m, loan_ids, args.seconds, 20_000))
-        print("  single, paced       ",
-              _paced(m, args.rate, args.seconds,
-                     lambda i: m.post("/payments", json=_event(loan_ids, rng))))  # fmt: skip
-        print("  batch               ",
-              _batches(m, loan_ids, args.batch, args.seconds, 200_000))  # fmt: skip
-        print("  GET /loans/{id}     ",
-              _paced(m, args.rate, args.seconds,
-                     lambda i: m.get(f"/loans/{loan_ids[i % len(loan_ids)]}")))  # fmt: skip
-        print("  GET /queue          ",
-              _paced(c, args.rate, args.seconds, lambda i: c.get("/queue")))  # fmt: skip
+        pid = proc.pid
+        print(
+            "  single, sequential  ",
+            _with_cpu(pid, lambda: _sequential(m, loan_ids, args.seconds, 20_000)),
+        )
+        print(
+            "  single, paced       ",
+            _with_cpu(
+                pid,
+                lambda: _paced(
+                    m,
+                    args.rate,
+                    args.seconds,
+                    lambda i: m.post("/payments", json=_event(loan_ids, rng)),
+                ),
+            ),
+        )
+        print(
+            "  batch               ",
+            _with_cpu(pid, lambda: _batches(m, loan_ids, args.batch, args.seconds, 200_000)),
+        )
+        print(
+            "  GET /loans/{id}     ",
+            _with_cpu(
+                pid,
+                lambda: _paced(
+                    m,
+                    args.rate,
+                    args.seconds,
+                    lambda i: m.get(f"/loans/{loan_ids[i % len(loan_ids)]}"),
+                ),
+            ),
+        )
+        print(
+            "  GET /queue          ",
+            _with_cpu(pid, lambda: _paced(c, args.rate, args.seconds, lambda i: c.get("/queue"))),
+        )
         m.close()
         c.close()
     finally:

@@ -9,6 +9,7 @@ import math
 import pandas as pd
 import pytest
 
+from loanrecovery.bundle.many import MIN_ACCOUNTS
 from loanrecovery.contract.book import Book, validate_book
 from loanrecovery.contract.trusted import HISTORY_ROW, PANEL_ROW
 from loanrecovery.service.importer import records
@@ -76,3 +77,48 @@ def test_trusted_book_gives_the_account_result_of_apply_account(fitted, sim_book
             assert _same(getattr(got, name), getattr(expected, name)), (loan_id, name)
         compared += 1
     assert compared == len(loan_ids) >= 40
+
+
+def test_apply_trusted_gives_apply_one_of_the_trusted_book(fitted, sim_book, loan_ids):
+    """The service's path (rows straight to the one-account path, no frame) answers as the
+    book built from the same rows does, field for field, for every kind of account."""
+    bundle = fitted[0]
+    statuses = set()
+    for loan_id in loan_ids:
+        row, panel, history = _stored(sim_book, loan_id)
+        expected = bundle.apply_one(Book.from_trusted([row], panel or None, history or None))
+        got = bundle.apply_trusted(row, panel, history)
+        for name in expected.__dataclass_fields__:
+            assert _same(getattr(got, name), getattr(expected, name)), (loan_id, name)
+        statuses.add(got.status)
+    assert {"Current", "Delinquent", "Closed"} <= statuses
+
+
+def test_apply_trusted_reads_status_and_missing_values_as_the_book_does(fitted, sim_book, loan_ids):
+    """A closing ``Loan_Status``, a blank one and a missing nullable integer."""
+    bundle = fitted[0]
+    row, panel, history = _stored(sim_book, loan_ids[0])
+    for status in ("Charged Off", " Paid Off ", None, "Active"):
+        changed = {**row, "Loan_Status": status, "Collection_Attempts": None}
+        expected = bundle.apply_one(Book.from_trusted([changed], panel or None, history or None))
+        got = bundle.apply_trusted(changed, panel, history)
+        for name in expected.__dataclass_fields__:
+            assert _same(getattr(got, name), getattr(expected, name)), (status, name)
+
+
+def test_many_accounts_at_once_give_each_one_account_answer(fitted, sim_book, loan_ids):
+    """The chunk path (risk model and policy on all rows at once) answers as the one-account
+    path does for each, field for field; a few rows go one by one."""
+    bundle = fitted[0]
+    stored = [_stored(sim_book, loan_id) for loan_id in loan_ids]
+    loans, panels, histories = (list(x) for x in zip(*stored, strict=True))
+    assert len(stored) >= MIN_ACCOUNTS  # the first call takes the frame path
+    for count in (len(stored), 3):  # at once, then one by one (below MIN_ACCOUNTS)
+        got = bundle.apply_trusted_many(loans[:count], panels[:count], histories[:count])
+        assert len(got) == count
+        for (row, panel, history), answer in zip(stored[:count], got, strict=True):
+            expected = bundle.apply_trusted(row, panel, history)
+            for name in expected.__dataclass_fields__:
+                assert _same(getattr(answer, name), getattr(expected, name)), (row, name)
+    with pytest.raises(ValueError, match="one panel and one history per loan"):
+        bundle.apply_trusted_many(loans[:2], panels[:1], histories[:2])

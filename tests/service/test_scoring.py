@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import UTC, datetime
 
@@ -13,7 +14,8 @@ from sqlalchemy import select
 from loanrecovery.bundle import fit_bundle, load_bundle, save_bundle
 from loanrecovery.contract.book import Book, validate_book
 from loanrecovery.service.db import make_engine, make_sessionmaker
-from loanrecovery.service.db.models import Case, OutboxRow
+from loanrecovery.service.db.models import AuditRow, Case, Loan, OutboxRow, PaymentEvent
+from loanrecovery.service.scoring import history_rows, loan_row, panel_rows
 from loanrecovery.simulate import simulate_portfolio
 
 from .conftest import Server, prepare_database  # type: ignore[import-not-found]
@@ -90,3 +92,72 @@ def test_payments_rescore_the_loan_and_alert_on_entering_the_watchlist(
     assert case.action == loan["recommended_action"]
     assert any(m.payload["loan_id"] == loan_id and m.payload["kind"] == "watchlist"
                for m in messages)  # fmt: skip
+
+
+def test_single_payments_sent_at_once_are_each_applied_once_and_scored(
+    fresh_db, bundle_file, fit_book, tmp_path
+):
+    """Single events from 8 clients at once (group commit shares transactions among them):
+    every event applied exactly once, each repeat answered with the original, every paid loan
+    re-scored, and the stored score is the bundle's answer for the stored rows."""
+    tokens, _ = prepare_database(fresh_db, fit_book)
+    loans = list(fit_book.loans["Loan_ID"].astype(str)[:40])
+    events = [
+        {"event_id": f"together-{i}", "loan_id": loans[i % len(loans)], "amount": 1.5,
+         "paid_at": datetime.now(UTC).isoformat()}
+        for i in range(160)
+    ]  # fmt: skip
+    sent = events + events[:20]  # each repeat sent by the thread that sent its original
+    server = Server(
+        db=fresh_db, log=tmp_path / "together.log", extra=["--bundle", str(bundle_file)]
+    )
+    server.start()
+    answers: list[tuple[str, int, dict]] = []
+    lock = threading.Lock()
+
+    def send(part: list[dict]) -> None:
+        with server.client(tokens["manager"]) as m:
+            for body in part:
+                reply = m.post("/payments", json=body)
+                with lock:
+                    answers.append((body["event_id"], reply.status_code, reply.json()))
+
+    try:
+        threads = [threading.Thread(target=send, args=(sent[k::8],)) for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        with server.client(tokens["manager"]) as m:
+            metrics = m.get("/metrics").text
+            views = {loan_id: m.get(f"/loans/{loan_id}").json() for loan_id in loans[:5]}
+    finally:
+        server.stop()
+    assert len(answers) == len(sent)
+    codes = [code for _, code, _ in answers]
+    assert codes.count(201) == len(events) and codes.count(200) == 20
+    first = {e: a["payment_id"] for e, c, a in answers if c == 201}
+    assert all(a["payment_id"] == first[e] for e, c, a in answers if c == 200)
+    engine = make_engine(fresh_db)
+    with make_sessionmaker(engine)() as session:
+        stored = session.scalars(
+            select(PaymentEvent.event_id).where(PaymentEvent.event_id.like("together-%"))
+        ).all()
+        scored = session.scalars(
+            select(AuditRow.entity_id).where(AuditRow.action == "loan.scored")
+        ).all()
+        rows = {loan_id: loan_row(session.get(Loan, loan_id)) for loan_id in views}
+        panels = panel_rows(session, list(views))
+        histories = history_rows(session, list(views))
+    engine.dispose()
+    assert sorted(stored) == sorted(e["event_id"] for e in events)  # once each
+    assert set(scored) == set(loans)
+    line = next(x for x in metrics.splitlines() if x.startswith(
+        "loanrecovery_payment_events_per_transaction_sum"))  # fmt: skip
+    assert float(line.split()[-1]) == len(sent)
+    bundle = load_bundle(bundle_file)
+    for loan_id, view in views.items():
+        answer = bundle.apply_trusted(rows[loan_id], panels[loan_id], histories[loan_id])
+        assert view["pd_6m"] == pytest.approx(answer.pd_6m)
+        assert view["recommended_action"] == answer.recommended_action
+        assert view["reasons"] == list(answer.reasons)

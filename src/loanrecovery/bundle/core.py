@@ -9,7 +9,7 @@ many threads at once.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ from loanrecovery.actions import NO_ACTION
 from loanrecovery.bundle.account import CLOSED_RULE
 from loanrecovery.bundle.accounts import build_accounts
 from loanrecovery.bundle.fast import AccountApplier
+from loanrecovery.bundle.many import apply_trusted_many
 from loanrecovery.bundle.results import AccountResult, BookResult
 from loanrecovery.config import Config
 from loanrecovery.contract.book import Book, validate_book
@@ -226,6 +227,31 @@ class Bundle:
         """Apply every stage to the single account of a validated book (e.g.
         :meth:`Book.account`), skipping the contract check that :meth:`apply_account` does."""
         return self._account_applier().apply(book)
+
+    def apply_trusted(
+        self,
+        loan: Mapping[str, Any],
+        payments: Sequence[Sequence[Any]] = (),
+        collections: Sequence[Sequence[Any]] = (),
+    ) -> AccountResult:
+        """Apply every stage to one account from rows the contract accepted before (e.g. read
+        back from the service's database): the loan row (canonical names), its panel rows
+        (:data:`~loanrecovery.contract.trusted.PANEL_ROW` tuples) and collection actions
+        (:data:`~loanrecovery.contract.trusted.HISTORY_ROW` tuples). The answer of
+        ``apply_one(Book.from_trusted([loan], payments or None, collections or None))``,
+        without building the book."""
+        return self._account_applier().apply_trusted(loan, payments, collections)
+
+    def apply_trusted_many(
+        self,
+        loans: Sequence[Mapping[str, Any]],
+        payments: Sequence[Sequence[Sequence[Any]]],
+        collections: Sequence[Sequence[Sequence[Any]]],
+    ) -> list[AccountResult]:
+        """:meth:`apply_trusted` of many accounts (``payments[i]`` and ``collections[i]``
+        are the rows of ``loans[i]``), in order, with the risk model and the policy applied
+        to all of them at once (:func:`~loanrecovery.bundle.many.apply_trusted_many`)."""
+        return apply_trusted_many(self._account_applier(), loans, payments, collections)
 
     def describe(self) -> dict[str, Any]:
         """Which stages the bundle holds."""

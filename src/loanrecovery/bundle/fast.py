@@ -15,7 +15,7 @@ constructor; :meth:`AccountApplier.apply` only reads it, so one applier serves m
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,7 +32,19 @@ from loanrecovery.bundle.account import (
 from loanrecovery.bundle.results import AccountResult
 from loanrecovery.config import Config
 from loanrecovery.contract.book import Book
-from loanrecovery.delinquency import DEFAULT_DPD, DELINQUENT_DPD, FUTURE_TARGET, inactive_loans
+from loanrecovery.contract.trusted import (
+    trusted_history_arrays,
+    trusted_panel_arrays,
+    trusted_row,
+)
+from loanrecovery.delinquency import (
+    CHARGED_OFF_STATUSES,
+    CLOSED_STATUSES,
+    DEFAULT_DPD,
+    DELINQUENT_DPD,
+    FUTURE_TARGET,
+    inactive_loans,
+)
 from loanrecovery.early_warning.one_account import AccountWarning
 from loanrecovery.early_warning.watchlist_model import WatchlistModel
 from loanrecovery.features import CATEGORICAL_INPUTS, NUMERIC_INPUTS, RATIO_FEATURES, safe_ratio
@@ -151,6 +163,12 @@ class AccountApplier:
             CaseScorer(effects.estimator, config.catalogue) if effects is not None else None
         )
 
+    @property
+    def reads_one_history(self) -> bool:
+        """Whether the early-warning model reads one account's panel arrays (the GBM does;
+        the sequence model and the blend read the data-frame path)."""
+        return self._warning is not None
+
     # -- the risk stage --------------------------------------------------------------------
     def _features(self, loan: Mapping[str, Any]) -> np.ndarray:
         """``LoanFeatures.transform`` of one row."""
@@ -257,38 +275,81 @@ class AccountApplier:
                 book, self.risk, self.config, watchlist=self.watchlist, effects=self.effects
             )
         loan = dict(zip(loans.columns, loans.to_numpy(dtype=object)[0], strict=True))
-        segment, pd_6m, reasons, closed = self._risk(loan)  # pd_6m: the risk model's PD
-        dpd = number(loan["Days_Past_Due"])
-        policy = self.config.policy
-        scores, segments, dpds = (
-            np.array([pd_6m]),
-            np.array([segment], dtype=object),
-            np.array([dpd]),
+        history = book.collections
+        actions = (
+            None
+            if history is None
+            else {"Month": history["Month"].to_numpy(), "Action": history["Action"].to_numpy()}
         )
-        action = assign_strategies(policy, scores, segments, dpds)[0]
-        why = explain_strategies(policy, scores, segments, dpds)[0]
+        return self.answer_row(book, loan, _panel(book), actions, bool(inactive_loans(loans)[0]))
+
+    def apply_trusted(
+        self,
+        loan: Mapping[str, Any],
+        panel: Sequence[Sequence[Any]] = (),
+        history: Sequence[Sequence[Any]] = (),
+    ) -> AccountResult:
+        """:meth:`apply` of ``Book.from_trusted([loan], panel or None, history or None)``,
+        without building the book: the rows passed the contract before (e.g. the service's
+        stored rows), ``panel`` as :data:`~loanrecovery.contract.trusted.PANEL_ROW` tuples and
+        ``history`` as :data:`~loanrecovery.contract.trusted.HISTORY_ROW` tuples of this loan.
+        """
+        if not self.native or (self.watchlist is not None and not self.reads_one_history):
+            book = Book.from_trusted(
+                [loan], panel if len(panel) else None, history if len(history) else None,
+                source=f"account {loan.get('Loan_ID')}",
+            )  # fmt: skip
+            return self.apply(book)
+        row = trusted_row(loan)
+        return self.answer_row(
+            None, row, trusted_panel_arrays(panel), trusted_history_arrays(history),
+            inactive_row(row),
+        )  # fmt: skip
+
+    def answer_row(
+        self,
+        book: Book | None,
+        loan: dict[str, Any],
+        panel: dict[str, np.ndarray] | None,
+        actions: dict[str, np.ndarray] | None,
+        inactive: bool,
+        *,
+        risk: tuple[str, float, tuple[str, ...], bool] | None = None,
+        policy_action: tuple[str, str] | None = None,
+    ) -> AccountResult:
+        """Every stage for one typed loan row, its panel arrays and its actions (None: no
+        table); ``book`` is needed only by a watchlist without a one-account path.
+
+        ``risk`` (segment, PD, reasons, closed) and ``policy_action`` (the policy's action and
+        rule) are computed here unless given, as a caller scoring many rows at once does
+        (:func:`~loanrecovery.bundle.many.apply_trusted_many`)."""
+        segment, pd_6m, reasons, closed = risk if risk is not None else self._risk(loan)
+        dpd = number(loan["Days_Past_Due"])
+        if policy_action is None:
+            policy = self.config.policy
+            scores, segments, dpds = (
+                np.array([pd_6m]),
+                np.array([segment], dtype=object),
+                np.array([dpd]),
+            )
+            action = assign_strategies(policy, scores, segments, dpds)[0]
+            why = explain_strategies(policy, scores, segments, dpds)[0]
+        else:
+            action, why = policy_action
         status = _status(loan, dpd, closed)
         gain: float | None = None
-        inactive = status in ("Closed", "Charged Off")
-        if not inactive and self._cases is not None and dpd >= DELINQUENT_DPD:
-            history = book.collections
-            if history is not None:
-                actions = {
-                    "Month": history["Month"].to_numpy(),
-                    "Action": history["Action"].to_numpy(),
-                }
-                best = self._cases.best(loan, _panel(book), actions)
+        if status not in ("Closed", "Charged Off") and self._cases is not None:
+            if dpd >= DELINQUENT_DPD and actions is not None:
+                best = self._cases.best(loan, panel, actions)
                 if best is not None:
                     action, why, gain = best
         listed: dict[int, float] | None = None
-        panel = book.payments
-        on_panel = panel is not None and len(panel) > 0 and not inactive_loans(loans)[0]
-        if on_panel and panel is not None and self.watchlist is not None:
+        if panel is not None and not inactive and self.watchlist is not None:
             if self._warning is not None:
-                listed = self._warning.probabilities(loan, _panel(book))
-            else:
+                listed = self._warning.probabilities(loan, panel)
+            elif book is not None and book.payments is not None:
                 by_loan = pd.Series([segment], index=[loan["Loan_ID"]])
-                table = self.watchlist.apply(panel, loans, segments=by_loan)
+                table = self.watchlist.apply(book.payments, book.loans, segments=by_loan)
                 if len(table):
                     listed = {h: float(table[f"P{h}"].iloc[0]) for h in (3, 6, 12)}
         alerted = (
@@ -310,6 +371,22 @@ def _panel(book: Book) -> dict[str, np.ndarray] | None:
     if book.payments is None or not len(book.payments):
         return None
     return {c: book.payments[c].to_numpy() for c in _PANEL}
+
+
+def inactive_row(loan: Mapping[str, Any]) -> bool:
+    """``inactive_loans`` of one typed row."""
+    out = False
+    if "Outstanding_Loan_Amount" in loan and "Days_Past_Due" in loan:
+        outstanding = number(loan["Outstanding_Loan_Amount"])
+        dpd = number(loan["Days_Past_Due"])
+        outstanding = 1.0 if math.isnan(outstanding) else outstanding
+        out = outstanding <= 0 and (0.0 if math.isnan(dpd) else dpd) <= 0
+    if "Loan_Status" in loan:
+        raw = loan["Loan_Status"]
+        missing = raw is None or raw is pd.NA or (isinstance(raw, float) and math.isnan(raw))
+        text = "" if missing else str(raw).strip()
+        out = out or text in (CLOSED_STATUSES | CHARGED_OFF_STATUSES)
+    return bool(out)
 
 
 def _status(loan: Mapping[str, Any], dpd: float, closed: bool) -> str:

@@ -9,6 +9,7 @@ Nothing here rejects a row: give only rows the contract accepted.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -17,7 +18,16 @@ import pandas as pd
 
 from loanrecovery.contract.schema import LOAN_SPECS, Kind
 
-__all__ = ["trusted_loans", "trusted_panel", "trusted_collections", "PANEL_ROW", "HISTORY_ROW"]
+__all__ = [
+    "trusted_loans",
+    "trusted_row",
+    "trusted_panel",
+    "trusted_panel_arrays",
+    "trusted_collections",
+    "trusted_history_arrays",
+    "PANEL_ROW",
+    "HISTORY_ROW",
+]
 
 #: The fields of one stored panel row, in order (``payments.csv`` layout without ``Row``).
 PANEL_ROW = ("Loan_ID", "Month", "Amount_Due", "Amount_Paid", "Days_Past_Due",
@@ -60,6 +70,64 @@ def trusted_loans(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         if name not in _SPECS:
             data[name] = [row.get(name) for row in rows]  # inferred, as a frame of the rows
     return pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
+
+
+def _typed_value(kind: Kind, nullable: bool, value: Any) -> Any:
+    """One value as it reads back from :func:`trusted_loans`' frame (``to_numpy(object)``)."""
+    if kind is Kind.INTEGER:
+        if value is None or value is pd.NA:
+            if not nullable:
+                raise TypeError("an integer column that may not be empty holds no value")
+            return pd.NA
+        return int(value)
+    if kind is Kind.NUMBER:
+        return math.nan if value is None else float(value)
+    return value
+
+
+def trusted_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One accepted loan row typed as one row of :func:`trusted_loans` reads back
+    (``frame.to_numpy(dtype=object)[0]``), without building a frame: the one-account path
+    of the service, where a frame per account would cost more than scoring it.
+
+    Raises
+    ------
+    ValueError, TypeError
+        A contract number that is not a number (the row was not an accepted row).
+    """
+    names = sorted((c for c in row if c in _SPECS), key=_ORDER.__getitem__)
+    out: dict[str, Any] = {}
+    for name in names:
+        spec = _SPECS[name]
+        out[name] = _typed_value(spec.kind, spec.nullable, row[name])
+    for name in row:
+        if name not in _SPECS:
+            out[name] = row[name]
+    return out
+
+
+def trusted_panel_arrays(rows: Sequence[Sequence[Any]]) -> dict[str, np.ndarray] | None:
+    """One loan's stored panel rows (:data:`PANEL_ROW` each) as the one-account path reads
+    them: ``Month`` int64 and the amounts float64, by month; None when there are none."""
+    if not len(rows):
+        return None
+    _, month, *amounts = _columns(rows, len(PANEL_ROW))
+    months = np.array(month, dtype=np.int64)
+    order = np.argsort(months, kind="stable")
+    out: dict[str, np.ndarray] = {"Month": months[order]}
+    for name, values in zip(_FLOATS, amounts, strict=True):
+        out[name] = np.array(values, dtype=np.float64)[order]
+    return out
+
+
+def trusted_history_arrays(rows: Sequence[Sequence[Any]]) -> dict[str, np.ndarray] | None:
+    """One loan's stored collection actions (:data:`HISTORY_ROW` each), ``Month`` and
+    ``Action`` as the one-account path reads them, in the order given; None when there are
+    none."""
+    if not len(rows):
+        return None
+    _, month, action, _cost, _recovered = _columns(rows, len(HISTORY_ROW))
+    return {"Month": np.array(month, dtype=np.int64), "Action": np.array(action, dtype=object)}
 
 
 def _columns(rows: Iterable[Sequence[Any]], width: int) -> list[tuple[Any, ...]]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from loanrecovery.bundle import load_bundle
@@ -27,7 +27,7 @@ from loanrecovery.service.db.models import Case, OutboxRow, Suspense
 from loanrecovery.service.deps import Services
 from loanrecovery.service.errors import ServiceConfigError
 from loanrecovery.service.ledger import Ledger
-from loanrecovery.service.metrics import Metrics
+from loanrecovery.service.metrics import MeasureRequests, Metrics
 from loanrecovery.service.reload import BundleWatcher, stored_bundle
 from loanrecovery.service.scoring import Scorer
 from loanrecovery.service.settings import Settings
@@ -105,13 +105,21 @@ def create_app(settings: Settings | None = None, *, scorer: Scorer | None = None
             logger.warning("refreshed bundle file %s does not exist here", refreshed)
             refreshed = None
         scorer = load_scorer(settings.bundle or refreshed)
+    metrics = Metrics(_depths(reader))
+    ledger = Ledger(
+        factory,
+        scorer=scorer,
+        capacity=settings.collector_capacity,
+        reader=reader,
+        on_commit=metrics.shared_transactions.observe,
+    )
     services = Services(
         settings=settings,
         factory=factory,
         reader=reader,
-        ledger=Ledger(factory, scorer=scorer, capacity=settings.collector_capacity, reader=reader),
+        ledger=ledger,
         scorer=scorer,
-        metrics=Metrics(_depths(reader)),
+        metrics=metrics,
         dialect=engine.dialect.name,
     )
 
@@ -149,19 +157,7 @@ def create_app(settings: Settings | None = None, *, scorer: Scorer | None = None
     app.include_router(ops.router)
     install_pages(app)
 
-    @app.middleware("http")
-    async def measure(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        name = getattr(route, "path", "unmatched")
-        services.metrics.requests.labels(name, request.method, str(response.status_code)).inc()
-        took = time.perf_counter() - start
-        services.metrics.latency.labels(name).observe(took)
-        response.headers["Server-Timing"] = f"app;dur={took * 1000:.1f}"
-        return response
+    app.add_middleware(MeasureRequests, metrics=services.metrics)
 
     logger.info("service on %s, bundle %s", redact(settings.db), scorer and scorer.bundle_id)
     return app

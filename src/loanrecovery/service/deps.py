@@ -44,7 +44,7 @@ class Services:
     dialect: str
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     """The app's shared services."""
     services: Services = request.app.state.services
     return services
@@ -102,7 +102,7 @@ def require(permission: str) -> Callable[..., Any]:
     """A dependency letting through only the roles that hold ``permission`` (403 otherwise)."""
     allowed = PERMISSIONS[permission]
 
-    def check(user: CurrentUser) -> User:
+    async def check(user: CurrentUser) -> User:
         if user.role not in allowed:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN, f"role {user.role!r} may not {permission}"

@@ -78,7 +78,31 @@ class PaymentOutcome:
     original: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
+class _Payment:
+    """One new event as it will be stored (a ``payment_events`` row), kept in memory while
+    the chunk is applied; ``id`` is set by the bulk insert."""
+
+    source: str
+    event_id: str
+    loan_id: str
+    amount: float
+    paid_at: datetime
+    received_at: datetime
+    received_by: int | None
+    state: str = "suspense"
+    applied_at: datetime | None = None
+    panel_month: int | None = None
+    id: int = 0
+
+    def row(self) -> dict[str, Any]:
+        return {"source": self.source, "event_id": self.event_id, "loan_id": self.loan_id,
+                "amount": self.amount, "paid_at": self.paid_at, "received_at": self.received_at,
+                "state": self.state, "applied_at": self.applied_at,
+                "panel_month": self.panel_month, "received_by": self.received_by}  # fmt: skip
+
+
+@dataclass(slots=True)
 class _Month:
     """One panel month held in memory while the chunk is applied."""
 
@@ -89,10 +113,12 @@ class _Month:
 
 @dataclass
 class _State:
-    """The chunk's loans, panel months and promises, read once."""
+    """The chunk's loans, panel months and promises, read once; a panel month is copied into
+    ``touched`` when a payment changes it (or creates it)."""
 
     loans: dict[str, Loan]
-    panels: dict[str, dict[int, _Month]]
+    panels: dict[str, dict[int, tuple[Any, ...]]]
+    touched: dict[str, dict[int, _Month]]
     promises: dict[str, list[Any]]
     as_of: int | None
     anchor: int | None
@@ -141,12 +167,13 @@ def _read(session: Session, loan_ids: list[str]) -> _State:
     facts = select(Meta.key, Meta.value).where(Meta.key.in_(["as_of", "anchor"]))
     meta = {key: value for key, value in session.execute(facts)}
     panels = {
-        loan_id: {int(r[1]): _Month(list(r)) for r in rows}
+        loan_id: {int(r[1]): r for r in rows}
         for loan_id, rows in panel_rows(session, known).items()
     }
     return _State(
         loans=loans,
         panels=panels,
+        touched={loan_id: {} for loan_id in known},
         promises=live_promises(session, known),
         as_of=None if meta.get("as_of") is None else int(meta["as_of"]),
         anchor=None if meta.get("anchor") is None else int(meta["anchor"]),
@@ -160,22 +187,25 @@ def _audit(state: _State, actor: str, action: str, entity: str, entity_id: Any, 
                         "after": after})  # fmt: skip
 
 
-def _apply(
-    session: Session, state: _State, payment: PaymentEvent, *, actor: str
-) -> tuple[dict[str, Any], int]:
+def _apply(session: Session, state: _State, payment: _Payment, *, actor: str) -> dict[str, Any]:
     """Apply one new event to its loan in memory (panel month, loan, promises); returns the
-    loan's state before and the panel month, for the audit row."""
+    loan's state before, for the audit row."""
     loan = state.loans[payment.loan_id]
-    panel = state.panels[loan.loan_id]
+    stored, touched = state.panels[loan.loan_id], state.touched[loan.loan_id]
     month = month_for(state.as_of, state.anchor, loan.panel_month, payment.paid_at)
-    row = panel.get(month)
+    row = touched.get(month)
+    if row is None and month in stored:
+        row = touched[month] = _Month(list(stored[month]))
     if row is None:
-        earlier = [m for m in panel if m < month]
-        prev = panel[max(earlier)].values if earlier else None
+        earlier = [m for m in (*stored, *touched) if m < month]
+        prev = None
+        if earlier:
+            last = max(earlier)
+            prev = touched[last].values if last in touched else stored[last]
         arrears = 0.0 if prev is None else max(0.0, prev[2] - prev[3])
         row = _Month([loan.loan_id, month, round(loan.emi + arrears, 2), 0.0,
                       float(loan.days_past_due), loan.outstanding], new=True)  # fmt: skip
-        panel[month] = row
+        touched[month] = row
     before = {"outstanding": loan.outstanding, "days_past_due": loan.days_past_due,
               "panel_month": loan.panel_month}  # fmt: skip
     values = row.values
@@ -192,14 +222,22 @@ def _apply(
     payment.state, payment.applied_at, payment.panel_month = "applied", loan.updated_at, month
     apply_payment_to_promises(session, loan.loan_id, payment.amount, actor=actor,
                               promises=state.promises[loan.loan_id])  # fmt: skip
-    return before, month
+    return before
+
+
+def _panel_now(state: _State, loan_id: str) -> list[tuple[Any, ...]]:
+    """The loan's panel rows by month, with the chunk's changes."""
+    merged = dict(state.panels[loan_id])
+    for month, row in state.touched[loan_id].items():
+        merged[month] = tuple(row.values)
+    return [merged[m] for m in sorted(merged)]
 
 
 def _write_panel(session: Session, state: _State) -> None:
     fields = ("loan_id", "month", "amount_due", "amount_paid", "days_past_due",
               "outstanding_balance")  # fmt: skip
     new, changed = [], []
-    for months in state.panels.values():
+    for months in state.touched.values():
         for row in months.values():
             if row.new:
                 new.append(dict(zip(fields, row.values, strict=True)))
@@ -209,6 +247,46 @@ def _write_panel(session: Session, state: _State) -> None:
         session.execute(insert(PanelMonth), new)
     if changed:
         session.execute(update(PanelMonth), changed)  # bulk update by primary key
+
+
+def _record(
+    session: Session,
+    state: _State,
+    events: Sequence[PaymentIn],
+    fresh: list[int],
+    payments: dict[int, _Payment],
+    before: dict[int, dict[str, Any]],
+    *,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Insert the new events (in key order; the unique key decides here), their suspense
+    rows, and one audit row each (kept in ``state.audit``)."""
+    order = sorted(fresh, key=lambda i: (events[i].source, events[i].event_id))
+    if order:  # the unique key decides here
+        ids = session.scalars(
+            insert(PaymentEvent).returning(PaymentEvent.id, sort_by_parameter_order=True),
+            [payments[i].row() for i in order],
+        ).all()
+        for i, payment_id in zip(order, ids, strict=True):
+            payments[i].id = payment_id
+    held = []
+    for i in fresh:
+        payment = payments[i]
+        if payment.state == "suspense":
+            held.append({"payment_id": payment.id, "loan_id": payment.loan_id, "held_at": now})
+            _audit(state, actor, "payment.suspense", "payment", payment.id, None,
+                   {"loan_id": payment.loan_id, "amount": payment.amount,
+                    "source": payment.source, "event_id": payment.event_id})  # fmt: skip
+            continue
+        loan = state.loans[payment.loan_id]
+        _audit(state, actor, "payment.applied", "loan", loan.loan_id, before[i],
+               {"outstanding": loan.outstanding, "days_past_due": loan.days_past_due,
+                "panel_month": payment.panel_month, "payment_id": payment.id,
+                "amount": payment.amount, "source": payment.source,
+                "event_id": payment.event_id})  # fmt: skip
+    if held:
+        session.execute(insert(Suspense), held)
 
 
 def apply_chunk(
@@ -247,33 +325,16 @@ def apply_chunk(
             fresh.append(i)
     now = datetime.now(UTC)
     state = _read(session, sorted({events[i].loan_id for i in fresh}))
-    payments: dict[int, PaymentEvent] = {}
-    applied: dict[int, tuple[dict[str, Any], int]] = {}
+    payments: dict[int, _Payment] = {}
+    before: dict[int, dict[str, Any]] = {}
     for i in fresh:
         event = events[i]
-        payment = PaymentEvent(source=event.source, event_id=event.event_id, loan_id=event.loan_id,
-                               amount=float(event.amount), paid_at=event.paid_at, received_at=now,
-                               state="suspense", received_by=user_id)  # fmt: skip
+        payment = _Payment(event.source, event.event_id, event.loan_id, float(event.amount),
+                           event.paid_at, now, user_id)  # fmt: skip
         payments[i] = payment
         if event.loan_id in state.loans:
-            applied[i] = _apply(session, state, payment, actor=actor)
-    order = sorted(fresh, key=lambda i: (events[i].source, events[i].event_id))
-    session.add_all([payments[i] for i in order])
-    session.flush()  # the unique key decides here
-    for i in fresh:
-        payment = payments[i]
-        if payment.state == "suspense":
-            session.add(Suspense(payment_id=payment.id, loan_id=payment.loan_id, held_at=now))
-            _audit(state, actor, "payment.suspense", "payment", payment.id, None,
-                   {"loan_id": payment.loan_id, "amount": payment.amount,
-                    "source": payment.source, "event_id": payment.event_id})  # fmt: skip
-            continue
-        loan, (before, month) = state.loans[payment.loan_id], applied[i]
-        _audit(state, actor, "payment.applied", "loan", loan.loan_id, before,
-               {"outstanding": loan.outstanding, "days_past_due": loan.days_past_due,
-                "panel_month": month, "payment_id": payment.id,
-                "amount": payment.amount, "source": payment.source,
-                "event_id": payment.event_id})  # fmt: skip
+            before[i] = _apply(session, state, payment, actor=actor)
+    _record(session, state, events, fresh, payments, before, actor=actor, now=now)
     _write_panel(session, state)
     if state.audit:
         session.execute(insert(AuditRow), state.audit)
@@ -283,12 +344,7 @@ def apply_chunk(
     if paid:
         session.flush()  # loan states
         if scorer is not None:
-            panels = {
-                loan.loan_id: [
-                    tuple(m.values) for _, m in sorted(state.panels[loan.loan_id].items())
-                ]
-                for loan in paid
-            }
+            panels = {loan.loan_id: _panel_now(state, loan.loan_id) for loan in paid}
             scorer.score_many(session, paid, actor=actor, panels=panels)
         sync_cases(session, paid, actor=actor, capacity=capacity)
     return _outcomes(events, stored, first, payments)
@@ -298,7 +354,7 @@ def _outcomes(
     events: Sequence[PaymentIn],
     stored: dict[tuple[str, str], Any],
     first: dict[tuple[str, str], int],
-    payments: dict[int, PaymentEvent],
+    payments: dict[int, _Payment],
 ) -> list[PaymentOutcome]:
     out = []
     for i, event in enumerate(events):

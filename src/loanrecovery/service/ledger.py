@@ -10,7 +10,7 @@ original result.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from loanrecovery.service import audit
 from loanrecovery.service.cases import sync_case
 from loanrecovery.service.db.models import Loan, Meta, PanelMonth, PaymentEvent, Suspense
+from loanrecovery.service.group_commit import GroupCommit
 from loanrecovery.service.intake import (
     ConflictingEvent,
     PaymentIn,
@@ -79,6 +80,9 @@ class Ledger:
         Default open cases per collector (for cases opened by a payment).
     reader : sessionmaker, optional
         Read-only sessions (looking up repeats without taking SQLite's write lock).
+    on_commit : callable, optional
+        Called with the number of single events each shared transaction applied
+        (:meth:`submit`), e.g. a metric.
     """
 
     def __init__(
@@ -88,11 +92,13 @@ class Ledger:
         scorer: Scorer | None,
         capacity: int,
         reader: sessionmaker[Session] | None = None,
+        on_commit: Callable[[int], None] | None = None,
     ) -> None:
         self.factory = factory
         self.reader = reader or factory
         self.scorer = scorer
         self.capacity = capacity
+        self._group = GroupCommit(self._shared_chunk, max_events=CHUNK, on_commit=on_commit)
 
     def ingest(self, event: PaymentIn, *, actor: str, user_id: int | None) -> PaymentOutcome:
         """Record and apply one event in its own transaction (see the module docstring).
@@ -103,6 +109,23 @@ class Ledger:
             If the key was used before for another loan or amount.
         """
         return self._chunk([event], actor=actor, user_id=user_id)[0]
+
+    def submit(self, event: PaymentIn, *, actor: str, user_id: int | None) -> PaymentOutcome:
+        """:meth:`ingest` for a request among many at once: the single events that arrive while
+        a transaction runs share the next one (:class:`~loanrecovery.service.group_commit.
+        GroupCommit`), each with all its effects, each answered after its commit.
+
+        Raises
+        ------
+        ConflictingEvent
+            If the key was used before for another loan or amount.
+        """
+        return self._group.submit(event, actor=actor, user_id=user_id)
+
+    def _shared_chunk(
+        self, events: Sequence[PaymentIn], actor: str, user_id: int | None
+    ) -> list[PaymentOutcome]:
+        return self._chunk(events, actor=actor, user_id=user_id)
 
     def ingest_many(
         self,

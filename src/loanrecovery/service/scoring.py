@@ -14,14 +14,13 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from loanrecovery.bundle.results import AccountResult
-from loanrecovery.contract.book import Book
 from loanrecovery.modeling.scoring import BAND_NAMES
 from loanrecovery.service import audit
-from loanrecovery.service.alerts import raise_alert
+from loanrecovery.service.alerts import raise_alerts
 from loanrecovery.service.db.models import (
     Case,
     CollectionAction,
@@ -164,17 +163,13 @@ class Scorer:
     ) -> AccountResult:
         """Every stage's answer for ``loan`` with its stored panel and history rows (empty
         tables count as absent, as ``apply_account`` reads them)."""
-        book = Book.from_trusted(
-            [loan_row(loan)],
-            panel if len(panel) else None,
-            history if len(history) else None,
-            source=f"account {loan.loan_id}",
+        return self.bundle.apply_trusted(  # type: ignore[no-any-return]
+            loan_row(loan), panel, history
         )
-        return self.bundle.apply_one(book)  # type: ignore[no-any-return]
 
-    def score(self, session: Session, loan: Loan, *, actor: str) -> Score:
+    def score(self, session: Session, loan: Loan, *, actor: str) -> dict[str, Any]:
         """Score ``loan``, store the score and its plan item, raise alerts when it entered the
-        watchlist or a higher risk band; returns the new score."""
+        watchlist or a higher risk band; returns the stored score's values."""
         return self.score_many(session, [loan], actor=actor)[loan.loan_id]
 
     def score_many(
@@ -184,110 +179,114 @@ class Scorer:
         *,
         actor: str,
         panels: Mapping[str, Sequence[Sequence[Any]]] | None = None,
-    ) -> dict[str, Score]:
+    ) -> dict[str, dict[str, Any]]:
         """Score each of ``loans`` once (reading their rows in a few queries; ``panels`` when
         the caller holds them already), store scores, plan items, alerts and audit rows in
-        the caller's transaction; returns the new scores by loan id."""
+        the caller's transaction with bulk inserts; returns the stored scores' values by
+        loan id."""
         ids = [loan.loan_id for loan in loans]
         if panels is None:
             panels = panel_rows(session, ids)
         histories = history_rows(session, ids)
         previous = latest_scores(session, ids)
-        results = {
-            loan.loan_id: self.result(loan, panels.get(loan.loan_id, ()), histories[loan.loan_id])
-            for loan in loans
-        }
+        answers = self.bundle.apply_trusted_many(
+            [loan_row(loan) for loan in loans],
+            [panels.get(loan_id, ()) for loan_id in ids],
+            [histories[loan_id] for loan_id in ids],
+        )
+        results = dict(zip(ids, answers, strict=True))
         scores = self._store(session, loans, results)
-        for loan in loans:
-            before, score = previous.get(loan.loan_id), scores[loan.loan_id]
-            self._alerts(session, loan, before, score)
-            audit.record(
-                session, actor=actor, action="loan.scored", entity="loan",
-                entity_id=loan.loan_id, before=None if before is None else _summary(before),
-                after=_summary(score),
-            )  # fmt: skip
+        watch: list[tuple[str, str]] = []
+        rising: list[tuple[str, str]] = []
+        changes = []
+        for loan_id in ids:
+            before, score = previous.get(loan_id), scores[loan_id]
+            was_watched = before is not None and before.on_watchlist
+            if score["on_watchlist"] and not was_watched:
+                watch.append(
+                    (loan_id, f"entered the watchlist (PD 6 months {score['pd_6m'] or 0:.1%})")
+                )
+            if before is not None and _band_rank(score["risk_band"]) > _band_rank(before.risk_band):
+                rising.append(
+                    (loan_id, f"risk band rose from {before.risk_band} to {score['risk_band']}")
+                )
+            changes.append(
+                {
+                    "entity_id": loan_id,
+                    "before": None if before is None else _summary(_values(before)),
+                    "after": _summary(score),
+                }
+            )
+        raise_alerts(session, "watchlist", watch)
+        raise_alerts(session, "risk_band", rising)
+        audit.record_many(session, actor=actor, action="loan.scored", entity="loan", rows=changes)
         return scores
 
     def _store(
         self, session: Session, loans: Sequence[Loan], results: Mapping[str, AccountResult]
-    ) -> dict[str, Score]:
+    ) -> dict[str, dict[str, Any]]:
         now = datetime.now(UTC)
         ids = [loan.loan_id for loan in loans]
-        scores: dict[str, Score] = {}
+        scores: dict[str, dict[str, Any]] = {}
+        items = []
         for loan in loans:
             result = results[loan.loan_id]
-            scores[loan.loan_id] = Score(
-                loan_id=loan.loan_id,
-                bundle_id=self.bundle_id,
-                as_of=self.as_of,
-                scored_at=now,
-                status=str(result.status),
-                segment=str(result.segment),
-                pd_3m=_float(result.pd_3m),
-                pd_6m=_float(result.pd_6m),
-                pd_12m=_float(result.pd_12m),
-                risk_band=None if result.risk_band is None else str(result.risk_band),
-                reasons=[str(r) for r in result.reasons],
-                recommended_action=result.recommended_action,
-                action_why=result.action_why,
-                expected_gain=_float(result.expected_gain),
-                on_watchlist=bool(result.on_watchlist),
-            )
-        session.add_all(scores.values())
+            gain = _float(result.expected_gain)
+            scores[loan.loan_id] = {
+                "loan_id": loan.loan_id,
+                "bundle_id": self.bundle_id,
+                "as_of": self.as_of,
+                "scored_at": now,
+                "status": str(result.status),
+                "segment": str(result.segment),
+                "pd_3m": _float(result.pd_3m),
+                "pd_6m": _float(result.pd_6m),
+                "pd_12m": _float(result.pd_12m),
+                "risk_band": None if result.risk_band is None else str(result.risk_band),
+                "reasons": [str(r) for r in result.reasons],
+                "recommended_action": result.recommended_action,
+                "action_why": result.action_why,
+                "expected_gain": gain,
+                "on_watchlist": bool(result.on_watchlist),
+            }
+            if result.recommended_action:
+                risk = (_float(result.pd_12m) or 0.0) * float(loan.outstanding)
+                items.append(
+                    {
+                        "loan_id": loan.loan_id,
+                        "action": str(result.recommended_action),
+                        "why": str(result.action_why or ""),
+                        "expected_gain": gain,
+                        "priority": gain if gain is not None else risk,
+                        "bundle_id": self.bundle_id,
+                        "created_at": now,
+                        "current": True,
+                    }
+                )
+        if scores:
+            session.execute(insert(Score), list(scores.values()))
         session.execute(
             update(PlanItem)
             .where(PlanItem.loan_id.in_(ids), PlanItem.current)
             .values(current=False)
             .execution_options(synchronize_session=False)
         )
-        items = []
-        for loan in loans:
-            result = results[loan.loan_id]
-            if not result.recommended_action:
-                continue
-            gain = _float(result.expected_gain)
-            risk = (_float(result.pd_12m) or 0.0) * float(loan.outstanding)
-            items.append(
-                PlanItem(
-                    loan_id=loan.loan_id,
-                    action=str(result.recommended_action),
-                    why=str(result.action_why or ""),
-                    expected_gain=gain,
-                    priority=gain if gain is not None else risk,
-                    bundle_id=self.bundle_id,
-                    created_at=now,
-                    current=True,
-                )
-            )
-        session.add_all(items)
+        if items:
+            session.execute(insert(PlanItem), items)
         for case in session.scalars(select(Case).where(Case.loan_id.in_(ids), Case.is_open)):
             result = results[case.loan_id]
             case.action, case.segment = result.recommended_action or None, str(result.segment)
         session.flush()
         return scores
 
-    @staticmethod
-    def _alerts(session: Session, loan: Loan, previous: Score | None, score: Score) -> None:
-        was_watched = previous is not None and previous.on_watchlist
-        if score.on_watchlist and not was_watched:
-            raise_alert(
-                session, loan_id=loan.loan_id, kind="watchlist",
-                message=f"entered the watchlist (PD 6 months {score.pd_6m or 0:.1%})",
-            )  # fmt: skip
-        if previous is not None and _band_rank(score.risk_band) > _band_rank(previous.risk_band):
-            raise_alert(
-                session, loan_id=loan.loan_id, kind="risk_band",
-                message=f"risk band rose from {previous.risk_band} to {score.risk_band}",
-            )  # fmt: skip
+
+def _values(score: Score) -> dict[str, Any]:
+    return {name: getattr(score, name) for name in _SUMMARY}
 
 
-def _summary(score: Score) -> dict[str, Any]:
-    return {
-        "bundle_id": score.bundle_id,
-        "status": score.status,
-        "segment": score.segment,
-        "pd_6m": score.pd_6m,
-        "risk_band": score.risk_band,
-        "recommended_action": score.recommended_action,
-        "on_watchlist": score.on_watchlist,
-    }
+_SUMMARY = ("bundle_id", "status", "segment", "pd_6m", "risk_band", "recommended_action",
+            "on_watchlist")  # fmt: skip
+
+
+def _summary(score: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: score[name] for name in _SUMMARY}

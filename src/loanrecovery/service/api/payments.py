@@ -52,7 +52,7 @@ def _ingest(services: ServicesDep, bodies: list[PaymentCreate], user: User) -> l
     events = [_event(body) for body in bodies]
     try:
         if len(events) == 1:
-            outcomes = [services.ledger.ingest(events[0], actor=user.name, user_id=user.id)]
+            outcomes = [services.ledger.submit(events[0], actor=user.name, user_id=user.id)]
         else:
             outcomes = services.ledger.ingest_many(events, actor=user.name, user_id=user.id)
     except ConflictingEvent as exc:
