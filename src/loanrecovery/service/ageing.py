@@ -2,7 +2,7 @@
 
 Months are the ledger's: a loan's current month is :func:`~loanrecovery.service.ledger.
 panel_month_for` at the moment of the refresh (the book's as-of month plus the calendar months
-since the import), and a month is opened as the ledger opens it (``Ledger._new_month``: the
+since the import), and a month is opened as the ledger opens it (``Ledger.new_month``: the
 instalment plus what the previous month left unpaid). What the ledger leaves to the refresh is
 the ageing of days past due: a month after the book's as-of month that is not paid in full
 stands at 30 days per instalment left unpaid at the end of the previous month (the
@@ -91,7 +91,7 @@ def age_panel(session: Session, *, now: datetime, actor: str, capacity: int) -> 
     for loan in loans:
         latest = int(loan.panel_month or as_of)
         for m in range(latest + 1, month + 1):
-            Ledger._new_month(session, loan, m)  # the ledger's definition of a new month
+            Ledger.new_month(session, loan, m)  # the ledger's definition of a new month
             added += 1
         rows = _months(session, loan.loan_id, as_of)
         before = loan.days_past_due

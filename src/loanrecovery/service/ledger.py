@@ -177,7 +177,7 @@ class Ledger:
         month = panel_month_for(session, loan, payment.paid_at)
         row = session.get(PanelMonth, (loan.loan_id, month))
         if row is None:
-            row = self._new_month(session, loan, month)
+            row = self.new_month(session, loan, month)
         before = {
             "outstanding": loan.outstanding,
             "days_past_due": loan.days_past_due,
@@ -206,7 +206,7 @@ class Ledger:
         sync_case(session, loan, actor=actor, capacity=self.capacity)
 
     @staticmethod
-    def _new_month(session: Session, loan: Loan, month: int) -> PanelMonth:
+    def new_month(session: Session, loan: Loan, month: int) -> PanelMonth:
         """Open a panel month: the instalment plus what the previous month left unpaid; days
         past due carried until the month is paid (ageing is the monthly refresh's job)."""
         prev = session.scalar(

@@ -9,6 +9,7 @@ After :data:`MAX_FAILURES` wrong passwords in a row the user is locked for
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -46,8 +47,13 @@ SESSION_HOURS = 8
 MIN_PASSWORD = 10
 
 _HASHER = PasswordHasher()
-#: Verified against when the user is unknown, so both cases take the same time.
-_DUMMY = _HASHER.hash("not a password of anyone")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user is unknown, so both cases take the same time (hashed
+    at the first log-in, not when the module is imported: argon2 is slow on purpose)."""
+    return _HASHER.hash("not a password of anyone")
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,7 @@ def log_in(
     user = session.scalar(select(User).where(User.name == name.strip()).with_for_update())
     if user is None or not user.active or user.password_hash is None:
         try:
-            _HASHER.verify(_DUMMY, password)
+            _HASHER.verify(_dummy_hash(), password)
         except VerificationError:
             pass
         audit.record(
