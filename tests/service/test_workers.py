@@ -1,0 +1,58 @@
+"""``serve --workers 2``: two server processes on one port and one database, against a real
+server on SQLite and PostgreSQL; each event is applied once, repeats answered with the
+original."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import psutil
+from sqlalchemy import select
+
+from loanrecovery.service.db import make_engine, make_sessionmaker
+from loanrecovery.service.db.models import PaymentEvent
+
+from .conftest import Server, prepare_database  # type: ignore[import-not-found]
+
+
+def test_two_worker_processes_apply_each_event_once(fresh_db, small_book, tmp_path):
+    tokens, _ = prepare_database(fresh_db, small_book)
+    loans = list(small_book.loans["Loan_ID"].astype(str)[:20])
+    events = [
+        {"event_id": f"workers-{i}", "loan_id": loans[i % len(loans)], "amount": 0.5,
+         "paid_at": datetime.now(UTC).isoformat()}
+        for i in range(80)
+    ]  # fmt: skip
+    sent = events + events[:16]  # each repeat sent by the thread that sent its original
+    server = Server(db=fresh_db, log=tmp_path / "workers.log", extra=["--workers", "2"]).start()
+    codes: dict[str, list[int]] = {}
+    lock = threading.Lock()
+
+    def send(part: list[dict]) -> None:
+        with server.client(tokens["manager"]) as m:
+            for body in part:
+                reply = m.post("/payments", json=body)
+                with lock:
+                    codes.setdefault(body["event_id"], []).append(reply.status_code)
+
+    try:
+        assert server.proc is not None
+        workers = psutil.Process(server.proc.pid).children(recursive=True)
+        assert len([p for p in workers if "python" in p.name().lower()]) >= 2
+        threads = [threading.Thread(target=send, args=(sent[k::4],)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        server.stop()
+    assert all(codes[e["event_id"]][0] == 201 for e in events)
+    assert all(codes[e["event_id"]][1:] == [200] for e in events[:16])
+    engine = make_engine(fresh_db)
+    with make_sessionmaker(engine)() as session:
+        stored = session.scalars(
+            select(PaymentEvent.event_id).where(PaymentEvent.event_id.like("workers-%"))
+        ).all()
+    engine.dispose()
+    assert sorted(stored) == sorted(e["event_id"] for e in events)
