@@ -23,6 +23,7 @@ it is kept afterwards.
 
 Usage: python benchmarks/bench_service.py [--loans 10000] [--months 24] [--seconds 15]
        [--rate 200] [--batch 500] [--bundle FILE] [--backends sqlite,postgresql] [--db URL]
+       [--workers N]
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import psutil
 from sqlalchemy import create_engine, select, text
 
 from loanrecovery.contract.book import validate_book
@@ -110,9 +112,14 @@ def _prepare(url: str, book) -> tuple[str, str, list[str]]:
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process so far (Linux ``/proc``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds so far of a process and its live children (the workers of
+    ``serve --workers``)."""
+    root = psutil.Process(pid)
+    total = 0.0
+    for proc in [root, *root.children(recursive=True)]:
+        times = proc.cpu_times()
+        total += times.user + times.system
+    return total
 
 
 def _with_cpu(pid: int, phase) -> str:
@@ -210,6 +217,8 @@ def run_backend(backend: str, book, args: argparse.Namespace, folder: Path) -> N
                    str(port), "--sweep-seconds", "0"]  # fmt: skip
         if args.bundle:
             command += ["--bundle", str(args.bundle)]
+        if args.workers > 1:
+            command += ["--workers", str(args.workers)]
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}/api/v1"
         for _ in range(600):
@@ -284,6 +293,7 @@ def main() -> None:
     parser.add_argument("--bundle", type=Path, default=None)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--db", default=None, help="reuse this database (skip the import)")
+    parser.add_argument("--workers", type=int, default=1, help="serve --workers N")
     args = parser.parse_args()
     if args.db:
         backend = "postgresql" if args.db.startswith("postgresql") else "sqlite"
