@@ -18,8 +18,9 @@ event re-scores its loan, and a batch re-scores each loan it pays once per chunk
 events (``Bundle.apply_one`` on the stored rows).
 
 With ``--db URL`` an existing database (e.g. the 1,000,000-loan one of ``bench_import.py``)
-is used as it is: no book is simulated or imported, the benchmark's users are added to it, and
-it is kept afterwards.
+is used as it is: no book is simulated or imported, the benchmark's users are added to it (the
+collector of an earlier run is reused), its unassigned open cases are assigned (so that
+``GET /queue`` reads a full queue, as on a fresh database), and it is kept afterwards.
 
 Usage: python benchmarks/bench_service.py [--loans 10000] [--months 24] [--seconds 15]
        [--rate 200] [--batch 500] [--bundle FILE] [--backends sqlite,postgresql] [--db URL]
@@ -46,13 +47,15 @@ from pathlib import Path
 import httpx
 import numpy as np
 import psutil
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 
 from loanrecovery.contract.book import validate_book
 from loanrecovery.service.audit import SYSTEM
 from loanrecovery.service.auth import create_user, issue_token
+from loanrecovery.service.bulkload import analyze
+from loanrecovery.service.cases import assign_open_cases
 from loanrecovery.service.db import make_engine, make_sessionmaker, transaction, upgrade
-from loanrecovery.service.db.models import Loan
+from loanrecovery.service.db.models import Case, Loan, User
 from loanrecovery.service.importer import import_book
 from loanrecovery.simulate import simulate_portfolio
 
@@ -94,12 +97,30 @@ def _prepare(url: str, book) -> tuple[str, str, list[str]]:
     tag = uuid.uuid4().hex[:6]
     with transaction(factory) as session:
         manager = create_user(session, f"bench-manager-{tag}", "manager")
-        collector = create_user(session, f"bench-collector-{tag}", "collector", capacity=10**6)
+        collector = None
+        if book is None:  # --db: the collector of an earlier run keeps its queue
+            collector = session.scalar(
+                select(User).where(User.name.like("bench-collector-%")).order_by(User.id)
+            )
+        if collector is None:
+            collector = create_user(session, f"bench-collector-{tag}", "collector",
+                                    capacity=10**6)  # fmt: skip
         tokens = issue_token(session, manager), issue_token(session, collector)
     if book is None:  # --db: an existing database, used as it is
+        start = time.perf_counter()
+        with transaction(factory) as session:  # its open cases, as an import would assign
+            assigned = assign_open_cases(session, capacity=10**6, actor=SYSTEM)
+            if assigned:  # as an import that assigns them does (statistics of the queue)
+                analyze(session, (Case,))
         with factory() as session:
             loan_ids = list(session.scalars(select(Loan.loan_id)))
-        print(f"  existing database: {len(loan_ids):,} loans")
+            queue = session.scalar(
+                select(func.count()).select_from(Case)
+                .where(Case.is_open, Case.assigned_to == collector.id)
+            )  # fmt: skip
+        print(f"  existing database: {len(loan_ids):,} loans; {assigned:,} open cases assigned "
+              f"now ({time.perf_counter() - start:.1f} s), the collector's queue holds "
+              f"{queue:,} open cases")  # fmt: skip
         engine.dispose()
         return tokens[0], tokens[1], loan_ids
     start = time.perf_counter()

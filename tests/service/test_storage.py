@@ -10,7 +10,7 @@ from loanrecovery.service.audit import SYSTEM
 from loanrecovery.service.db import current_revision, make_engine, make_sessionmaker, transaction
 from loanrecovery.service.db import upgrade as run_upgrade
 from loanrecovery.service.db.migrate import HEAD
-from loanrecovery.service.db.models import AuditRow, Base, Case, Loan, PanelMonth
+from loanrecovery.service.db.models import AuditRow, Base, Case, Loan, PanelMonth, PlanItem
 from loanrecovery.service.errors import ServiceConfigError
 from loanrecovery.service.importer import import_book
 
@@ -86,3 +86,31 @@ def test_importing_the_same_book_twice_changes_nothing(fresh_db, small_book):
 def test_unusable_database_urls_get_a_clear_error(url):
     with pytest.raises(ServiceConfigError, match="database URL"):
         make_engine(url)
+
+
+def test_sqlite_filters_on_open_cases_and_current_plans_use_the_partial_indexes(databases):
+    """SQLAlchemy writes ``Case.is_open`` as ``cases.is_open = 1`` on SQLite; the partial
+    indexes must say the same or SQLite ignores them (migration 0006)."""
+    engine = make_engine(databases.new("sqlite"))
+    run_upgrade(engine)
+    queries = {
+        "ix_cases_open_assigned_to_priority": select(Case.id)
+        .where(Case.is_open, Case.assigned_to == 7)
+        .order_by(Case.priority.desc(), Case.id)
+        .limit(100),
+        "ix_cases_open_priority": select(Case.id)
+        .where(Case.is_open)
+        .order_by(Case.priority.desc(), Case.id)
+        .limit(100),
+        "uq_one_open_case_per_loan": select(Case.id).where(Case.loan_id == "L1", Case.is_open),
+        "ix_plan_items_current_loan": select(PlanItem.id).where(
+            PlanItem.loan_id == "L1", PlanItem.current
+        ),
+    }
+    with engine.connect() as conn:
+        for index, query in queries.items():
+            sql = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
+            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+            assert f"USING INDEX {index}" in plan or f"USING COVERING INDEX {index}" in plan, plan
+            assert "TEMP B-TREE" not in plan, plan
+    engine.dispose()

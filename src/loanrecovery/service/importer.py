@@ -16,11 +16,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from loanrecovery.recovery.challenger import assign_arms
 from loanrecovery.service import audit
+from loanrecovery.service.bulkload import analyze, bulk_insert, bulk_insert_rows
 from loanrecovery.service.cases import assign_open_cases, open_new_cases, sync_case
 from loanrecovery.service.db.models import (
     Borrower,
@@ -39,6 +40,8 @@ logger = logging.getLogger(__name__)
 #: Month indices at or above this are calendar months (year * 12 + month - 1).
 _CALENDAR_FLOOR = 1900 * 12
 _CHUNK = 5_000
+#: Rows written from which the import refreshes PostgreSQL's planner statistics.
+_ANALYZE_AFTER = 10_000
 
 
 @dataclass
@@ -68,8 +71,7 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _bulk(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), _CHUNK):
-        session.execute(insert(model), rows[start : start + _CHUNK])
+    bulk_insert_rows(session, model, rows)
 
 
 def _borrowers(session: Session, loans: pd.DataFrame, report: ImportReport) -> None:
@@ -196,9 +198,7 @@ def _panel(
     step = _CHUNK * 4
     for start in range(0, len(panel), step):
         part = [c[start : start + step][keep[start : start + step]].tolist() for c in cols]
-        rows = [dict(zip(keys, values, strict=True)) for values in zip(*part, strict=True)]
-        _bulk(session, PanelMonth, rows)
-        done += len(rows)
+        done += bulk_insert(session, PanelMonth, keys, zip(*part, strict=True))
     report.inserted["panel"], report.unchanged["panel"] = done, len(panel) - done
 
 
@@ -314,6 +314,8 @@ def import_book(
     if challenger_share > 0:
         _record_arms(session, challenger_share, seed)
     report.cases_assigned = assign_open_cases(session, capacity=capacity, actor=actor)
+    if sum(report.inserted.values()) + sum(report.updated.values()) >= _ANALYZE_AFTER:
+        analyze(session, (Borrower, Loan, PanelMonth, CollectionAction, Case))
     if report.changed:
         audit.record(
             session, actor=actor, action="book.imported", entity="book", entity_id=source,

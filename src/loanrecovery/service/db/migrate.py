@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 _HERE = Path(__file__).resolve().parent
 #: The newest migration.
-HEAD = "0005_refresh_runs"
+HEAD = "0006_sqlite_partial_indexes"
 
 
 def alembic_config(engine: Engine) -> Config:

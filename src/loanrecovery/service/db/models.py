@@ -204,15 +204,16 @@ class Case(Base):
             "uq_one_open_case_per_loan",
             "loan_id",
             unique=True,
-            sqlite_where=text("is_open"),
+            sqlite_where=text("is_open = 1"),
             postgresql_where=text("is_open"),
         ),
-        # the queue pages: open cases by priority (migration 0002_web_login)
+        # the queue pages: open cases by priority (migration 0002_web_login); on SQLite the
+        # partial indexes say "= 1", as SQLAlchemy writes the filter there (0006)
         Index(
             "ix_cases_open_priority",
             text("priority DESC"),
             "id",
-            sqlite_where=text("is_open"),
+            sqlite_where=text("is_open = 1"),
             postgresql_where=text("is_open"),
         ),
         # one collector's queue and the filters, in priority order (0004_queue_indexes)
@@ -222,7 +223,7 @@ class Case(Base):
                 column,
                 text("priority DESC"),
                 "id",
-                sqlite_where=text("is_open"),
+                sqlite_where=text("is_open = 1"),
                 postgresql_where=text("is_open"),
             )
             for column in ("assigned_to", "action", "segment")
@@ -277,7 +278,7 @@ class PlanItem(Base):
         Index(
             "ix_plan_items_current_loan",
             "loan_id",
-            sqlite_where=text("current"),
+            sqlite_where=text('"current" = 1'),
             postgresql_where=text("current"),
         ),
     )
