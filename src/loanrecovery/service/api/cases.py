@@ -48,26 +48,29 @@ def queue(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> list[QueueItem]:
     """The caller's open cases, highest plan priority first."""
-    rows = db.execute(
-        select(Case, Loan.outstanding, PlanItem.action)
+    rows = db.execute(  # the columns the queue shows, not whole case objects
+        select(
+            Case.id, Case.loan_id, Case.status, Case.bucket, Case.days_past_due, Case.priority,
+            Loan.outstanding, PlanItem.action,
+        )
         .join(Loan, Loan.loan_id == Case.loan_id)
         .outerjoin(PlanItem, (PlanItem.loan_id == Case.loan_id) & PlanItem.current)
         .where(Case.is_open, Case.assigned_to == user.id)
         .order_by(Case.priority.desc(), Case.id)
         .limit(limit)
-    ).all()
+    ).all()  # fmt: skip
     return [
         QueueItem(
-            case_id=c.id,
-            loan_id=c.loan_id,
-            status=c.status,
-            bucket=c.bucket,
-            days_past_due=c.days_past_due,
-            priority=c.priority,
+            case_id=case_id,
+            loan_id=loan_id,
+            status=status,
+            bucket=bucket,
+            days_past_due=dpd,
+            priority=priority,
             outstanding=outstanding,
             recommended_action=action,
         )
-        for c, outstanding, action in rows
+        for case_id, loan_id, status, bucket, dpd, priority, outstanding, action in rows
     ]
 
 
