@@ -24,7 +24,7 @@ collector of an earlier run is reused), its unassigned open cases are assigned (
 
 Usage: python benchmarks/bench_service.py [--loans 10000] [--months 24] [--seconds 15]
        [--rate 200] [--batch 500] [--bundle FILE] [--backends sqlite,postgresql] [--db URL]
-       [--workers N]
+       [--workers N] [--senders N]
 """
 
 from __future__ import annotations
@@ -215,16 +215,32 @@ def _paced(client: httpx.Client, rate: float, seconds: float, request) -> str:
     return line, len(latencies)
 
 
-def _batches(client: httpx.Client, loan_ids, size: int, seconds: float, limit: int) -> str:
-    rng = random.Random(2)
-    done = 0
+def _batches(
+    client: httpx.Client, loan_ids, size: int, seconds: float, limit: int, senders: int = 1
+):
+    """Batches of ``size`` events for ``seconds``, from ``senders`` client threads at once
+    (each sends its next batch when the last is answered)."""
+    done = [0]
+    lock = threading.Lock()
     start = time.perf_counter()
-    while time.perf_counter() - start < seconds and done < limit:
-        answer = client.post("/payments/batch", json=[_event(loan_ids, rng) for _ in range(size)])
-        assert answer.status_code == 200, answer.text[:300]
-        done += size
-    rate = done / (time.perf_counter() - start)
-    return f"{done:6d} events in batches of {size}  {rate:8.1f} events/s", done
+
+    def send(seed: int) -> None:
+        rng = random.Random(seed)
+        while time.perf_counter() - start < seconds and done[0] < limit:
+            body = [_event(loan_ids, rng) for _ in range(size)]
+            answer = client.post("/payments/batch", json=body)
+            assert answer.status_code == 200, answer.text[:300]
+            with lock:
+                done[0] += size
+
+    threads = [threading.Thread(target=send, args=(2 + k,)) for k in range(senders)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    rate = done[0] / (time.perf_counter() - start)
+    who = f", {senders} senders at once" if senders > 1 else ""
+    return f"{done[0]:6d} events in batches of {size}{who}  {rate:8.1f} events/s", done[0]
 
 
 def run_backend(backend: str, book, args: argparse.Namespace, folder: Path) -> None:
@@ -273,7 +289,9 @@ def run_backend(backend: str, book, args: argparse.Namespace, folder: Path) -> N
         )
         print(
             "  batch               ",
-            _with_cpu(pid, lambda: _batches(m, loan_ids, args.batch, args.seconds, 200_000)),
+            _with_cpu(
+                pid, lambda: _batches(m, loan_ids, args.batch, args.seconds, 200_000, args.senders)
+            ),
         )
         print(
             "  GET /loans/{id}     ",
@@ -315,6 +333,12 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--db", default=None, help="reuse this database (skip the import)")
     parser.add_argument("--workers", type=int, default=1, help="serve --workers N")
+    parser.add_argument(
+        "--senders",
+        type=int,
+        default=1,
+        help="client threads sending batches at once (batch phase)",
+    )
     args = parser.parse_args()
     if args.db:
         backend = "postgresql" if args.db.startswith("postgresql") else "sqlite"
