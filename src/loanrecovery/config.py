@@ -233,6 +233,22 @@ class Config:
                 f"expected one of {list(self.catalogue.names)}",
             )
 
+    def plan_options(self) -> dict[str, Any]:
+        """The recovery plan's settings from this configuration, as keyword arguments of
+        :func:`~loanrecovery.recovery.runner.run_recovery` and
+        :func:`~loanrecovery.recovery.planning.plan_recovery`: budget, capacities (none when
+        empty), policy, catalogue, challenger and its share (0 without one), seed."""
+        limits = self.limits
+        return {
+            "budget": limits.budget,
+            "capacities": dict(limits.capacities) or None,
+            "policy": self.policy,
+            "catalogue": self.catalogue,
+            "challenger": self.challenger,
+            "challenger_share": limits.challenger_share if self.challenger else 0.0,
+            "seed": self.seed,
+        }
+
     def with_overrides(self, **changes: Any) -> Config:
         """A copy with some fields changed; ``None`` values leave a field as it is.
 

@@ -15,10 +15,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -181,6 +183,40 @@ class World:
 
     def client(self, role: str | None) -> httpx.Client:
         return self.server.client(None if role is None else self.tokens[role])
+
+
+def payment_events(loan_ids: list[str], prefix: str, count: int, amount: float) -> list[dict]:
+    """``count`` payment bodies ``{prefix}-{i}`` over ``loan_ids`` in turn."""
+    now = datetime.now(UTC).isoformat()
+    return [
+        {"event_id": f"{prefix}-{i}", "loan_id": loan_ids[i % len(loan_ids)], "amount": amount,
+         "paid_at": now}
+        for i in range(count)
+    ]  # fmt: skip
+
+
+def post_payments_at_once(
+    server: Server, token: str, bodies: list[dict], clients: int
+) -> list[tuple[str, int, dict]]:
+    """``POST /payments`` of every body from ``clients`` threads at once (thread k sends
+    ``bodies[k::clients]`` in order); ``(event_id, status code, answer)`` in the order the
+    answers came."""
+    answers: list[tuple[str, int, dict]] = []
+    lock = threading.Lock()
+
+    def send(part: list[dict]) -> None:
+        with server.client(token) as client:
+            for body in part:
+                reply = client.post("/payments", json=body)
+                with lock:
+                    answers.append((body["event_id"], reply.status_code, reply.json()))
+
+    threads = [threading.Thread(target=send, args=(bodies[k::clients],)) for k in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
 
 
 def prepare_database(url: str, book: Book) -> tuple[dict[str, str], dict[str, int]]:

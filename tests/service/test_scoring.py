@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import UTC, datetime
 
@@ -18,7 +17,12 @@ from loanrecovery.service.db.models import AuditRow, Case, Loan, OutboxRow, Paym
 from loanrecovery.service.scoring import history_rows, loan_row, panel_rows
 from loanrecovery.simulate import simulate_portfolio
 
-from .conftest import Server, prepare_database  # type: ignore[import-not-found]
+from .conftest import (  # type: ignore[import-not-found]
+    Server,
+    payment_events,
+    post_payments_at_once,
+    prepare_database,
+)
 
 
 @pytest.fixture(scope="session")
@@ -102,32 +106,14 @@ def test_single_payments_sent_at_once_are_each_applied_once_and_scored(
     re-scored, and the stored score is the bundle's answer for the stored rows."""
     tokens, _ = prepare_database(fresh_db, fit_book)
     loans = list(fit_book.loans["Loan_ID"].astype(str)[:40])
-    events = [
-        {"event_id": f"together-{i}", "loan_id": loans[i % len(loans)], "amount": 1.5,
-         "paid_at": datetime.now(UTC).isoformat()}
-        for i in range(160)
-    ]  # fmt: skip
+    events = payment_events(loans, "together", 160, 1.5)
     sent = events + events[:20]  # each repeat sent by the thread that sent its original
     server = Server(
         db=fresh_db, log=tmp_path / "together.log", extra=["--bundle", str(bundle_file)]
     )
     server.start()
-    answers: list[tuple[str, int, dict]] = []
-    lock = threading.Lock()
-
-    def send(part: list[dict]) -> None:
-        with server.client(tokens["manager"]) as m:
-            for body in part:
-                reply = m.post("/payments", json=body)
-                with lock:
-                    answers.append((body["event_id"], reply.status_code, reply.json()))
-
     try:
-        threads = [threading.Thread(target=send, args=(sent[k::8],)) for k in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        answers = post_payments_at_once(server, tokens["manager"], sent, clients=8)
         with server.client(tokens["manager"]) as m:
             metrics = m.get("/metrics").text
             views = {loan_id: m.get(f"/loans/{loan_id}").json() for loan_id in loans[:5]}

@@ -4,49 +4,36 @@ original."""
 
 from __future__ import annotations
 
-import threading
-from datetime import UTC, datetime
-
 import psutil
 from sqlalchemy import select
 
 from loanrecovery.service.db import make_engine, make_sessionmaker
 from loanrecovery.service.db.models import PaymentEvent
 
-from .conftest import Server, prepare_database  # type: ignore[import-not-found]
+from .conftest import (  # type: ignore[import-not-found]
+    Server,
+    payment_events,
+    post_payments_at_once,
+    prepare_database,
+)
 
 
 def test_two_worker_processes_apply_each_event_once(fresh_db, small_book, tmp_path):
     tokens, _ = prepare_database(fresh_db, small_book)
     loans = list(small_book.loans["Loan_ID"].astype(str)[:20])
-    events = [
-        {"event_id": f"workers-{i}", "loan_id": loans[i % len(loans)], "amount": 0.5,
-         "paid_at": datetime.now(UTC).isoformat()}
-        for i in range(80)
-    ]  # fmt: skip
+    events = payment_events(loans, "workers", 80, 0.5)
     sent = events + events[:16]  # each repeat sent by the thread that sent its original
     server = Server(db=fresh_db, log=tmp_path / "workers.log", extra=["--workers", "2"]).start()
-    codes: dict[str, list[int]] = {}
-    lock = threading.Lock()
-
-    def send(part: list[dict]) -> None:
-        with server.client(tokens["manager"]) as m:
-            for body in part:
-                reply = m.post("/payments", json=body)
-                with lock:
-                    codes.setdefault(body["event_id"], []).append(reply.status_code)
-
     try:
         assert server.proc is not None
         workers = psutil.Process(server.proc.pid).children(recursive=True)
         assert len([p for p in workers if "python" in p.name().lower()]) >= 2
-        threads = [threading.Thread(target=send, args=(sent[k::4],)) for k in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        answers = post_payments_at_once(server, tokens["manager"], sent, clients=4)
     finally:
         server.stop()
+    codes: dict[str, list[int]] = {}
+    for event_id, code, _ in answers:
+        codes.setdefault(event_id, []).append(code)
     assert all(codes[e["event_id"]][0] == 201 for e in events)
     assert all(codes[e["event_id"]][1:] == [200] for e in events[:16])
     engine = make_engine(fresh_db)

@@ -148,21 +148,14 @@ class Bundle:
             watchlist = watchlist.assign(Segment=segments_by_loan(watchlist["Loan_ID"], by_loan))
         recovery = None
         if self.effects is not None and book.collections is not None:
-            limits = self.config.limits
             recovery = run_recovery(
                 book.loans,
                 book.collections,
                 book.payments,
-                budget=limits.budget,
-                capacities=dict(limits.capacities) or None,
-                policy=policy,
-                catalogue=self.config.catalogue,
-                challenger=self.config.challenger,
-                challenger_share=limits.challenger_share if self.config.challenger else 0.0,
                 risk_score=pd.Series(scored.scores, index=book.loans["Loan_ID"].to_numpy()),
                 segments=by_loan,
-                seed=self.config.seed,
                 effects=self.effects,
+                **self.config.plan_options(),
             )
         accounts = build_accounts(
             book,

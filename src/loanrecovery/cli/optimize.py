@@ -191,20 +191,13 @@ def _optimize(
 def _recover(
     book: Book, history: pd.DataFrame, settings: Config, risk: Any, segments: pd.Series | None
 ) -> RecoveryResult:
-    limits = settings.limits
     return run_recovery(
         book.loans,
         history,
         book.payments,
-        budget=limits.budget,
-        capacities=dict(limits.capacities) or None,
-        policy=settings.policy,
-        catalogue=settings.catalogue,
-        challenger=settings.challenger,
-        challenger_share=limits.challenger_share if settings.challenger else 0.0,
         risk_score=risk,
-        seed=settings.seed,
         segments=segments,
+        **settings.plan_options(),
     )
 
 

@@ -149,21 +149,8 @@ def _plan(bundle: Any, work: Path, names: list[str]) -> dict[str, Any] | None:
     cases, rec, cost, net_folds = values_by_fold(
         cases, features, bundle.effects.estimator, bundle.config.catalogue
     )
-    config, limits = bundle.config, bundle.config.limits
     recovery = plan_recovery(
-        cases,
-        risk,
-        rec,
-        cost,
-        net_folds,
-        effects=bundle.effects,
-        budget=limits.budget,
-        capacities=dict(limits.capacities) or None,
-        policy=config.policy,
-        catalogue=config.catalogue,
-        challenger=config.challenger,
-        challenger_share=limits.challenger_share if config.challenger else 0.0,
-        seed=config.seed,
+        cases, risk, rec, cost, net_folds, effects=bundle.effects, **bundle.config.plan_options()
     )
     plan = recovery.plans["optimized"].reset_index(drop=True)
     figures = plan_columns(recovery).reset_index(drop=True)

@@ -67,7 +67,7 @@ class GroupCommit:
         self._queue: list[_Waiting] = []
         self._queue_lock = threading.Lock()
         self._writer = threading.Lock()
-        #: How many transactions ran and how many events they held (for /metrics and tests).
+        #: How many transactions ran and how many events they held (``on_commit`` reports each).
         self.transactions = 0
         self.events = 0
 

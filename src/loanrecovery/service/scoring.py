@@ -126,9 +126,10 @@ class Scorer:
     """Applies a fitted bundle to loans read from the database (thread-safe: the bundle is
     read-only).
 
-    The stored rows passed the data contract when they were imported, so they are typed
-    (:meth:`Book.from_trusted`) rather than checked again, and go through the bundle's
-    one-account path (``Bundle.apply_one``).
+    The stored rows passed the data contract when they were imported, so they are typed as
+    :meth:`Book.from_trusted` types them rather than checked again, and go through the
+    bundle's one-account path (``Bundle.apply_trusted_many``: the one-account answers, the
+    risk model and the policy applied to a chunk's loans at once).
 
     Parameters
     ----------
@@ -154,18 +155,6 @@ class Scorer:
         """The month the bundle was fitted as of."""
         value = self.bundle.manifest.get("data", {}).get("as_of")
         return None if value is None else int(value)
-
-    def result(
-        self,
-        loan: Loan,
-        panel: Sequence[Sequence[Any]],
-        history: Sequence[Sequence[Any]],
-    ) -> AccountResult:
-        """Every stage's answer for ``loan`` with its stored panel and history rows (empty
-        tables count as absent, as ``apply_account`` reads them)."""
-        return self.bundle.apply_trusted(  # type: ignore[no-any-return]
-            loan_row(loan), panel, history
-        )
 
     def score(self, session: Session, loan: Loan, *, actor: str) -> dict[str, Any]:
         """Score ``loan``, store the score and its plan item, raise alerts when it entered the
