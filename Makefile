@@ -32,15 +32,16 @@ chromium:
 demo: $(STAMP)
 	$(VENV)/bin/loanrecovery run --out out/run
 
-# The recovery service on the built-in book: a fresh SQLite file, a bundle fitted once, one
+# The recovery service on the built-in book: a fresh SQLite file, the book imported and then
+# scored and planned by the monthly `refresh` (which fits the bundle on the stored book), one
 # manager whose token is printed, then `serve` on http://127.0.0.1:8000 (docs/service.md).
 DEMO_DB := sqlite:///out/service-demo.db
 serve-demo: $(STAMP)
 	mkdir -p out && rm -f out/service-demo.db out/service-demo.db-wal out/service-demo.db-shm
-	test -f out/demo.bundle || $(VENV)/bin/loanrecovery fit --bundle out/demo.bundle
 	$(VENV)/bin/loanrecovery db upgrade --db $(DEMO_DB)
 	$(VENV)/bin/loanrecovery users add demo-collector --role collector --db $(DEMO_DB) > out/collector.token
 	$(VENV)/bin/loanrecovery import --db $(DEMO_DB) --rejects out/import-rejects
+	$(VENV)/bin/loanrecovery refresh --db $(DEMO_DB) --bundle-out out/demo.bundle
 	$(VENV)/bin/loanrecovery users add demo-manager --role manager --db $(DEMO_DB) | tail -1 > out/manager.token
 	@echo "manager token: $$(cat out/manager.token)  (also in out/manager.token)"
 	@echo "collector token: $$(tail -1 out/collector.token)"

@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,6 +189,17 @@ def _why(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
 
 
+def _on_worker(func: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Run one partition's task on a worker, without scikit-learn's warning that a daemon
+    worker runs its ensembles on one thread (which a worker of one thread does anyway): it
+    was printed once per partition on the user's console."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="Inside a Dask worker with daemon=True", category=UserWarning
+        )
+        return func(*args, **kwargs)
+
+
 def run_partitions(
     client: Any,
     func: Callable[..., dict[str, Any]],
@@ -242,6 +254,7 @@ def run_partitions(
     token = uuid.uuid4().hex[:8]
     futures = {
         client.submit(
+            _on_worker,
             func,
             name,
             shared,
