@@ -4,14 +4,14 @@ collectors by the plan's priority and each collector's capacity."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from loanrecovery.service import audit
-from loanrecovery.service.db.models import Case, Loan, PlanItem, Score, User
+from loanrecovery.service.db.models import Case, LoanFacts, PlanItem, Score, User
 
 __all__ = [
     "bucket_of",
@@ -40,7 +40,7 @@ def _rank(bucket: str) -> int:
     return [name for _, name in reversed(_BUCKETS)].index(bucket)
 
 
-def case_priority(session: Session, loan: Loan) -> float:
+def case_priority(session: Session, loan: LoanFacts) -> float:
     """The plan's priority for the loan (its expected gain, else expected loss); the amount
     outstanding when the loan has never been planned."""
     item = session.scalar(
@@ -59,7 +59,7 @@ def _state(case: Case) -> dict[str, object]:
 
 
 def sync_case(
-    session: Session, loan: Loan, *, actor: str, capacity: int, assign: bool = True
+    session: Session, loan: LoanFacts, *, actor: str, capacity: int, assign: bool = True
 ) -> Case | None:
     """Open, escalate or resolve the loan's case from its days past due; returns the open case
     (None when there is none after the change). A new case is assigned at once unless
@@ -69,15 +69,22 @@ def sync_case(
 
 
 def sync_cases(
-    session: Session, loans: Sequence[Loan], *, actor: str, capacity: int
+    session: Session,
+    loans: Sequence[LoanFacts],
+    *,
+    actor: str,
+    capacity: int,
+    cases: Mapping[str, Case] | None = None,
 ) -> dict[str, Case | None]:
-    """:func:`sync_case` for several loans, reading their open cases in one query; returns
-    each loan's open case after the change."""
-    ids = [loan.loan_id for loan in loans]
-    cases = {
-        c.loan_id: c
-        for c in session.scalars(select(Case).where(Case.loan_id.in_(ids), Case.is_open))
-    }
+    """:func:`sync_case` for several loans, reading their open cases in one query (unless the
+    caller read them: ``cases``, by loan id); returns each loan's open case after the
+    change."""
+    if cases is None:
+        ids = [loan.loan_id for loan in loans]
+        cases = {
+            c.loan_id: c
+            for c in session.scalars(select(Case).where(Case.loan_id.in_(ids), Case.is_open))
+        }
     return {
         loan.loan_id: _sync(
             session, loan, cases.get(loan.loan_id), actor=actor, capacity=capacity, assign=True
@@ -87,7 +94,7 @@ def sync_cases(
 
 
 def _sync(
-    session: Session, loan: Loan, case: Case | None, *, actor: str, capacity: int, assign: bool
+    session: Session, loan: LoanFacts, case: Case | None, *, actor: str, capacity: int, assign: bool
 ) -> Case | None:
     dpd = int(loan.days_past_due)
     bucket = bucket_of(dpd)

@@ -30,13 +30,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from loanrecovery.service import chunk_sql as sql
 from loanrecovery.service.cases import sync_cases
-from loanrecovery.service.db.models import AuditRow, Loan, Meta, PanelMonth, PaymentEvent, Suspense
-from loanrecovery.service.promises import apply_payment_to_promises, as_utc, live_promises
-from loanrecovery.service.scoring import Scorer, panel_rows
+from loanrecovery.service.db.models import Promise
+from loanrecovery.service.promises import apply_payment_to_promises, as_utc
+from loanrecovery.service.scoring import Scorer
 
 __all__ = ["apply_chunk", "PaymentIn", "ConflictingEvent", "PaymentOutcome", "month_for"]
 
@@ -111,15 +111,37 @@ class _Month:
     changed: bool = False
 
 
+@dataclass(slots=True)
+class LoanState:
+    """A loan of the chunk as read (the columns of ``loans``), changed in memory and written
+    back with one bulk update; :class:`~loanrecovery.service.scoring.Scorer` and
+    :func:`~loanrecovery.service.cases.sync_cases` read it as they read a ``Loan``."""
+
+    loan_id: str
+    borrower_id: str | None
+    data: dict[str, Any]
+    outstanding: float
+    days_past_due: int
+    panel_month: int | None
+    emi: float
+    updated_at: datetime | None
+    changed: bool = False
+
+    def row(self) -> dict[str, Any]:
+        return {"b_loan_id": self.loan_id, "outstanding": self.outstanding,
+                "days_past_due": self.days_past_due, "panel_month": self.panel_month,
+                "updated_at": self.updated_at}  # fmt: skip
+
+
 @dataclass
 class _State:
     """The chunk's loans, panel months and promises, read once; a panel month is copied into
     ``touched`` when a payment changes it (or creates it)."""
 
-    loans: dict[str, Loan]
+    loans: dict[str, LoanState]
     panels: dict[str, dict[int, tuple[Any, ...]]]
     touched: dict[str, dict[int, _Month]]
-    promises: dict[str, list[Any]]
+    promises: dict[str, list[Promise]]
     as_of: int | None
     anchor: int | None
     audit: list[dict[str, Any]] = field(default_factory=list)
@@ -138,17 +160,7 @@ def month_for(as_of: int | None, anchor: int | None, latest: int | None, paid_at
 
 def _stored(session: Session, events: Sequence[PaymentIn]) -> dict[tuple[str, str], Any]:
     keys = sorted({(e.source, e.event_id) for e in events})
-    rows = session.execute(
-        select(
-            PaymentEvent.source,
-            PaymentEvent.event_id,
-            PaymentEvent.id,
-            PaymentEvent.loan_id,
-            PaymentEvent.amount,
-            PaymentEvent.state,
-        ).where(tuple_(PaymentEvent.source, PaymentEvent.event_id).in_(keys))
-    )
-    return {(r.source, r.event_id): r for r in rows}
+    return {(r.source, r.event_id): r for r in sql.run(session, sql.STORED, {"keys": keys})}
 
 
 def _check(event: PaymentIn, loan_id: str, amount: float) -> None:
@@ -157,24 +169,21 @@ def _check(event: PaymentIn, loan_id: str, amount: float) -> None:
 
 
 def _read(session: Session, loan_ids: list[str]) -> _State:
-    loans = {
-        loan.loan_id: loan
-        for loan in session.scalars(
-            select(Loan).where(Loan.loan_id.in_(loan_ids)).order_by(Loan.loan_id).with_for_update()
-        )
-    }
+    loans = {row.loan_id: LoanState(*row) for row in sql.run(session, sql.LOANS, {"ids": loan_ids})}
     known = sorted(loans)
-    facts = select(Meta.key, Meta.value).where(Meta.key.in_(["as_of", "anchor"]))
-    meta = {key: value for key, value in session.execute(facts)}
-    panels = {
-        loan_id: {int(r[1]): r for r in rows}
-        for loan_id, rows in panel_rows(session, known).items()
-    }
+    meta = {key: value for key, value in sql.run(session, sql.META)}
+    panels: dict[str, dict[int, tuple[Any, ...]]] = {loan_id: {} for loan_id in known}
+    promises: dict[str, list[Promise]] = {loan_id: [] for loan_id in known}
+    if known:
+        for row in sql.run(session, sql.PANEL, {"ids": known}):
+            panels[row[0]][int(row[1])] = tuple(row)
+        for promise in session.scalars(sql.LIVE_PROMISES, {"ids": known}):
+            promises[promise.loan_id].append(promise)
     return _State(
         loans=loans,
         panels=panels,
         touched={loan_id: {} for loan_id in known},
-        promises=live_promises(session, known),
+        promises=promises,
         as_of=None if meta.get("as_of") is None else int(meta["as_of"]),
         anchor=None if meta.get("anchor") is None else int(meta["anchor"]),
     )
@@ -218,7 +227,7 @@ def _apply(session: Session, state: _State, payment: _Payment, *, actor: str) ->
     if loan.panel_month is None or month >= loan.panel_month:
         loan.days_past_due = int(values[4])
         loan.panel_month = month
-    loan.updated_at = datetime.now(UTC)
+    loan.updated_at, loan.changed = datetime.now(UTC), True
     payment.state, payment.applied_at, payment.panel_month = "applied", loan.updated_at, month
     apply_payment_to_promises(session, loan.loan_id, payment.amount, actor=actor,
                               promises=state.promises[loan.loan_id])  # fmt: skip
@@ -233,7 +242,8 @@ def _panel_now(state: _State, loan_id: str) -> list[tuple[Any, ...]]:
     return [merged[m] for m in sorted(merged)]
 
 
-def _write_panel(session: Session, state: _State) -> None:
+def _write(session: Session, state: _State) -> None:
+    """The chunk's new and changed panel months and changed loans, in bulk."""
     fields = ("loan_id", "month", "amount_due", "amount_paid", "days_past_due",
               "outstanding_balance")  # fmt: skip
     new, changed = [], []
@@ -242,11 +252,13 @@ def _write_panel(session: Session, state: _State) -> None:
             if row.new:
                 new.append(dict(zip(fields, row.values, strict=True)))
             elif row.changed:
-                changed.append(dict(zip(fields, row.values, strict=True)))
-    if new:
-        session.execute(insert(PanelMonth), new)
-    if changed:
-        session.execute(update(PanelMonth), changed)  # bulk update by primary key
+                loan_id, month, *values = row.values
+                changed.append({"b_loan_id": loan_id, "b_month": month,
+                                **dict(zip(fields[2:], values, strict=True))})  # fmt: skip
+    sql.run(session, sql.INSERT_PANEL, new)
+    sql.run(session, sql.UPDATE_PANEL, changed)
+    loans = [loan.row() for loan in state.loans.values() if loan.changed]
+    sql.run(session, sql.UPDATE_LOANS, loans)
 
 
 def _record(
@@ -263,11 +275,10 @@ def _record(
     """Insert the new events (in key order; the unique key decides here), their suspense
     rows, and one audit row each (kept in ``state.audit``)."""
     order = sorted(fresh, key=lambda i: (events[i].source, events[i].event_id))
+    if session.new or session.dirty:  # promises kept: their rows and audit rows come first
+        session.flush()
     if order:  # the unique key decides here
-        ids = session.scalars(
-            insert(PaymentEvent).returning(PaymentEvent.id, sort_by_parameter_order=True),
-            [payments[i].row() for i in order],
-        ).all()
+        ids = sql.run(session, sql.INSERT_PAYMENTS, [payments[i].row() for i in order]).scalars()
         for i, payment_id in zip(order, ids, strict=True):
             payments[i].id = payment_id
     held = []
@@ -285,8 +296,7 @@ def _record(
                 "panel_month": payment.panel_month, "payment_id": payment.id,
                 "amount": payment.amount, "source": payment.source,
                 "event_id": payment.event_id})  # fmt: skip
-    if held:
-        session.execute(insert(Suspense), held)
+    sql.run(session, sql.INSERT_SUSPENSE, held)
 
 
 def apply_chunk(
@@ -335,18 +345,24 @@ def apply_chunk(
         if event.loan_id in state.loans:
             before[i] = _apply(session, state, payment, actor=actor)
     _record(session, state, events, fresh, payments, before, actor=actor, now=now)
-    _write_panel(session, state)
-    if state.audit:
-        session.execute(insert(AuditRow), state.audit)
+    _write(session, state)
     paid = [
         state.loans[i] for i in sorted({p.loan_id for p in payments.values()}) if i in state.loans
     ]
+    ids = [loan.loan_id for loan in paid]
+    cases = (
+        {case.loan_id: case for case in session.scalars(sql.OPEN_CASES, {"ids": ids})}
+        if paid
+        else {}
+    )
+    if paid and scorer is not None:
+        panels = {loan.loan_id: _panel_now(state, loan.loan_id) for loan in paid}
+        scorer.score_many(
+            session, paid, actor=actor, panels=panels, cases=cases, audit_rows=state.audit
+        )
+    sql.run(session, sql.INSERT_AUDIT, state.audit)
     if paid:
-        session.flush()  # loan states
-        if scorer is not None:
-            panels = {loan.loan_id: _panel_now(state, loan.loan_id) for loan in paid}
-            scorer.score_many(session, paid, actor=actor, panels=panels)
-        sync_cases(session, paid, actor=actor, capacity=capacity)
+        sync_cases(session, paid, actor=actor, capacity=capacity, cases=cases)
     return _outcomes(events, stored, first, payments)
 
 

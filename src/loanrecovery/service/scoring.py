@@ -14,23 +14,21 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loanrecovery.bundle.results import AccountResult
 from loanrecovery.modeling.scoring import BAND_NAMES
 from loanrecovery.service import audit
+from loanrecovery.service import chunk_sql as sql
 from loanrecovery.service.alerts import raise_alerts
 from loanrecovery.service.db.models import (
     Case,
-    CollectionAction,
-    Loan,
-    PanelMonth,
-    PlanItem,
+    LoanFacts,
     Score,
 )
 
-__all__ = ["Scorer", "latest_score", "latest_scores", "loan_row", "panel_rows", "history_rows"]
+__all__ = ["Scorer", "latest_score", "loan_row", "panel_rows", "history_rows"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +38,7 @@ def _band_rank(band: str | None) -> int:
     return BAND_NAMES.index(band) if band in BAND_NAMES else -1
 
 
-def loan_row(loan: Loan) -> dict[str, Any]:
+def loan_row(loan: LoanFacts) -> dict[str, Any]:
     """The loan as one row of the loans.csv layout, with its current balance and days past
     due."""
     row = dict(loan.data)
@@ -64,39 +62,13 @@ def _float(value: Any) -> float | None:
     return None if math.isnan(out) else out
 
 
-def latest_scores(session: Session, loan_ids: Sequence[str]) -> dict[str, Score]:
-    """The newest score of each of ``loan_ids`` that has one (one query)."""
-    if not loan_ids:
-        return {}
-    newest = (
-        select(func.max(Score.id))
-        .where(Score.loan_id.in_(loan_ids))
-        .group_by(Score.loan_id)
-        .scalar_subquery()
-    )
-    return {s.loan_id: s for s in session.scalars(select(Score).where(Score.id.in_(newest)))}
-
-
 def panel_rows(session: Session, loan_ids: Sequence[str]) -> dict[str, list[tuple[Any, ...]]]:
     """The stored panel rows (:data:`~loanrecovery.contract.trusted.PANEL_ROW`) of each loan,
     by month (one query)."""
     out: dict[str, list[tuple[Any, ...]]] = {i: [] for i in loan_ids}
-    if not loan_ids:
-        return out
-    rows = session.execute(
-        select(
-            PanelMonth.loan_id,
-            PanelMonth.month,
-            PanelMonth.amount_due,
-            PanelMonth.amount_paid,
-            PanelMonth.days_past_due,
-            PanelMonth.outstanding_balance,
-        )
-        .where(PanelMonth.loan_id.in_(loan_ids))
-        .order_by(PanelMonth.loan_id, PanelMonth.month)
-    )
-    for row in rows:
-        out[row[0]].append(tuple(row))
+    if loan_ids:
+        for row in sql.run(session, sql.PANEL, {"ids": list(loan_ids)}):
+            out[row[0]].append(tuple(row))
     return out
 
 
@@ -104,21 +76,9 @@ def history_rows(session: Session, loan_ids: Sequence[str]) -> dict[str, list[tu
     """The stored collection actions (:data:`~loanrecovery.contract.trusted.HISTORY_ROW`) of
     each loan (one query)."""
     out: dict[str, list[tuple[Any, ...]]] = {i: [] for i in loan_ids}
-    if not loan_ids:
-        return out
-    rows = session.execute(
-        select(
-            CollectionAction.loan_id,
-            CollectionAction.month,
-            CollectionAction.action,
-            CollectionAction.cost,
-            CollectionAction.recovered_amount,
-        )
-        .where(CollectionAction.loan_id.in_(loan_ids))
-        .order_by(CollectionAction.id)
-    )
-    for row in rows:
-        out[row[0]].append(tuple(row))
+    if loan_ids:
+        for row in sql.run(session, sql.HISTORY, {"ids": list(loan_ids)}):
+            out[row[0]].append(tuple(row))
     return out
 
 
@@ -156,7 +116,7 @@ class Scorer:
         value = self.bundle.manifest.get("data", {}).get("as_of")
         return None if value is None else int(value)
 
-    def score(self, session: Session, loan: Loan, *, actor: str) -> dict[str, Any]:
+    def score(self, session: Session, loan: LoanFacts, *, actor: str) -> dict[str, Any]:
         """Score ``loan``, store the score and its plan item, raise alerts when it entered the
         watchlist or a higher risk band; returns the stored score's values."""
         return self.score_many(session, [loan], actor=actor)[loan.loan_id]
@@ -164,27 +124,32 @@ class Scorer:
     def score_many(
         self,
         session: Session,
-        loans: Sequence[Loan],
+        loans: Sequence[LoanFacts],
         *,
         actor: str,
         panels: Mapping[str, Sequence[Sequence[Any]]] | None = None,
+        cases: Mapping[str, Case] | None = None,
+        audit_rows: list[dict[str, Any]] | None = None,
     ) -> dict[str, dict[str, Any]]:
-        """Score each of ``loans`` once (reading their rows in a few queries; ``panels`` when
-        the caller holds them already), store scores, plan items, alerts and audit rows in
-        the caller's transaction with bulk inserts; returns the stored scores' values by
-        loan id."""
+        """Score each of ``loans`` once (reading their rows in a few queries; ``panels`` and
+        their open ``cases`` when the caller holds them already), store scores, plan items,
+        alerts and audit rows in the caller's transaction with bulk inserts; returns the
+        stored scores' values by loan id.
+
+        ``audit_rows``: a list the ``loan.scored`` audit rows are appended to (the caller
+        inserts them with its own) instead of being inserted here."""
         ids = [loan.loan_id for loan in loans]
         if panels is None:
             panels = panel_rows(session, ids)
         histories = history_rows(session, ids)
-        previous = latest_scores(session, ids)
+        previous = {row.loan_id: row for row in sql.run(session, sql.LATEST_SCORES, {"ids": ids})}
         answers = self.bundle.apply_trusted_many(
             [loan_row(loan) for loan in loans],
             [panels.get(loan_id, ()) for loan_id in ids],
             [histories[loan_id] for loan_id in ids],
         )
         results = dict(zip(ids, answers, strict=True))
-        scores = self._store(session, loans, results)
+        scores = self._store(session, loans, results, cases)
         watch: list[tuple[str, str]] = []
         rising: list[tuple[str, str]] = []
         changes = []
@@ -208,11 +173,25 @@ class Scorer:
             )
         raise_alerts(session, "watchlist", watch)
         raise_alerts(session, "risk_band", rising)
-        audit.record_many(session, actor=actor, action="loan.scored", entity="loan", rows=changes)
+        if audit_rows is None:
+            audit.record_many(
+                session, actor=actor, action="loan.scored", entity="loan", rows=changes
+            )
+        else:
+            now = datetime.now(UTC)
+            audit_rows.extend(
+                {"at": now, "actor": actor, "action": "loan.scored", "entity": "loan",
+                 "entity_id": str(c["entity_id"]), "before": c["before"], "after": c["after"]}
+                for c in changes
+            )  # fmt: skip
         return scores
 
     def _store(
-        self, session: Session, loans: Sequence[Loan], results: Mapping[str, AccountResult]
+        self,
+        session: Session,
+        loans: Sequence[LoanFacts],
+        results: Mapping[str, AccountResult],
+        cases: Mapping[str, Case] | None,
     ) -> dict[str, dict[str, Any]]:
         now = datetime.now(UTC)
         ids = [loan.loan_id for loan in loans]
@@ -252,24 +231,18 @@ class Scorer:
                         "current": True,
                     }
                 )
-        if scores:
-            session.execute(insert(Score), list(scores.values()))
-        session.execute(
-            update(PlanItem)
-            .where(PlanItem.loan_id.in_(ids), PlanItem.current)
-            .values(current=False)
-            .execution_options(synchronize_session=False)
-        )
-        if items:
-            session.execute(insert(PlanItem), items)
-        for case in session.scalars(select(Case).where(Case.loan_id.in_(ids), Case.is_open)):
+        sql.run(session, sql.INSERT_SCORES, list(scores.values()))
+        sql.run(session, sql.RETIRE_PLAN, {"ids": ids})
+        sql.run(session, sql.INSERT_PLAN, items)
+        if cases is None:
+            cases = {case.loan_id: case for case in session.scalars(sql.OPEN_CASES, {"ids": ids})}
+        for case in cases.values():
             result = results[case.loan_id]
             case.action, case.segment = result.recommended_action or None, str(result.segment)
-        session.flush()
         return scores
 
 
-def _values(score: Score) -> dict[str, Any]:
+def _values(score: Any) -> dict[str, Any]:
     return {name: getattr(score, name) for name in _SUMMARY}
 
 

@@ -7,7 +7,7 @@ the two agree. Money is stored as floats in the book's currency; times as UTC.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     JSON,
@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 __all__ = [
+    "LoanFacts",
     "Base",
     "Meta",
     "Borrower",
@@ -105,6 +106,23 @@ class BorrowerName(Base):
     __table_args__ = (
         Index("ix_borrower_names_key", "key", postgresql_ops={"key": "text_pattern_ops"}),
     )
+
+
+class LoanFacts(Protocol):
+    """What scoring and case rules read of a loan: a :class:`Loan` or the payment path's
+    in-memory copy (:class:`~loanrecovery.service.intake.LoanState`)."""
+
+    @property
+    def loan_id(self) -> str: ...
+
+    @property
+    def data(self) -> dict[str, Any]: ...
+
+    @property
+    def outstanding(self) -> float: ...
+
+    @property
+    def days_past_due(self) -> int: ...
 
 
 class Loan(Base):
