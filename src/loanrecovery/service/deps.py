@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -53,19 +54,37 @@ async def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_db(services: ServicesDep) -> Iterator[Session]:
-    """A read-only session for one request."""
-    with services.reader() as session:
+async def get_db(services: ServicesDep) -> AsyncIterator[Session]:
+    """A read-only session for one request.
+
+    Opening a session connects to nothing (its first query does, in the endpoint's worker
+    thread), so it is opened here on the event loop; closing it only talks to the database
+    when a transaction is still open, and then runs in a worker thread. A synchronous
+    generator would cost two extra hops to the thread pool on every request."""
+    session = services.reader()
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 DbSession = Annotated[Session, Depends(get_db)]
 
 
-def get_writer(services: ServicesDep) -> Iterator[Session]:
-    """A session for a request that writes (open its transaction with ``begin``)."""
-    with services.factory() as session:
+async def get_writer(services: ServicesDep) -> AsyncIterator[Session]:
+    """A session for a request that writes (open its transaction with ``begin``); opened and
+    closed as :func:`get_db` opens and closes its session."""
+    session = services.factory()
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 WriteSession = Annotated[Session, Depends(get_writer)]

@@ -5,13 +5,12 @@ docs/web.md describes them."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loanrecovery.service.web import case_page, console, login, queue
 from loanrecovery.service.web.common import HERE, NeedLogin, render
@@ -53,15 +52,39 @@ def install(app: FastAPI) -> None:
         )  # fmt: skip
         return response
 
-    @app.middleware("http")
-    async def headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        if _is_page(request.url.path):
-            response.headers.setdefault("Content-Security-Policy", CSP)
-            response.headers.setdefault("X-Content-Type-Options", "nosniff")
-            response.headers.setdefault("Referrer-Policy", "same-origin")
-            if not request.url.path.startswith("/static/"):
-                response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(PageHeaders)
+
+
+class PageHeaders:
+    """ASGI middleware: the pages' security headers (content security policy, no sniffing,
+    same-origin referrer, no caching but for static files), set unless the page set them.
+
+    A plain ASGI wrapper rather than ``@app.middleware("http")`` (Starlette's
+    ``BaseHTTPMiddleware``, which runs every request, API calls included, through extra tasks
+    and streams)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not _is_page(path):
+            await self.app(scope, receive, send)
+            return
+        wanted = [
+            (b"content-security-policy", CSP.encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"same-origin"),
+        ]
+        if not path.startswith("/static/"):
+            wanted.append((b"cache-control", b"no-store"))
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [(name, value) for name, value in wanted if name not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
