@@ -182,6 +182,7 @@ def _sequential(client: httpx.Client, loan_ids, seconds: float, limit: int) -> s
 def _paced(client: httpx.Client, rate: float, seconds: float, request) -> str:
     count = int(rate * seconds)
     latencies: list[float] = []
+    in_app: list[float] = []  # the server's own time (its Server-Timing header), seconds
     lock = threading.Lock()
     errors = []
     skipped = []
@@ -195,8 +196,11 @@ def _paced(client: httpx.Client, rate: float, seconds: float, request) -> str:
             return
         t0 = time.perf_counter()
         answer = request(i)
+        timing = answer.headers.get("server-timing", "")
         with lock:
             latencies.append(time.perf_counter() - t0)
+            if timing.startswith("app;dur="):
+                in_app.append(float(timing.removeprefix("app;dur=")) / 1000)
             if answer.status_code >= 300:
                 errors.append(answer.status_code)
 
@@ -208,9 +212,10 @@ def _paced(client: httpx.Client, rate: float, seconds: float, request) -> str:
     achieved = len(latencies) / (time.perf_counter() - start)
     bad = f"  ({len(errors)} non-2xx)" if errors else ""
     late = f"  ({len(skipped)} not sent: behind by {seconds:.0f} s)" if skipped else ""
+    inside = f"  (in the app: {_pcts(in_app)})" if in_app else ""
     line = (
         f"{count:6d} requests offered at {rate:.0f}/s, {achieved:6.1f}/s done  "
-        f"{_pcts(latencies)}{bad}{late}"
+        f"{_pcts(latencies)}{inside}{bad}{late}"
     )
     return line, len(latencies)
 

@@ -18,6 +18,7 @@ from loanrecovery.service.api import api_router, ops
 from loanrecovery.service.db import (
     current_revision,
     make_engine,
+    make_lookup_sessionmaker,
     make_read_sessionmaker,
     make_sessionmaker,
     redact,
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, *, scorer: Scorer | None = None
         settings=settings,
         factory=factory,
         reader=reader,
+        lookup=make_lookup_sessionmaker(engine),
         ledger=ledger,
         scorer=scorer,
         metrics=metrics,

@@ -15,7 +15,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from loanrecovery.service.db.models import ApiToken, User
@@ -116,18 +116,21 @@ def revoke_tokens(session: Session, user: User) -> int:
     return len(tokens)
 
 
+#: Built once: every API request runs it.
+_USER_FOR_HASH = (
+    select(User)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(
+        ApiToken.token_hash == bindparam("token_hash"),
+        ApiToken.revoked_at.is_(None),
+        User.active.is_(True),
+    )
+)
+
+
 def user_for_token(session: Session, token: str) -> User | None:
     """The active user holding a live ``token``, or None."""
-    row = session.execute(
-        select(User)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(
-            ApiToken.token_hash == hash_token(token),
-            ApiToken.revoked_at.is_(None),
-            User.active.is_(True),
-        )
-    ).scalar_one_or_none()
-    return row
+    return session.execute(_USER_FOR_HASH, {"token_hash": hash_token(token)}).scalar_one_or_none()
 
 
 def _now() -> datetime:

@@ -39,6 +39,7 @@ class Services:
     settings: Settings
     factory: sessionmaker[Session]
     reader: sessionmaker[Session]
+    lookup: sessionmaker[Session]
     ledger: Ledger
     scorer: Scorer | None
     metrics: Metrics
@@ -93,7 +94,7 @@ _bearer = HTTPBearer(auto_error=False, description="An API token from `loanrecov
 
 
 def current_user(
-    db: DbSession,
+    services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
     """The user holding the request's bearer token (401 without a valid, live one)."""
@@ -103,8 +104,8 @@ def current_user(
             "a bearer token is required",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    user = user_for_token(db, credentials.credentials)
-    db.commit()  # end the read transaction (objects stay loaded); writes begin their own
+    with services.lookup() as session:  # one statement, no transaction to open or end
+        user = user_for_token(session, credentials.credentials)
     if user is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

@@ -3,6 +3,7 @@
 from loanrecovery.service.db.engine import (
     is_sqlite,
     make_engine,
+    make_lookup_sessionmaker,
     make_read_sessionmaker,
     make_sessionmaker,
     redact,
@@ -14,6 +15,7 @@ __all__ = [
     "current_revision",
     "is_sqlite",
     "make_engine",
+    "make_lookup_sessionmaker",
     "make_read_sessionmaker",
     "make_sessionmaker",
     "redact",

@@ -116,6 +116,17 @@ def make_read_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False)
 
 
+def make_lookup_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for one-statement look-ups (the caller's token on every request): on
+    PostgreSQL each statement commits by itself, which saves the BEGIN and COMMIT round trips
+    of a transaction; on SQLite they are :func:`make_read_sessionmaker`'s sessions."""
+    if is_sqlite(engine):
+        return make_read_sessionmaker(engine)
+    return sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+    )
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One session and one transaction: committed on success, rolled back on any error."""
