@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, Table, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import BindParameter, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
@@ -63,7 +63,9 @@ _payments, _loans, _panel = _table(PaymentEvent), _table(Loan), _table(PanelMont
 _scores, _plan = _table(Score), _table(PlanItem)
 _IDS: BindParameter[Any] = bindparam("ids", expanding=True)
 
-#: The stored events among ``keys`` (``(source, event_id)`` pairs).
+#: The stored events with one of ``sources`` and one of ``event_ids`` (a superset of the
+#: chunk's keys, which the caller picks out: a list of 500 ``(source, event_id)`` pairs made
+#: PostgreSQL plan 500 index scans, about 40 ms per chunk on the 1,000,000-loan database).
 STORED = select(
     _payments.c.source,
     _payments.c.event_id,
@@ -71,7 +73,10 @@ STORED = select(
     _payments.c.loan_id,
     _payments.c.amount,
     _payments.c.state,
-).where(tuple_(_payments.c.source, _payments.c.event_id).in_(bindparam("keys", expanding=True)))
+).where(
+    _payments.c.source.in_(bindparam("sources", expanding=True)),
+    _payments.c.event_id.in_(bindparam("event_ids", expanding=True)),
+)
 
 #: The chunk's loans, locked in loan-id order (two processes never deadlock).
 LOANS = (

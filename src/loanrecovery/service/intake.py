@@ -159,8 +159,13 @@ def month_for(as_of: int | None, anchor: int | None, latest: int | None, paid_at
 
 
 def _stored(session: Session, events: Sequence[PaymentIn]) -> dict[tuple[str, str], Any]:
-    keys = sorted({(e.source, e.event_id) for e in events})
-    return {(r.source, r.event_id): r for r in sql.run(session, sql.STORED, {"keys": keys})}
+    keys = {(e.source, e.event_id) for e in events}
+    params = {
+        "sources": sorted({source for source, _ in keys}),
+        "event_ids": sorted({event_id for _, event_id in keys}),
+    }
+    rows = sql.run(session, sql.STORED, params)
+    return {(r.source, r.event_id): r for r in rows if (r.source, r.event_id) in keys}
 
 
 def _check(event: PaymentIn, loan_id: str, amount: float) -> None:
