@@ -112,7 +112,7 @@ def test_panels_the_contract_would_refuse_are_answered_alone(
     """A month twice, a missing amount, a panel longer than the matrices hold, a float
     month: the same answers as one account at a time."""
     rows, panels = _accounts(*small_book, seed=2)
-    rows, panels = rows[:40], [p for p in panels[:40]]
+    rows, panels = rows[:40], list(panels[:40])
     full = [i for i, p in enumerate(panels) if p is not None and len(p["Month"]) > 3]
     twice = dict(panels[full[0]])
     twice = {c: np.r_[v, v[-1:]] for c, v in twice.items()}

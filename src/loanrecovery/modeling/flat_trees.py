@@ -314,8 +314,11 @@ class FlatForest:
             self.native = False
 
     def sums(self, row: np.ndarray) -> np.ndarray:
-        """Each booster's raw output for one row (float64, one value per booster)."""
+        """Each booster's raw output for one row (float64, one value per booster); rows of a
+        matrix: :meth:`sums_many`."""
         x = np.ascontiguousarray(row, dtype=np.float64)
+        if x.ndim != 1:
+            raise ValueError(f"expected one row, got an array of shape {x.shape}")
         out = np.empty(self.n_models, dtype=np.float64)
         self._library.lr_sums(
             x.ctypes.data,
