@@ -13,14 +13,20 @@ accounts and ``gc.freeze()`` (as a service does once at start-up); it prints p50
 and the worst, for all accounts and for the delinquent ones (30+ days past due: the
 action-effect models run), with the load average of the machine before and after.
 Batch throughput applies the risk stage (features, segments, PD, with and without reasons)
-and the strategy policy to ``--batch`` loans resampled from the book.
+and the strategy policy to ``--batch`` loans resampled from the book. ``--chunk N`` times
+:meth:`Bundle.apply_trusted_many` on N accounts drawn from the book, their rows as the
+service stores them (what the service does for a chunk of payment events), against
+:meth:`Bundle.apply_trusted` of each: CPU milliseconds per account (``time.process_time``),
+the median of ``--repeats`` runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
+import statistics
 import time
 from pathlib import Path
 
@@ -30,6 +36,7 @@ import numpy as np  # noqa: E402
 
 from loanrecovery.bundle import fit_bundle, load_bundle  # noqa: E402
 from loanrecovery.contract.book import validate_book  # noqa: E402
+from loanrecovery.contract.trusted import HISTORY_ROW, PANEL_ROW  # noqa: E402
 from loanrecovery.inputs import builtin_book  # noqa: E402
 
 
@@ -98,12 +105,65 @@ def _batch(bundle, book, n: int, seed: int) -> None:
         )
 
 
+def _stored(book, n: int, seed: int) -> tuple[list, list, list]:
+    """``n`` accounts' loan rows (through JSON), panel and history tuples, as stored."""
+    rng = np.random.default_rng(seed)
+    ids = rng.choice(book.loans["Loan_ID"].to_numpy(), size=n, replace=False)
+    loans = book.loans.set_index("Loan_ID", drop=False).loc[ids].reset_index(drop=True)
+    rows = json.loads(loans.to_json(orient="records", double_precision=15, date_format="iso"))
+
+    def tuples(table, columns) -> dict:
+        if table is None:
+            return {}
+        table = table[table["Loan_ID"].isin(ids)]
+        return {
+            k: [tuple(r) for r in g[list(columns)].itertuples(index=False)]
+            for k, g in table.groupby("Loan_ID", sort=False)
+        }
+
+    panels, histories = tuples(book.payments, PANEL_ROW), tuples(book.collections, HISTORY_ROW)
+    return rows, [panels.get(i, []) for i in ids], [histories.get(i, []) for i in ids]
+
+
+def _chunk(bundle, book, n: int, repeats: int, seed: int) -> None:
+    loans, panels, histories = _stored(book, n, seed)
+    bundle.prepare()
+
+    def many() -> list:
+        return bundle.apply_trusted_many(loans, panels, histories)
+
+    def one_by_one() -> list:
+        return [bundle.apply_trusted(*a) for a in zip(loans, panels, histories, strict=True)]
+
+    before = _load()
+    figures = {}
+    for name, call in (("at once", many), ("one at a time", one_by_one)):
+        answers = call()  # warm-up
+        runs = []
+        for _ in range(repeats):
+            gc.collect()
+            started = time.process_time()
+            call()
+            runs.append((time.process_time() - started) * 1000 / n)
+        figures[name] = (statistics.median(runs), min(runs), max(runs))
+    late = sum(a.days_past_due >= 30 for a in answers)
+    listed = sum(a.pd_3m is not None for a in answers)
+    print(
+        f"chunk of {n} accounts ({late} delinquent, {listed} on the watchlist), CPU ms per "
+        f"account, median of {repeats} runs (min-max): "
+        + "; ".join(f"{k} {m:.3f} ({lo:.3f}-{hi:.3f})" for k, (m, lo, hi) in figures.items())
+        + f"; {before} before, {_load()} after"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bundle", type=Path, default=None)
     parser.add_argument("--calls", type=int, default=10_000)
     parser.add_argument("--raw-calls", type=int, default=1_000, help="calls of apply_account")
     parser.add_argument("--batch", type=int, default=200_000)
+    parser.add_argument("--chunk", type=int, default=500, help="accounts at once (0: skip)")
+    parser.add_argument("--repeats", type=int, default=7, help="runs of the chunk timed")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     book = builtin_book()
@@ -116,6 +176,8 @@ def main() -> None:
         bundle = load_bundle(args.bundle)
         print(f"bundle loaded in {time.perf_counter() - started:.2f} s")
     _latency(bundle, book, args.calls, args.raw_calls, args.seed)
+    if args.chunk:
+        _chunk(bundle, book, args.chunk, args.repeats, args.seed)
     if args.batch:
         _batch(bundle, book, args.batch, args.seed)
 

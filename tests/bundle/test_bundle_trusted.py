@@ -116,6 +116,8 @@ def test_many_accounts_at_once_give_each_one_account_answer(fitted, sim_book, lo
     for count in (len(stored), 3):  # at once, then one by one (below MIN_ACCOUNTS)
         got = bundle.apply_trusted_many(loans[:count], panels[:count], histories[:count])
         assert len(got) == count
+        # the chunk's early-warning probabilities, all at once
+        assert count < MIN_ACCOUNTS or any(a.pd_3m is not None for a in got)
         for (row, panel, history), answer in zip(stored[:count], got, strict=True):
             expected = bundle.apply_trusted(row, panel, history)
             for name in expected.__dataclass_fields__:

@@ -38,6 +38,13 @@ def test_sums_and_sums_by_value_are_the_boosters_predictions_bit_for_bit(data):
     expected = np.column_stack([b.predict(X, raw_score=True) for b in boosters])
     got = np.vstack([forest.sums(row) for row in X])
     np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(forest.sums_many(X), expected)  # every row in one call
+    np.testing.assert_array_equal(forest.sums_many(X[::-7]), expected[::-7])  # a view
+    assert forest.sums_many(X[:0]).shape == (0, 3)
+    with pytest.raises(ValueError, match="matrix of rows"):
+        forest.sums_many(X[0])
+    with pytest.raises(ValueError, match="one row"):  # not the first row read silently
+        forest.sums(X[:2])
     for row in X[:40]:
         by_value = forest.sums_by_value(row, feature=4, n_values=6)
         rows = np.tile(row, (6, 1))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from types import EllipsisType
 from typing import Any
 
 import numpy as np
@@ -120,6 +121,9 @@ class AccountApplier:
         Whether the trees run as flat native forests (False without a C compiler: then the
         effect and early-warning models go through LightGBM and the risk stage through the
         data-frame path, with the same answers, more slowly).
+    early_warning : AccountWarning or None
+        The GBM watchlist's one-account (and many-account) probabilities; None without a
+        watchlist or with one that reads whole histories.
     """
 
     def __init__(
@@ -158,7 +162,7 @@ class AccountApplier:
         self._groups = [g for g in reason_groups(template, reference) if g.columns]
         gbm = watchlist is not None and getattr(watchlist, "kind", "gbm") == "gbm"
         # the sequence model and the blend read the whole history: the data-frame path
-        self._warning = AccountWarning(watchlist) if gbm and watchlist is not None else None
+        self.early_warning = AccountWarning(watchlist) if gbm and watchlist is not None else None
         self._cases = (
             CaseScorer(effects.estimator, config.catalogue) if effects is not None else None
         )
@@ -167,7 +171,7 @@ class AccountApplier:
     def reads_one_history(self) -> bool:
         """Whether the early-warning model reads one account's panel arrays (the GBM does;
         the sequence model and the blend read the data-frame path)."""
-        return self._warning is not None
+        return self.early_warning is not None
 
     # -- the risk stage --------------------------------------------------------------------
     def _features(self, loan: Mapping[str, Any]) -> np.ndarray:
@@ -316,12 +320,14 @@ class AccountApplier:
         *,
         risk: tuple[str, float, tuple[str, ...], bool] | None = None,
         policy_action: tuple[str, str] | None = None,
+        listed: dict[int, float] | None | EllipsisType = ...,
     ) -> AccountResult:
         """Every stage for one typed loan row, its panel arrays and its actions (None: no
         table); ``book`` is needed only by a watchlist without a one-account path.
 
-        ``risk`` (segment, PD, reasons, closed) and ``policy_action`` (the policy's action and
-        rule) are computed here unless given, as a caller scoring many rows at once does
+        ``risk`` (segment, PD, reasons, closed), ``policy_action`` (the policy's action and
+        rule) and ``listed`` (the early-warning probabilities, None when not on the watchlist)
+        are computed here unless given, as a caller scoring many rows at once does
         (:func:`~loanrecovery.bundle.many.apply_trusted_many`)."""
         segment, pd_6m, reasons, closed = risk if risk is not None else self._risk(loan)
         dpd = number(loan["Days_Past_Due"])
@@ -343,15 +349,16 @@ class AccountApplier:
                 best = self._cases.best(loan, panel, actions)
                 if best is not None:
                     action, why, gain = best
-        listed: dict[int, float] | None = None
-        if panel is not None and not inactive and self.watchlist is not None:
-            if self._warning is not None:
-                listed = self._warning.probabilities(loan, panel)
-            elif book is not None and book.payments is not None:
-                by_loan = pd.Series([segment], index=[loan["Loan_ID"]])
-                table = self.watchlist.apply(book.payments, book.loans, segments=by_loan)
-                if len(table):
-                    listed = {h: float(table[f"P{h}"].iloc[0]) for h in (3, 6, 12)}
+        if isinstance(listed, EllipsisType):
+            listed = None
+            if panel is not None and not inactive and self.watchlist is not None:
+                if self.early_warning is not None:
+                    listed = self.early_warning.probabilities(loan, panel)
+                elif book is not None and book.payments is not None:
+                    by_loan = pd.Series([segment], index=[loan["Loan_ID"]])
+                    table = self.watchlist.apply(book.payments, book.loans, segments=by_loan)
+                    if len(table):
+                        listed = {h: float(table[f"P{h}"].iloc[0]) for h in (3, 6, 12)}
         alerted = (
             listed is not None and self.watchlist is not None and self.watchlist.alerted(listed[3])
         )

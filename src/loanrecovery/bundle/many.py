@@ -5,9 +5,12 @@ A chunk of payment events re-scores hundreds of loans at once. Scoring each one 
 repeats, per loan, what is cheaper for all of them together: the risk model (features,
 trees, calibration, reasons: :meth:`BookRiskModel.apply
 <loanrecovery.risk_model.BookRiskModel.apply>` on one frame) and the policy's action
-(:func:`~loanrecovery.strategy.assign_strategies` on arrays). What reads an account's own
-history (its early-warning probabilities, the best collection action) stays per account.
-The answers are the one-account answers, field for field (a test compares them).
+(:func:`~loanrecovery.strategy.assign_strategies` on arrays) and the early-warning
+probabilities (:meth:`AccountWarning.probabilities_many
+<loanrecovery.early_warning.one_account.AccountWarning.probabilities_many>`: the latest
+month's features of every account, then each horizon's trees once over the rows). The best
+collection action, read from an account's own history, stays per account. The answers are
+the one-account answers, field for field (a test compares them).
 """
 
 from __future__ import annotations
@@ -74,6 +77,16 @@ def apply_trusted_many(
     actions = assign_strategies(policy, scored.scores, scored.segments, dpd)
     whys = explain_strategies(policy, scored.scores, scored.segments, dpd)
     reasons = scored.reasons.to_numpy(dtype=object)
+    arrays = [trusted_panel_arrays(panel) for panel in panels]
+    inactive = [inactive_row(row) for row in rows]
+    listed: list[dict[int, float] | None] = [None] * len(rows)
+    if applier.early_warning is not None:
+        wanted = [i for i, a in enumerate(arrays) if a is not None and not inactive[i]]
+        found = applier.early_warning.probabilities_many(
+            [rows[i] for i in wanted], [arrays[i] for i in wanted]
+        )
+        for i, probabilities in zip(wanted, found, strict=True):
+            listed[i] = probabilities
     out = []
     for i, row in enumerate(rows):
         risk = (
@@ -86,11 +99,12 @@ def apply_trusted_many(
             applier.answer_row(
                 None,
                 row,
-                trusted_panel_arrays(panels[i]),
+                arrays[i],
                 trusted_history_arrays(histories[i]),
-                inactive_row(row),
+                inactive[i],
                 risk=risk,
                 policy_action=(str(actions[i]), str(whys[i])),
+                listed=listed[i],
             )
         )
     return out

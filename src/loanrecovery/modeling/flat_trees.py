@@ -82,6 +82,17 @@ void lr_sums(const double* x, long n_models, const long* starts, const int* feat
   }
 }
 
+/* out[r * n_models + m] = lr_sums of the row r of the n_rows x n_features matrix x */
+void lr_sums_rows(const double* x, long n_rows, long n_features, long n_models,
+                  const long* starts, const int* feat, const double* thr,
+                  const unsigned char* dt, const int* left, const int* right, const int* cbeg,
+                  const int* clen, const unsigned int* cbits, const double* leaf,
+                  const int* roots, double* out) {
+  for (long r = 0; r < n_rows; ++r)
+    lr_sums(x + r * n_features, n_models, starts, feat, thr, dt, left, right, cbeg, clen,
+            cbits, leaf, roots, out + r * n_models);
+}
+
 /* out[t] = the global leaf index the row x reaches in tree t, for every tree */
 void lr_leaves(const double* x, long n_trees, const int* feat, const double* thr,
                const unsigned char* dt, const int* left, const int* right, const int* cbeg,
@@ -175,6 +186,9 @@ def _compile() -> Any:
         shutil.rmtree(workdir, ignore_errors=True)
     library.lr_sums.restype = None
     library.lr_sums.argtypes = [_P, ctypes.c_long, *[_P] * 12]
+    library.lr_sums_rows.restype = None
+    library.lr_sums_rows.argtypes = [_P, ctypes.c_long, ctypes.c_long, ctypes.c_long]
+    library.lr_sums_rows.argtypes += [_P] * 12
     library.lr_leaves.restype = None
     library.lr_leaves.argtypes = [_P, ctypes.c_long, *[_P] * 11]
     library.lr_sums_by_value.restype = None
@@ -300,11 +314,31 @@ class FlatForest:
             self.native = False
 
     def sums(self, row: np.ndarray) -> np.ndarray:
-        """Each booster's raw output for one row (float64, one value per booster)."""
+        """Each booster's raw output for one row (float64, one value per booster); rows of a
+        matrix: :meth:`sums_many`."""
         x = np.ascontiguousarray(row, dtype=np.float64)
+        if x.ndim != 1:
+            raise ValueError(f"expected one row, got an array of shape {x.shape}")
         out = np.empty(self.n_models, dtype=np.float64)
         self._library.lr_sums(
             x.ctypes.data,
+            self.n_models,
+            self._starts.ctypes.data,
+            *self._pointers,
+            out.ctypes.data,
+        )
+        return out
+
+    def sums_many(self, rows: np.ndarray) -> np.ndarray:
+        """:meth:`sums` of each row of a matrix in one call: shape ``(n_rows, n_boosters)``."""
+        x = np.ascontiguousarray(rows, dtype=np.float64)
+        if x.ndim != 2:
+            raise ValueError(f"expected a matrix of rows, got an array of shape {x.shape}")
+        out = np.empty((len(x), self.n_models), dtype=np.float64)
+        self._library.lr_sums_rows(
+            x.ctypes.data,
+            x.shape[0],
+            x.shape[1],
             self.n_models,
             self._starts.ctypes.data,
             *self._pointers,
