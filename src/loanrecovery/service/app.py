@@ -27,6 +27,7 @@ from loanrecovery.service.db.migrate import HEAD
 from loanrecovery.service.db.models import Case, OutboxRow, Suspense
 from loanrecovery.service.deps import Services
 from loanrecovery.service.errors import ServiceConfigError
+from loanrecovery.service.heap import freeze_long_lived
 from loanrecovery.service.ledger import Ledger
 from loanrecovery.service.metrics import MeasureRequests, Metrics
 from loanrecovery.service.reload import BundleWatcher, stored_bundle
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None, *, scorer: Scorer | None = None
             started = time.perf_counter()
             scorer.prepare()  # the one-account path, built before the first request
             logger.info("bundle prepared in %.1f s", time.perf_counter() - started)
+        freeze_long_lived()  # no full-heap collector pause in the middle of requests
         sweeper = None
         if settings.sweep_seconds > 0:
             sweeper = SweepThread(factory, settings.sweep_seconds, settings.collector_capacity)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from loanrecovery.bundle import load_bundle
 from loanrecovery.service.db.models import Meta
 from loanrecovery.service.deps import Services
+from loanrecovery.service.heap import freeze_long_lived
 from loanrecovery.service.scoring import Scorer
 
 __all__ = ["stored_bundle", "BundleWatcher"]
@@ -66,6 +67,7 @@ class BundleWatcher(threading.Thread):
             return False
         self.services.scorer = scorer
         self.services.ledger.scorer = scorer
+        freeze_long_lived()  # the new bundle's objects; the old one's may now be collected
         logger.info("loaded bundle %s of the newest refresh", bundle_id)
         return True
 
