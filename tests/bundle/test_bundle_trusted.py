@@ -124,3 +124,31 @@ def test_many_accounts_at_once_give_each_one_account_answer(fitted, sim_book, lo
                 assert _same(getattr(answer, name), getattr(expected, name)), (row, name)
     with pytest.raises(ValueError, match="one panel and one history per loan"):
         bundle.apply_trusted_many(loans[:2], panels[:1], histories[:2])
+
+
+def test_collection_actions_change_no_answer_where_reads_history_says_no(fitted, sim_book):
+    """The service leaves out the actions of accounts ``reads_history`` declines; for those
+    accounts (and only by that rule) the answer must not depend on them."""
+    bundle = fitted[0]
+    loans = sim_book.loans
+    with_history = set(sim_book.collections["Loan_ID"])
+    ids = loans["Loan_ID"].astype(str)
+    dpd = loans["Days_Past_Due"].to_numpy(dtype=float)
+    declined = [
+        loan_id
+        for loan_id, days in zip(ids, dpd, strict=True)
+        if loan_id in with_history and not bundle.reads_history(days)
+    ][:20]
+    assert declined, "the simulated book has accounts with actions that are not delinquent"
+    for loan_id in declined:
+        row, panel, history = _stored(sim_book, loan_id)
+        assert history
+        full, without = bundle.apply_trusted(row, panel, history), bundle.apply_trusted(row, panel)
+        for name in full.__dataclass_fields__:
+            assert _same(getattr(full, name), getattr(without, name)), (loan_id, name)
+    read = [
+        loan_id
+        for loan_id, days in zip(ids, dpd, strict=True)
+        if loan_id in with_history and bundle.reads_history(days)
+    ]
+    assert read, "and delinquent accounts whose actions are read"

@@ -23,6 +23,7 @@ from loanrecovery.bundle.many import apply_trusted_many
 from loanrecovery.bundle.results import AccountResult, BookResult
 from loanrecovery.config import Config
 from loanrecovery.contract.book import Book, validate_book
+from loanrecovery.delinquency import DELINQUENT_DPD
 from loanrecovery.early_warning.watchlist_model import WatchlistModel, segments_by_loan
 from loanrecovery.exceptions import DataFileError
 from loanrecovery.recovery.runner import EffectsFit, run_recovery
@@ -75,6 +76,13 @@ class Bundle:
         """
         self._account_applier()
         return self
+
+    @staticmethod
+    def reads_history(days_past_due: float) -> bool:
+        """Whether an account's collection actions can change its answer: they are read only
+        to choose the best action for an active delinquent account (``DELINQUENT_DPD`` days
+        past due or more), so a caller may leave them out for the others."""
+        return bool(days_past_due >= DELINQUENT_DPD)
 
     def _account_applier(self) -> AccountApplier:
         applier = self._applier

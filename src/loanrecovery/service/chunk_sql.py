@@ -37,7 +37,6 @@ __all__ = [
     "run",
     "STORED",
     "LOANS",
-    "META",
     "PANEL",
     "HISTORY",
     "LATEST_SCORES",
@@ -78,7 +77,13 @@ STORED = select(
     _payments.c.event_id.in_(bindparam("event_ids", expanding=True)),
 )
 
-#: The chunk's loans, locked in loan-id order (two processes never deadlock).
+
+def _fact(key: str) -> Any:
+    return select(Meta.value).where(Meta.key == key).scalar_subquery().label(key)
+
+
+#: The chunk's loans, locked in loan-id order (two processes never deadlock), each row with
+#: the stored book's as-of facts (``as_of``, ``anchor``: one round trip for both).
 LOANS = (
     select(
         _loans.c.loan_id,
@@ -89,14 +94,13 @@ LOANS = (
         _loans.c.panel_month,
         _loans.c.emi,
         _loans.c.updated_at,
+        _fact("as_of"),
+        _fact("anchor"),
     )
     .where(_loans.c.loan_id.in_(_IDS))
     .order_by(_loans.c.loan_id)
-    .with_for_update()
+    .with_for_update(of=_loans)
 )
-
-#: The as-of facts of the stored book.
-META = select(Meta.key, Meta.value).where(Meta.key.in_(["as_of", "anchor"]))
 
 #: Panel rows (:data:`~loanrecovery.contract.trusted.PANEL_ROW` order) of ``ids``.
 PANEL = (

@@ -174,9 +174,12 @@ def _check(event: PaymentIn, loan_id: str, amount: float) -> None:
 
 
 def _read(session: Session, loan_ids: list[str]) -> _State:
-    loans = {row.loan_id: LoanState(*row) for row in sql.run(session, sql.LOANS, {"ids": loan_ids})}
+    loans: dict[str, LoanState] = {}
+    meta: dict[str, Any] = {}
+    for *values, as_of, anchor in sql.run(session, sql.LOANS, {"ids": loan_ids}):
+        loans[values[0]] = LoanState(*values)
+        meta = {"as_of": as_of, "anchor": anchor}
     known = sorted(loans)
-    meta = {key: value for key, value in sql.run(session, sql.META)}
     panels: dict[str, dict[int, tuple[Any, ...]]] = {loan_id: {} for loan_id in known}
     promises: dict[str, list[Promise]] = {loan_id: [] for loan_id in known}
     if known:

@@ -141,7 +141,12 @@ class Scorer:
         ids = [loan.loan_id for loan in loans]
         if panels is None:
             panels = panel_rows(session, ids)
-        histories = history_rows(session, ids)
+        # collection actions only where they can change the answer (delinquent accounts)
+        stored = history_rows(
+            session,
+            [loan.loan_id for loan in loans if self.bundle.reads_history(loan.days_past_due)],
+        )
+        histories = {loan_id: stored.get(loan_id, []) for loan_id in ids}
         previous = {row.loan_id: row for row in sql.run(session, sql.LATEST_SCORES, {"ids": ids})}
         answers = self.bundle.apply_trusted_many(
             [loan_row(loan) for loan in loans],
