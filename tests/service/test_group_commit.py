@@ -3,6 +3,7 @@ own outcome or its own error, never before its transaction ran."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from datetime import UTC, datetime
@@ -89,3 +90,43 @@ def test_a_transaction_holds_at_most_max_events():
 def test_max_events_must_be_positive():
     with pytest.raises(ValueError, match="at least 1"):
         GroupCommit(lambda *a: [], max_events=0)
+
+
+def test_coroutines_share_transactions_and_each_gets_its_answer_or_error():
+    store = _Store()
+    group = GroupCommit(store.run, max_events=500)
+    names = [f"e{i}" for i in range(30)]
+
+    async def one(name: str) -> object:
+        try:
+            outcome = await group.submit_async(_event(name), actor="a", user_id=1)
+        except ConflictingEvent as exc:
+            return exc
+        assert outcome.event_id in store.committed  # answered after its commit
+        return outcome
+
+    async def all_at_once() -> list[object]:
+        return await asyncio.gather(*(one(n) for n in names))
+
+    answers = dict(zip(names, asyncio.run(all_at_once()), strict=True))
+    assert all(answers[n].event_id == n for n in names)
+    assert len(store.chunks) < len(names)  # coroutines waiting together shared transactions
+    assert store.committed == set(names)
+    # a conflicting event sent among others fails alone; the others are applied
+    names = [f"f{i}" for i in range(5)] + ["bad-2"]
+    answers = dict(zip(names, asyncio.run(all_at_once()), strict=True))
+    assert isinstance(answers["bad-2"], ConflictingEvent)
+    assert all(answers[n].event_id == n for n in names[:-1])
+
+
+def test_an_idle_writer_ends_and_the_next_event_starts_another(monkeypatch):
+    monkeypatch.setattr("loanrecovery.service.group_commit.IDLE_SECONDS", 0.05)
+    store = _Store()
+    group = GroupCommit(store.run)
+    assert group.submit(_event("first"), actor="a", user_id=1).event_id == "first"
+    deadline = time.monotonic() + 5
+    while group._writer is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert group._writer is None
+    assert group.submit(_event("second"), actor="a", user_id=1).event_id == "second"
+    assert store.committed == {"first", "second"}

@@ -9,7 +9,7 @@ transaction, answered only once it is committed. Nothing is deferred and no answ
 before the commit, so an acknowledged event is never lost; a lone request is applied at
 once (there is no timer to wait for).
 
-One chunk at a time per process (a lock); events of different users go in separate
+One chunk at a time per process (one writer thread); events of different users go in separate
 transactions (each audit row names its user). When a shared chunk fails (an event whose
 key was used for another loan or amount, or any error), its events are applied again one
 by one, so each request gets its own answer or its own error.
@@ -17,15 +17,18 @@ by one, so each request gets its own answer or its own error.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from loanrecovery.service.intake import PaymentIn, PaymentOutcome
 
 __all__ = ["GroupCommit"]
 
 RunChunk = Callable[[Sequence[PaymentIn], str, "int | None"], list[PaymentOutcome]]
+#: A writer thread with nothing to do for this long ends (the next event starts another).
+IDLE_SECONDS = 30.0
 
 
 @dataclass
@@ -33,13 +36,24 @@ class _Waiting:
     event: PaymentIn
     actor: str
     user_id: int | None
+    settled: Callable[[], object] = field(repr=False, default=lambda: None)
     outcome: PaymentOutcome | None = None
     error: BaseException | None = None
     done: bool = False
 
+    def result(self) -> PaymentOutcome:
+        if self.error is not None:
+            raise self.error
+        assert self.outcome is not None
+        return self.outcome
+
 
 class GroupCommit:
     """Applies single events in shared transactions (see the module docstring).
+
+    One writer thread per instance takes the waiting events, applies them and wakes their
+    requests: a blocked thread (:meth:`submit`) or an awaiting coroutine
+    (:meth:`submit_async`, which holds no thread of the server's pool while it waits).
 
     Parameters
     ----------
@@ -65,8 +79,8 @@ class GroupCommit:
         self.max_events = max_events
         self._on_commit = on_commit
         self._queue: list[_Waiting] = []
-        self._queue_lock = threading.Lock()
-        self._writer = threading.Lock()
+        self._wake = threading.Condition()
+        self._writer: threading.Thread | None = None
         #: How many transactions ran and how many events they held (``on_commit`` reports each).
         self.transactions = 0
         self.events = 0
@@ -80,21 +94,57 @@ class GroupCommit:
         ConflictingEvent, sqlalchemy.exc.SQLAlchemyError
             What applying this event alone raises.
         """
-        mine = _Waiting(event, actor, user_id)
-        with self._queue_lock:
-            self._queue.append(mine)
-        while not mine.done:
-            with self._writer:
-                if mine.done:
-                    break
-                with self._queue_lock:
+        settled = threading.Event()
+        mine = _Waiting(event, actor, user_id, settled.set)
+        self._enqueue(mine)
+        settled.wait()
+        return mine.result()
+
+    async def submit_async(
+        self, event: PaymentIn, *, actor: str, user_id: int | None
+    ) -> PaymentOutcome:
+        """:meth:`submit` for a coroutine: it waits on the event loop, not in a thread."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+
+        def settle() -> None:
+            if not future.done():  # the request may have been cancelled meanwhile
+                future.set_result(None)
+
+        mine = _Waiting(event, actor, user_id, lambda: loop.call_soon_threadsafe(settle))
+        self._enqueue(mine)
+        await future
+        return mine.result()
+
+    def _enqueue(self, item: _Waiting) -> None:
+        with self._wake:
+            self._queue.append(item)
+            if self._writer is None:
+                self._start_writer()
+            self._wake.notify()
+
+    def _start_writer(self) -> None:  # called holding self._wake
+        self._writer = threading.Thread(
+            target=self._write, name="loanrecovery-group-commit", daemon=True
+        )
+        self._writer.start()
+
+    def _write(self) -> None:
+        try:
+            while True:
+                with self._wake:
+                    if not self._queue:
+                        self._wake.wait(IDLE_SECONDS)
+                    if not self._queue:
+                        return  # idle: the next event starts a new writer
                     taken = self._queue[: self.max_events]
                     del self._queue[: self.max_events]
                 self._apply(taken)
-        if mine.error is not None:
-            raise mine.error
-        assert mine.outcome is not None
-        return mine.outcome
+        finally:
+            with self._wake:
+                self._writer = None
+                if self._queue:  # ended abnormally with events waiting: hand them on
+                    self._start_writer()
 
     def _apply(self, taken: list[_Waiting]) -> None:
         groups: dict[tuple[str, int | None], list[_Waiting]] = {}
@@ -108,6 +158,7 @@ class GroupCommit:
                 if not item.done:
                     item.error = RuntimeError("the transaction holding this event was interrupted")
                     item.done = True
+                item.settled()
 
     def _apply_group(self, items: list[_Waiting], actor: str, user_id: int | None) -> None:
         try:

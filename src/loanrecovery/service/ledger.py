@@ -122,6 +122,19 @@ class Ledger:
         """
         return self._group.submit(event, actor=actor, user_id=user_id)
 
+    async def submit_async(
+        self, event: PaymentIn, *, actor: str, user_id: int | None
+    ) -> PaymentOutcome:
+        """:meth:`submit` for an ``async`` endpoint: the request waits on the event loop
+        while the shared transaction runs in the group commit's writer thread.
+
+        Raises
+        ------
+        ConflictingEvent
+            If the key was used before for another loan or amount.
+        """
+        return await self._group.submit_async(event, actor=actor, user_id=user_id)
+
     def _shared_chunk(
         self, events: Sequence[PaymentIn], actor: str, user_id: int | None
     ) -> list[PaymentOutcome]:

@@ -48,15 +48,7 @@ def _event(body: PaymentCreate) -> PaymentIn:
     )
 
 
-def _ingest(services: ServicesDep, bodies: list[PaymentCreate], user: User) -> list[PaymentResult]:
-    events = [_event(body) for body in bodies]
-    try:
-        if len(events) == 1:
-            outcomes = [services.ledger.submit(events[0], actor=user.name, user_id=user.id)]
-        else:
-            outcomes = services.ledger.ingest_many(events, actor=user.name, user_id=user.id)
-    except ConflictingEvent as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+def _answered(services: ServicesDep, outcomes: list[PaymentOutcome]) -> list[PaymentResult]:
     for outcome in outcomes:
         services.metrics.events.labels(outcome.status).inc()
     return [_result(outcome) for outcome in outcomes]
@@ -72,14 +64,20 @@ def _ingest(services: ServicesDep, bodies: list[PaymentCreate], user: User) -> l
         **_CONFLICT,
     },
 )
-def post_payment(
+async def post_payment(
     body: PaymentCreate,
     response: Response,
     services: ServicesDep,
     user: Annotated[User, Depends(require("payments.write"))],
 ) -> PaymentResult:
-    """Record a payment event and apply it (idempotent on ``(source, event_id)``)."""
-    result = _ingest(services, [body], user)[0]
+    """Record a payment event and apply it (idempotent on ``(source, event_id)``). The
+    request waits on the event loop, not in a worker thread, while the events that arrived
+    together are applied in one shared transaction (group commit)."""
+    try:
+        outcome = await services.ledger.submit_async(_event(body), actor=user.name, user_id=user.id)
+    except ConflictingEvent as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    result = _answered(services, [outcome])[0]
     response.status_code = _CODES[result.status]
     return result
 
@@ -100,7 +98,13 @@ def post_batch(
             message=f"batch of {len(body)} events exceeds the limit of "
             f"{services.settings.batch_limit}",
         )
-    return _ingest(services, body, user)
+    try:
+        outcomes = services.ledger.ingest_many(
+            [_event(b) for b in body], actor=user.name, user_id=user.id
+        )
+    except ConflictingEvent as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return _answered(services, outcomes)
 
 
 @router.get("", response_model=list[PaymentOut])
