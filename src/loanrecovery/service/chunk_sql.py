@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, Table, bindparam, func, insert, select, update
+from sqlalchemy import BindParameter, Table, bindparam, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
@@ -82,8 +82,12 @@ def _fact(key: str) -> Any:
     return select(Meta.value).where(Meta.key == key).scalar_subquery().label(key)
 
 
+_live = exists().where(Promise.loan_id == _loans.c.loan_id, Promise.status.in_(["Open", "Partial"]))
+_open = exists().where(Case.loan_id == _loans.c.loan_id, Case.is_open)
+
 #: The chunk's loans, locked in loan-id order (two processes never deadlock), each row with
-#: the stored book's as-of facts (``as_of``, ``anchor``: one round trip for both).
+#: whether it has live promises and an open case (most paying loans have neither, and then
+#: neither is read), and the stored book's as-of facts (``as_of``, ``anchor``): one round trip.
 LOANS = (
     select(
         _loans.c.loan_id,
@@ -94,6 +98,8 @@ LOANS = (
         _loans.c.panel_month,
         _loans.c.emi,
         _loans.c.updated_at,
+        _live.label("has_promises"),
+        _open.label("has_case"),
         _fact("as_of"),
         _fact("anchor"),
     )

@@ -125,6 +125,7 @@ class LoanState:
     panel_month: int | None
     emi: float
     updated_at: datetime | None
+    has_case: bool = True  # whether an open case may exist (read when the chunk began)
     changed: bool = False
 
     def row(self) -> dict[str, Any]:
@@ -176,16 +177,24 @@ def _check(event: PaymentIn, loan_id: str, amount: float) -> None:
 def _read(session: Session, loan_ids: list[str]) -> _State:
     loans: dict[str, LoanState] = {}
     meta: dict[str, Any] = {}
-    for *values, as_of, anchor in sql.run(session, sql.LOANS, {"ids": loan_ids}):
-        loans[values[0]] = LoanState(*values)
-        meta = {"as_of": as_of, "anchor": anchor}
+    with_promises: list[str] = []
+    for row in sql.run(session, sql.LOANS, {"ids": loan_ids}):
+        loan = LoanState(
+            row.loan_id, row.borrower_id, row.data, row.outstanding, row.days_past_due,
+            row.panel_month, row.emi, row.updated_at, has_case=bool(row.has_case),
+        )  # fmt: skip
+        loans[loan.loan_id] = loan
+        meta = {"as_of": row.as_of, "anchor": row.anchor}
+        if row.has_promises:
+            with_promises.append(loan.loan_id)
     known = sorted(loans)
     panels: dict[str, dict[int, tuple[Any, ...]]] = {loan_id: {} for loan_id in known}
     promises: dict[str, list[Promise]] = {loan_id: [] for loan_id in known}
     if known:
         for row in sql.run(session, sql.PANEL, {"ids": known}):
             panels[row[0]][int(row[1])] = tuple(row)
-        for promise in session.scalars(sql.LIVE_PROMISES, {"ids": known}):
+    if with_promises:
+        for promise in session.scalars(sql.LIVE_PROMISES, {"ids": with_promises}):
             promises[promise.loan_id].append(promise)
     return _State(
         loans=loans,
@@ -357,10 +366,10 @@ def apply_chunk(
     paid = [
         state.loans[i] for i in sorted({p.loan_id for p in payments.values()}) if i in state.loans
     ]
-    ids = [loan.loan_id for loan in paid]
+    with_case = [loan.loan_id for loan in paid if loan.has_case]
     cases = (
-        {case.loan_id: case for case in session.scalars(sql.OPEN_CASES, {"ids": ids})}
-        if paid
+        {case.loan_id: case for case in session.scalars(sql.OPEN_CASES, {"ids": with_case})}
+        if with_case
         else {}
     )
     if paid and scorer is not None:
