@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from loanrecovery.service.events import ConflictingEvent, PaymentIn, PaymentOutcome
 from loanrecovery.service.group_commit import GroupCommit
-from loanrecovery.service.intake import ConflictingEvent, PaymentIn, PaymentOutcome
 
 
 class _Store:

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from loanrecovery.service.intake import PaymentIn, PaymentOutcome
+from loanrecovery.service.events import PaymentIn, PaymentOutcome
 
 __all__ = ["GroupCommit"]
 

@@ -9,18 +9,22 @@ runs for each chunk of a batch (and for a single event, as a chunk of one). In o
    same key for another loan or amount raises :class:`ConflictingEvent` before anything is
    written);
 2. the chunk's loans are locked (``FOR UPDATE``, in loan-id order so that two processes never
-   deadlock), and the as-of facts, panel months and live promises of those loans read, one
-   query each;
+   deadlock) by one query that also brings the as-of facts and whether each loan has live
+   promises or an open case; then their panel months, and the live promises of the loans
+   that have some, are read (one query each);
 3. each new event is applied in order, in memory: panel month, loan state, promises; an event
    for an unknown loan goes to ``suspense``;
 4. everything is written in bulk: the events (sorted by key; the unique key
    ``(source, event_id)`` still decides, across processes), suspense rows, panel months, loan
-   states, audit rows;
+   states;
 5. each loan the chunk paid is re-scored ONCE, after all its events (:meth:`Scorer.score_many`:
-   scores, plan items, alerts with their outbox messages, audit rows), then its case opened,
-   escalated or resolved (:func:`~loanrecovery.service.cases.sync_cases`).
+   scores, plan items, alerts with their outbox messages), the audit rows of the payments and
+   scores inserted together, then its case opened, escalated or resolved
+   (:func:`~loanrecovery.service.cases.sync_cases`; the open cases read once, for the loans
+   that have one).
 
-All of it commits together or not at all.
+The statements are built once (:mod:`~loanrecovery.service.chunk_sql`) and run on the
+session's connection. All of it commits together or not at all.
 """
 
 from __future__ import annotations
@@ -35,47 +39,13 @@ from sqlalchemy.orm import Session
 from loanrecovery.service import chunk_sql as sql
 from loanrecovery.service.cases import sync_cases
 from loanrecovery.service.db.models import Promise
+from loanrecovery.service.events import ConflictingEvent, PaymentIn, PaymentOutcome
 from loanrecovery.service.promises import apply_payment_to_promises, as_utc
 from loanrecovery.service.scoring import Scorer
 
 __all__ = ["apply_chunk", "PaymentIn", "ConflictingEvent", "PaymentOutcome", "month_for"]
 
 _CENTS = 0.005
-
-
-class ConflictingEvent(Exception):
-    """An ``(source, event_id)`` already recorded for a different loan or amount."""
-
-    def __init__(self, source: str, event_id: str, loan_id: str, amount: float) -> None:
-        self.source, self.event_id, self.loan_id, self.amount = source, event_id, loan_id, amount
-        super().__init__(
-            f"event {event_id!r} from {source!r} was already recorded "
-            f"for loan {loan_id} and amount {amount}"
-        )
-
-
-@dataclass(frozen=True)
-class PaymentIn:
-    """One payment event as received."""
-
-    event_id: str
-    loan_id: str
-    amount: float
-    paid_at: datetime
-    source: str = "api"
-
-
-@dataclass(frozen=True)
-class PaymentOutcome:
-    """What happened to an event: ``applied``, ``suspense`` or ``duplicate`` (with the
-    original outcome in ``original``)."""
-
-    status: str
-    payment_id: int
-    event_id: str
-    source: str
-    loan_id: str
-    original: str | None = None
 
 
 @dataclass(slots=True)

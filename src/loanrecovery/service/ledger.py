@@ -20,14 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from loanrecovery.service import audit
 from loanrecovery.service.cases import sync_case
 from loanrecovery.service.db.models import Loan, Meta, PanelMonth, PaymentEvent, Suspense
+from loanrecovery.service.events import ConflictingEvent, PaymentIn, PaymentOutcome
 from loanrecovery.service.group_commit import GroupCommit
-from loanrecovery.service.intake import (
-    ConflictingEvent,
-    PaymentIn,
-    PaymentOutcome,
-    apply_chunk,
-    month_for,
-)
+from loanrecovery.service.intake import apply_chunk, month_for
 from loanrecovery.service.promises import apply_payment_to_promises, as_utc
 from loanrecovery.service.scoring import Scorer
 
