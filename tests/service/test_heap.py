@@ -17,7 +17,8 @@ def test_frozen_objects_are_not_scanned_and_a_second_call_frees_replaced_ones():
     node.me = node  # a reference cycle: only the cyclic collector can free it
     ref = weakref.ref(node)
     try:
-        assert freeze_long_lived() == gc.get_freeze_count() > 0
+        assert freeze_long_lived() > 0  # (other threads may free frozen objects meanwhile)
+        assert gc.get_freeze_count() > 0
         del node
         gc.collect()
         assert ref() is not None  # frozen: the collector never looked at it
