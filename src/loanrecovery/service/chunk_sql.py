@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, Table, bindparam, exists, func, insert, select, update
+from sqlalchemy import BindParameter, Table, bindparam, exists, func, insert, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
@@ -43,6 +43,9 @@ __all__ = [
     "OPEN_CASES",
     "LIVE_PROMISES",
     "INSERT_PAYMENTS",
+    "NEXT_PAYMENT_IDS",
+    "INSERT_PAYMENTS_WITH_IDS",
+    "insert_payments",
     "INSERT_SUSPENSE",
     "INSERT_PANEL",
     "UPDATE_PANEL",
@@ -165,6 +168,15 @@ LIVE_PROMISES = (
 )
 
 INSERT_PAYMENTS = insert(_payments).returning(_payments.c.id, sort_by_parameter_order=True)
+#: PostgreSQL: ``n`` new event ids from the table's sequence, in order. A many-row insert
+#: returning its ids is one statement with ten parameters per row, which psycopg parses
+#: again on every chunk (it caches statements of at most 50 parameters): 0.098 ms per event
+#: on the 1,000,000-loan database. Ids taken first, the rows go in by ``executemany``.
+NEXT_PAYMENT_IDS = text(
+    "SELECT nextval(pg_get_serial_sequence('payment_events', 'id')) "
+    "FROM generate_series(1, :n) ORDER BY 1"
+)
+INSERT_PAYMENTS_WITH_IDS = insert(_payments)
 INSERT_SUSPENSE = insert(_table(Suspense))
 INSERT_PANEL = insert(_panel)
 #: Parameters: ``b_loan_id``, ``b_month`` and the columns to set.
@@ -189,3 +201,14 @@ def run(
     if isinstance(params, Sequence) and not params:
         return None
     return session.connection().execute(statement, params)
+
+
+def insert_payments(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert new payment events (``rows``, in order) and return their ids, in order."""
+    if not rows:
+        return []
+    if session.get_bind().dialect.name != "postgresql":
+        return list(run(session, INSERT_PAYMENTS, rows).scalars())
+    ids = [int(i) for i in run(session, NEXT_PAYMENT_IDS, {"n": len(rows)}).scalars()]
+    run(session, INSERT_PAYMENTS_WITH_IDS, [{**r, "id": i} for r, i in zip(rows, ids, strict=True)])
+    return ids

@@ -265,7 +265,7 @@ def _record(
     if session.new or session.dirty:  # promises kept: their rows and audit rows come first
         session.flush()
     if order:  # the unique key decides here
-        ids = sql.run(session, sql.INSERT_PAYMENTS, [payments[i].row() for i in order]).scalars()
+        ids = sql.insert_payments(session, [payments[i].row() for i in order])
         for i, payment_id in zip(order, ids, strict=True):
             payments[i].id = payment_id
     held = []
