@@ -63,7 +63,7 @@ from loanrecovery.service.auth import create_user, issue_token
 from loanrecovery.service.bulkload import analyze
 from loanrecovery.service.cases import assign_open_cases
 from loanrecovery.service.db import make_engine, make_sessionmaker, transaction, upgrade
-from loanrecovery.service.db.models import Case, Loan, User
+from loanrecovery.service.db.models import Base, Case, Loan, User
 from loanrecovery.service.importer import import_book
 from loanrecovery.simulate import simulate_portfolio
 
@@ -120,6 +120,10 @@ class _LeanClient:
         raise AssertionError("unreachable")
 
 
+def _models() -> list[type]:
+    return [mapper.class_ for mapper in Base.registry.mappers]
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -166,8 +170,10 @@ def _prepare(url: str, book) -> tuple[str, str, list[str]]:
         start = time.perf_counter()
         with transaction(factory) as session:  # its open cases, as an import would assign
             assigned = assign_open_cases(session, capacity=10**6, actor=SYSTEM)
-            if assigned:  # as an import that assigns them does (statistics of the queue)
-                analyze(session, (Case,))
+            # fresh statistics of every table, as PostgreSQL's autovacuum keeps them: where it
+            # is off (as on the development machines), the tables earlier runs filled (scores,
+            # plan items, events) still look empty to the planner, which then scans them whole
+            analyze(session, _models())
         with factory() as session:
             loan_ids = list(session.scalars(select(Loan.loan_id)))
             queue = session.scalar(

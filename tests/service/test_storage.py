@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
+from loanrecovery.service.app import create_app
 from loanrecovery.service.audit import SYSTEM
 from loanrecovery.service.db import current_revision, make_engine, make_sessionmaker, transaction
 from loanrecovery.service.db import upgrade as run_upgrade
@@ -13,6 +16,7 @@ from loanrecovery.service.db.migrate import HEAD
 from loanrecovery.service.db.models import AuditRow, Base, Case, Loan, PanelMonth, PlanItem
 from loanrecovery.service.errors import ServiceConfigError
 from loanrecovery.service.importer import import_book
+from loanrecovery.service.settings import Settings
 
 
 def test_migration_creates_exactly_the_model_tables_and_is_repeatable(fresh_db):
@@ -114,3 +118,19 @@ def test_sqlite_filters_on_open_cases_and_current_plans_use_the_partial_indexes(
             assert f"USING INDEX {index}" in plan or f"USING COVERING INDEX {index}" in plan, plan
             assert "TEMP B-TREE" not in plan, plan
     engine.dispose()
+
+
+def test_the_server_warns_when_postgresql_keeps_no_fresh_statistics(fresh_db, caplog):
+    engine = make_engine(fresh_db)
+    try:
+        run_upgrade(engine)
+        setting = None
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as connection:
+                setting = connection.exec_driver_sql("SHOW autovacuum").scalar()
+    finally:
+        engine.dispose()
+    with caplog.at_level(logging.WARNING, logger="loanrecovery.service.app"):
+        create_app(Settings(db=fresh_db, sweep_seconds=0, bundle_check_seconds=0))
+    warned = any("autovacuum is off" in r.getMessage() for r in caplog.records)
+    assert warned is (setting == "off")  # SQLite never: it plans without statistics

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from loanrecovery.bundle import load_bundle
 from loanrecovery.service.api import api_router, ops
 from loanrecovery.service.db import (
+    autovacuum_off,
     current_revision,
     make_engine,
     make_lookup_sessionmaker,
@@ -96,6 +97,11 @@ def create_app(settings: Settings | None = None, *, scorer: Scorer | None = None
         raise ServiceConfigError(
             f"database {redact(settings.db)} is at revision {revision or 'none'}, not {HEAD}: "
             "run `loanrecovery db upgrade` first"
+        )
+    if autovacuum_off(engine):
+        logger.warning(
+            "PostgreSQL's autovacuum is off: the statistics of the tables payments fill go "
+            "stale and their queries slow down; turn it on, or run ANALYZE regularly"
         )
     factory = make_sessionmaker(engine)
     reader = make_read_sessionmaker(engine)

@@ -105,6 +105,18 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     )
 
 
+def autovacuum_off(engine: Engine) -> bool:
+    """Whether ``engine`` is a PostgreSQL server whose autovacuum is off. The payment path's
+    plans need fresh statistics of the tables it fills (scores, plan items, events): with
+    stale ones PostgreSQL scanned the whole scores table for a chunk's newest scores, and a
+    500-event chunk on the 1,000,000-loan database took 0.62-0.67 ms per event instead of
+    0.52-0.53 (measured before and after ``ANALYZE``)."""
+    if engine.dialect.name != "postgresql":
+        return False
+    with engine.connect() as connection:
+        return connection.exec_driver_sql("SHOW autovacuum").scalar() == "off"
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
