@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from loanrecovery.service.db.models import AuditRow
 
-__all__ = ["record", "record_many", "SYSTEM"]
+__all__ = ["record", "record_many", "row_values", "SYSTEM"]
 
 #: The actor of changes made by the service itself (imports, sweeps, automatic cases).
 SYSTEM = "system"
@@ -48,19 +48,24 @@ def record(
     )
 
 
+def row_values(
+    *, actor: str, action: str, entity: str, changes: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The ``audit_log`` rows (column values, one timestamp) of ``changes``, each
+    ``{"entity_id", "before", "after"}``, for a caller that inserts them with others."""
+    now = datetime.now(UTC)
+    return [
+        {"at": now, "actor": actor, "action": action, "entity": entity,
+         "entity_id": str(c["entity_id"]), "before": c.get("before"), "after": c.get("after")}
+        for c in changes
+    ]  # fmt: skip
+
+
 def record_many(
     session: Session, *, actor: str, action: str, entity: str, rows: list[dict[str, Any]]
 ) -> None:
     """Append one audit row per ``{"entity_id", "before", "after"}`` in ``rows`` (same actor,
     action and entity) with bulk inserts, in the caller's transaction."""
-    now = datetime.now(UTC)
-    for start in range(0, len(rows), 5_000):
-        session.execute(
-            insert(AuditRow),
-            [
-                {"at": now, "actor": actor, "action": action, "entity": entity,
-                 "entity_id": str(r["entity_id"]), "before": r.get("before"),
-                 "after": r.get("after")}
-                for r in rows[start : start + 5_000]
-            ],
-        )  # fmt: skip
+    values = row_values(actor=actor, action=action, entity=entity, changes=rows)
+    for start in range(0, len(values), 5_000):
+        session.execute(insert(AuditRow), values[start : start + 5_000])

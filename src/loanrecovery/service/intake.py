@@ -36,6 +36,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from loanrecovery.service import audit
 from loanrecovery.service import chunk_sql as sql
 from loanrecovery.service.cases import sync_cases
 from loanrecovery.service.db.models import Promise
@@ -178,9 +179,8 @@ def _read(session: Session, loan_ids: list[str]) -> _State:
 
 def _audit(state: _State, actor: str, action: str, entity: str, entity_id: Any, before: Any,
            after: Any) -> None:  # fmt: skip
-    state.audit.append({"at": datetime.now(UTC), "actor": actor, "action": action,
-                        "entity": entity, "entity_id": str(entity_id), "before": before,
-                        "after": after})  # fmt: skip
+    change = {"entity_id": entity_id, "before": before, "after": after}
+    state.audit += audit.row_values(actor=actor, action=action, entity=entity, changes=[change])
 
 
 def _apply(session: Session, state: _State, payment: _Payment, *, actor: str) -> dict[str, Any]:

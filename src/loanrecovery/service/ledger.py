@@ -77,7 +77,7 @@ class Ledger:
         Read-only sessions (looking up repeats without taking SQLite's write lock).
     on_commit : callable, optional
         Called with the number of single events each shared transaction applied
-        (:meth:`submit`), e.g. a metric.
+        (:meth:`submit_async`), e.g. a metric.
     """
 
     def __init__(
@@ -95,33 +95,13 @@ class Ledger:
         self.capacity = capacity
         self._group = GroupCommit(self._shared_chunk, max_events=CHUNK, on_commit=on_commit)
 
-    def ingest(self, event: PaymentIn, *, actor: str, user_id: int | None) -> PaymentOutcome:
-        """Record and apply one event in its own transaction (see the module docstring).
-
-        Raises
-        ------
-        ConflictingEvent
-            If the key was used before for another loan or amount.
-        """
-        return self._chunk([event], actor=actor, user_id=user_id)[0]
-
-    def submit(self, event: PaymentIn, *, actor: str, user_id: int | None) -> PaymentOutcome:
-        """:meth:`ingest` for a request among many at once: the single events that arrive while
-        a transaction runs share the next one (:class:`~loanrecovery.service.group_commit.
-        GroupCommit`), each with all its effects, each answered after its commit.
-
-        Raises
-        ------
-        ConflictingEvent
-            If the key was used before for another loan or amount.
-        """
-        return self._group.submit(event, actor=actor, user_id=user_id)
-
     async def submit_async(
         self, event: PaymentIn, *, actor: str, user_id: int | None
     ) -> PaymentOutcome:
-        """:meth:`submit` for an ``async`` endpoint: the request waits on the event loop
-        while the shared transaction runs in the group commit's writer thread.
+        """Record and apply one event with the single events that arrive beside it: they share
+        a transaction (:class:`~loanrecovery.service.group_commit.GroupCommit`), each with all
+        its effects, each answered after its commit. The request waits on the event loop while
+        the transaction runs in the group commit's writer thread.
 
         Raises
         ------

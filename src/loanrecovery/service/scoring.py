@@ -183,12 +183,9 @@ class Scorer:
                 session, actor=actor, action="loan.scored", entity="loan", rows=changes
             )
         else:
-            now = datetime.now(UTC)
             audit_rows.extend(
-                {"at": now, "actor": actor, "action": "loan.scored", "entity": "loan",
-                 "entity_id": str(c["entity_id"]), "before": c["before"], "after": c["after"]}
-                for c in changes
-            )  # fmt: skip
+                audit.row_values(actor=actor, action="loan.scored", entity="loan", changes=changes)
+            )
         return scores
 
     def _store(
